@@ -1,0 +1,26 @@
+using Dapper;
+using Npgsql;
+
+namespace AgentCloud.Shared.Data;
+
+/// <summary>Levels as the original Python backend wrote them (the logging module's names).</summary>
+public static class LogLevels
+{
+    public const string Debug = "DEBUG";
+    public const string Info = "INFO";
+    public const string Warning = "WARNING";
+    public const string Error = "ERROR";
+    public const string Critical = "CRITICAL";
+
+    public static readonly IReadOnlyList<string> All = [Debug, Info, Warning, Error, Critical];
+}
+
+public static class AgentLogs
+{
+    /// <summary>Appends a line to an agent's log, inside the caller's transaction when one is given.</summary>
+    public static Task WriteAsync(NpgsqlConnection connection, int agentId, string level, string message,
+        NpgsqlTransaction? transaction = null, CancellationToken cancellationToken = default) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, @level, @message)",
+            new { agentId, level, message }, transaction, cancellationToken: cancellationToken));
+}
