@@ -1,15 +1,29 @@
+using AgentCloud.AppHost;
+using AgentCloud.AppHost.Postgres;
+
 var builder = DistributedApplication.CreateBuilder(args);
 
-var postgres = builder.AddPostgres("postgres");
-var db = postgres.AddDatabase("agentsdb");
+var db = builder.AddAgentsDatabase();
+var jwtSecretKey = builder.AddGeneratedSecret(ResourceNames.JwtSecretKey);
+var backendAgentSeed = builder.AddGeneratedSecret(ResourceNames.BackendAgentSeed);
 
-var migrator = builder.AddProject<Projects.AgentCloud_DbMigrator>("db-migrator")
-    .WithReference(db).WaitFor(db);
+var migrator = builder.AddProject<Projects.AgentCloud_DbMigrator>(ResourceNames.DbMigrator)
+    .WithReference(db)
+    .WaitFor(db);
 
-builder.AddProject<Projects.AgentCloud_Api>("api")
-    .WithReference(db).WaitForCompletion(migrator);
+builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
+    .WithReference(db)
+    .WaitForCompletion(migrator)
+    .WithEnvironment("JWT_SECRET_KEY", jwtSecretKey)
+    .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.AgentCloud_AgentWorker>("agent-worker")
-    .WithReference(db).WaitForCompletion(migrator);
+builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
+    .WithReference(db)
+    .WaitForCompletion(migrator)
+    .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
 
 builder.Build().Run();

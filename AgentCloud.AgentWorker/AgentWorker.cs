@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using AgentCloud.Shared.Data;
+using AgentCloud.Shared.Hosting;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AgentCloud.AgentWorker;
+
+/// <summary>
+/// Hosts the agents. For now: at start, makes sure the backend agent has its row and says so in its
+/// log. (Taking and handling messages comes next.)
+/// </summary>
+public sealed class AgentWorker(
+    NpgsqlDataSource dataSource,
+    BackendAgent backendAgent,
+    IOptions<AgentWorkerOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<AgentWorker> logger) : BackgroundService
+{
+    public const string ActivitySourceName = "AgentCloud.AgentWorker";
+
+    private static readonly ActivitySource ActivitySource = new(ActivitySourceName);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var activity = ActivitySource.StartActivity("Start agent worker");
+        activity?.SetTag("agent.address", backendAgent.Address);
+        try
+        {
+            await using var connection = await dataSource.OpenWhenDatabaseIsUpAsync(options.Value.DatabaseStartupTimeout, logger, stoppingToken);
+            var agentId = await EnsureBackendAgentRowAsync(connection, stoppingToken);
+            activity?.SetTag("agent.id", agentId);
+
+            var message = $"Agent worker started; backend agent address {backendAgent.Address}";
+            await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, message, cancellationToken: stoppingToken);
+            logger.LogInformation("Agent worker started; backend agent address {Address} (agent {AgentId})", backendAgent.Address, agentId);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception exception)
+        {
+            activity?.AddException(exception);
+            activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+            logger.LogCritical(exception, "The agent worker could not start");
+            Environment.ExitCode = 1;
+            lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>
+    /// Idempotent and safe when several replicas start at once: the unique index on address lets
+    /// exactly one insert win; everyone then reads the winner's id in a fresh statement (fresh snapshot).
+    /// </summary>
+    private async Task<int> EnsureBackendAgentRowAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var agent = new { Name = BackendAgent.Name, backendAgent.Address };
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO agents (name, user_id, address) VALUES (@Name, NULL, @Address)
+            ON CONFLICT (address) WHERE address IS NOT NULL DO NOTHING
+            """, agent, cancellationToken: cancellationToken));
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "SELECT id FROM agents WHERE address = @Address", agent, cancellationToken: cancellationToken));
+    }
+}

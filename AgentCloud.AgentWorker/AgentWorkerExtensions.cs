@@ -1,0 +1,20 @@
+namespace AgentCloud.AgentWorker;
+
+public static class AgentWorkerExtensions
+{
+    /// <summary>The backend agent's identity, the worker's options and the worker itself.</summary>
+    public static WebApplicationBuilder AddAgentWorker(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<AgentWorkerOptions>().BindConfiguration(AgentWorkerOptions.SectionName);
+        builder.Services.AddSingleton<BackendAgent>();
+        builder.Services.AddHostedService<AgentWorker>();
+        return builder;
+    }
+
+    /// <summary><c>/health</c>: every registered check, the database's included (the AppHost's health probe).</summary>
+    public static WebApplication MapAgentWorkerEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks(Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath);
+        return app;
+    }
+}

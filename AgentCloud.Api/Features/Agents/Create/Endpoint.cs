@@ -1,0 +1,29 @@
+using System.Globalization;
+using System.Text.Json;
+using AgentCloud.Api.Infrastructure;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.Agents.Create;
+
+public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentResponse>
+{
+    private static readonly JsonElement EmptyConfig = JsonDocument.Parse("{}").RootElement.Clone();
+
+    public override void Configure()
+    {
+        Post("/agents");
+        Summary(s =>
+        {
+            s.Summary = "Create an agent";
+            s.Description = "The agent gets its own uAgents address, and an \"Agent created\" line in its log.";
+            s.Responses[201] = "The new agent.";
+        });
+    }
+
+    public override async Task HandleAsync(Request request, CancellationToken ct)
+    {
+        var agent = await agents.CreateAsync(User.UserId(), request.Name!, request.Config ?? EmptyConfig, ct);
+        HttpContext.Response.Headers.Location = $"/agents/{agent.Id.ToString(CultureInfo.InvariantCulture)}";
+        await Send.ResponseAsync(AgentResponse.From(agent), StatusCodes.Status201Created, ct);
+    }
+}

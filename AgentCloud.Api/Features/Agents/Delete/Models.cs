@@ -1,0 +1,6 @@
+namespace AgentCloud.Api.Features.Agents.Delete;
+
+public sealed class Request
+{
+    public int Id { get; init; }
+}

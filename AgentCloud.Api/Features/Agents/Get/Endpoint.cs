@@ -1,0 +1,29 @@
+using AgentCloud.Api.Infrastructure;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.Agents.Get;
+
+public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentResponse>
+{
+    public override void Configure()
+    {
+        Get("/agents/{id}");
+        Summary(s =>
+        {
+            s.Summary = "One of the caller's agents";
+            s.Responses[404] = "No such agent, or not the caller's.";
+        });
+    }
+
+    public override async Task HandleAsync(Request request, CancellationToken ct)
+    {
+        var agent = await agents.FindAsync(User.UserId(), request.Id, ct);
+        if (agent is null)
+        {
+            await Send.ResultAsync(AgentProblems.NotFound());
+            return;
+        }
+
+        await Send.OkAsync(AgentResponse.From(agent), ct);
+    }
+}

@@ -1,0 +1,30 @@
+using AgentCloud.Api.Infrastructure;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.Agents.Update;
+
+public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentResponse>
+{
+    public override void Configure()
+    {
+        Put("/agents/{id}");
+        Summary(s =>
+        {
+            s.Summary = "Rename an agent and/or replace its config";
+            s.Description = "A changed config is noted in the agent's log.";
+            s.Responses[404] = "No such agent, or not the caller's.";
+        });
+    }
+
+    public override async Task HandleAsync(Request request, CancellationToken ct)
+    {
+        var agent = await agents.UpdateAsync(User.UserId(), request.Id, request.Name, request.Config, ct);
+        if (agent is null)
+        {
+            await Send.ResultAsync(AgentProblems.NotFound());
+            return;
+        }
+
+        await Send.OkAsync(AgentResponse.From(agent), ct);
+    }
+}

@@ -1,0 +1,28 @@
+using System.Text.Json;
+using FastEndpoints;
+using FluentValidation;
+
+namespace AgentCloud.Api.Features.Agents.Update;
+
+public sealed class Request
+{
+    /// <summary>From the route; a route value wins over an "id" in the body.</summary>
+    public int Id { get; init; }
+
+    public string? Name { get; init; }
+
+    public JsonElement? Config { get; init; }
+
+    public sealed class Validator : Validator<Request>
+    {
+        public Validator()
+        {
+            RuleFor(r => r)
+                .Must(r => r.Name is not null || r.Config is not null)
+                .WithName("body")
+                .WithMessage("Give name, config or both.");
+            When(r => r.Name is not null, () => RuleFor(r => r.Name).ValidAgentName());
+            RuleFor(r => r.Config).ValidAgentConfig();
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using AgentCloud.Api.Features.Users;
+using AgentCloud.Api.Infrastructure;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.Auth.Login;
+
+public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIssuer tokens) : Endpoint<Request, Response>
+{
+    public override void Configure()
+    {
+        Post("/login");
+        AllowAnonymous();
+        AllowFormData(urlEncoded: true);
+        // The OAuth2 password grant posts a form; clients of the original API post JSON. Both work.
+        Description(route => route.Accepts<Request>("application/json", "application/x-www-form-urlencoded"));
+        Options(route => route.RequireRateLimiting(RateLimits.Login));
+        Summary(s =>
+        {
+            s.Summary = "Log in and get a bearer token";
+            s.Description = "Accepts JSON or the OAuth2 password grant form (application/x-www-form-urlencoded).";
+            s.Responses[200] = "The access token.";
+            s.Responses[401] = "Incorrect username or password.";
+        });
+    }
+
+    public override async Task HandleAsync(Request request, CancellationToken ct)
+    {
+        var userId = await CheckCredentialsAsync(request.Username, request.Password, ct);
+        if (userId is null)
+        {
+            HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
+            await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status401Unauthorized, "Incorrect username or password"));
+            return;
+        }
+
+        var token = tokens.Issue(userId.Value);
+        await Send.OkAsync(new Response(token.Token, "bearer", (int)token.Lifetime.TotalSeconds), ct);
+    }
+
+    /// <summary>The user's id when the password is right; upgrades an old-style hash on the way.</summary>
+    private async Task<int?> CheckCredentialsAsync(string username, string password, CancellationToken ct)
+    {
+        var credentials = await users.FindCredentialsAsync(username, ct);
+        if (credentials is null)
+        {
+            passwords.VerifyAgainstDummy(password);
+            return null;
+        }
+
+        switch (passwords.Verify(credentials.PasswordHash, password))
+        {
+            case PasswordCheck.Succeeded:
+                return credentials.Id;
+            case PasswordCheck.SucceededRehashNeeded:
+                await users.ReplacePasswordHashAsync(credentials.Id, credentials.PasswordHash, passwords.Hash(password), ct);
+                return credentials.Id;
+            default:
+                return null;
+        }
+    }
+}

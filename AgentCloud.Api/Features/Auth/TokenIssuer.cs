@@ -1,0 +1,30 @@
+using System.Globalization;
+using System.Security.Claims;
+using AgentCloud.Api.Infrastructure;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace AgentCloud.Api.Features.Auth;
+
+public sealed record AccessToken(string Token, TimeSpan Lifetime);
+
+public sealed class TokenIssuer(JwtSettings settings)
+{
+    private readonly JsonWebTokenHandler _handler = new();
+
+    public AccessToken Issue(int userId)
+    {
+        var now = DateTime.UtcNow;
+        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = settings.Issuer,
+            Audience = settings.Audience,
+            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(CultureInfo.InvariantCulture))]),
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + settings.AccessTokenLifetime,
+            SigningCredentials = new SigningCredentials(settings.SigningKey, SecurityAlgorithms.HmacSha256),
+        });
+        return new AccessToken(token, settings.AccessTokenLifetime);
+    }
+}

@@ -1,0 +1,3 @@
+namespace AgentCloud.Api.Features.Health;
+
+public sealed record Response(string Status);

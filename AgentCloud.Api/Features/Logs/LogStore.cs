@@ -1,0 +1,64 @@
+using Dapper;
+using Npgsql;
+
+namespace AgentCloud.Api.Features.Logs;
+
+public sealed class LogRow
+{
+    public int Id { get; init; }
+    public int AgentId { get; init; }
+    public string? LogLevel { get; init; }
+    public string? Message { get; init; }
+    public DateTime Timestamp { get; init; }
+}
+
+/// <summary>What to read of one agent's log; times are UTC wall time as stored.</summary>
+public sealed record LogQuery(int AgentId, string? Level, DateTime? Since, DateTime? Until, (DateTime Timestamp, int Id)? After, int Take);
+
+public sealed class LogStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>
+    /// Newest first by (timestamp, id), walking the index <c>agent_logs (agent_id, timestamp DESC, id DESC)</c>
+    /// with a row-value keyset, so any page costs the same however deep it is.
+    /// </summary>
+    public async Task<IReadOnlyList<LogRow>> ReadAsync(LogQuery query, CancellationToken cancellationToken)
+    {
+        var conditions = new List<string> { "agent_id = @AgentId", "timestamp IS NOT NULL" };
+        if (query.Level is not null)
+        {
+            conditions.Add("log_level = @Level");
+        }
+
+        if (query.Since is not null)
+        {
+            conditions.Add("timestamp >= @Since");
+        }
+
+        if (query.Until is not null)
+        {
+            conditions.Add("timestamp < @Until");
+        }
+
+        if (query.After is not null)
+        {
+            conditions.Add("(timestamp, id) < (@AfterTimestamp, @AfterId)");
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
+            $"""
+            SELECT id, agent_id, log_level, message, timestamp
+            FROM agent_logs
+            WHERE {string.Join(" AND ", conditions)}
+            ORDER BY timestamp DESC, id DESC
+            LIMIT @Take
+            """,
+            new
+            {
+                query.AgentId, query.Level, query.Since, query.Until, query.Take,
+                AfterTimestamp = query.After?.Timestamp, AfterId = query.After?.Id,
+            },
+            cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+}

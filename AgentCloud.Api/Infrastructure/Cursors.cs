@@ -1,0 +1,70 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+
+namespace AgentCloud.Api.Infrastructure;
+
+/// <summary>
+/// Opaque keyset-pagination cursors: base64url of a tagged text, so a cursor of one list (or any
+/// other base64url text) is refused instead of silently starting somewhere.
+/// </summary>
+public static class Cursors
+{
+    private const string AgentTag = "agents.v1";
+    private const string LogTag = "logs.v1";
+
+    public static string ForAgent(int lastId) => Encode($"{AgentTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
+
+    public static bool TryReadAgent(string? cursor, out int lastId)
+    {
+        lastId = 0;
+        var parts = Decode(cursor, AgentTag, 1);
+        return parts is not null && TryParsePositive(parts[0], out lastId);
+    }
+
+    public static string ForLog(DateTime lastTimestamp, int lastId) =>
+        Encode($"{LogTag}|{lastTimestamp.Ticks.ToString(CultureInfo.InvariantCulture)}|{lastId.ToString(CultureInfo.InvariantCulture)}");
+
+    public static bool TryReadLog(string? cursor, out DateTime lastTimestamp, out int lastId)
+    {
+        lastTimestamp = default;
+        lastId = 0;
+        var parts = Decode(cursor, LogTag, 2);
+        if (parts is null
+            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTime.MaxValue.Ticks
+            || !TryParsePositive(parts[1], out lastId))
+        {
+            return false;
+        }
+
+        lastTimestamp = new DateTime(ticks, DateTimeKind.Unspecified);
+        return true;
+    }
+
+    private static string Encode(string text) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));
+
+    private static string[]? Decode(string? cursor, string tag, int values)
+    {
+        if (string.IsNullOrEmpty(cursor) || cursor.Length > 200 || !Base64Url.IsValid(cursor))
+        {
+            return null;
+        }
+
+        string text;
+        try
+        {
+            text = Encoding.UTF8.GetString(Base64Url.DecodeFromChars(cursor));
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        var parts = text.Split('|');
+        return parts.Length == values + 1 && parts[0] == tag ? parts[1..] : null;
+    }
+
+    private static bool TryParsePositive(string text, out int value) =>
+        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value > 0;
+}

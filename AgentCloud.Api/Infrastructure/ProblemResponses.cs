@@ -1,0 +1,83 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using Npgsql;
+
+namespace AgentCloud.Api.Infrastructure;
+
+public static class ProblemResponses
+{
+    /// <summary>
+    /// RFC 9457 problem details for everything that is not an endpoint's own answer: unknown routes,
+    /// wrong methods, bad bodies, failures.
+    /// </summary>
+    public static WebApplicationBuilder AddProblemResponses(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
+        return builder;
+    }
+
+    public static Task WriteAsync(HttpContext context, int status, string? detail = null)
+    {
+        context.Response.StatusCode = status;
+        var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+        return problems.WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Detail = detail },
+        }).AsTask();
+    }
+
+    /// <summary>An endpoint's problem answer (title and type filled in from the status).</summary>
+    public static IResult Problem(int status, string detail) => TypedResults.Problem(statusCode: status, detail: detail);
+}
+
+/// <summary>
+/// Malformed requests keep their own status (413, 400…); anything else is a 500 that says nothing
+/// about its cause, so no exception text, SQL or secret ever reaches a client.
+/// </summary>
+internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is BadHttpRequestException badRequest)
+        {
+            var detail = badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? "The request body is too large."
+                : "The request could not be read.";
+            await ProblemResponses.WriteAsync(context, badRequest.StatusCode, detail);
+            return true;
+        }
+
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            return true;
+        }
+
+        if (IsDatabaseUnavailable(exception))
+        {
+            // A connection-level failure: the client may try again once PostgreSQL is back.
+            logger.LogWarning("The database is unavailable for {Method} {Path}: {Reason}", context.Request.Method,
+                context.Request.Path, exception.Message);
+            context.Response.Headers.RetryAfter = "5";
+            await ProblemResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable,
+                "The service cannot reach its database right now. Try again shortly.");
+            return true;
+        }
+
+        logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
+        await ProblemResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "An unexpected error occurred.");
+        return true;
+    }
+
+    // Connection-level failures (refused, reset, timed out, pool exhausted, server shutting down or
+    // starting), as opposed to errors in what the request asked the database to do.
+    public static bool IsDatabaseUnavailable(Exception exception) => exception switch
+    {
+        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || postgres.SqlState is "57P01" or "57P02" or "57P03" or "53300",
+        NpgsqlException => true,
+        TimeoutException => true,
+        _ => exception.InnerException is { } inner && IsDatabaseUnavailable(inner),
+    };
+}

@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace AgentCloud.IntegrationTests;
+
+/// <summary>
+/// One AppHost per test run: PostgreSQL from the local binaries in a fresh cluster, the migrator, the
+/// API and the worker, all real processes. Secrets are fixed here so tests can forge tokens and
+/// predict agent addresses.
+/// </summary>
+public sealed class AgentCloudFixture : IAsyncLifetime
+{
+    public const string JwtSecret = "integration-tests-jwt-secret-0123456789abcdefghijklmnop";
+    public const string AgentSeed = "integration-tests-agent-seed-0123456789abcdefghijklmnop";
+
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
+    public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
+
+    private DistributedApplication? app;
+    private int nextClientAddress;
+
+    public DistributedApplication App => app ?? throw new InvalidOperationException("The AppHost is not started.");
+
+    public string ConnectionString { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        using var timeout = new CancellationTokenSource(StartTimeout);
+        var ct = timeout.Token;
+
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentCloud_AppHost>(
+            [
+                "--Postgres:Ephemeral=true",
+                $"--Parameters:jwt-secret-key={JwtSecret}",
+                $"--Parameters:backend-agent-seed={AgentSeed}",
+            ],
+            ct);
+
+        // The testing builder points services at an OTLP endpoint nothing listens on; they then retry
+        // at exit and stopping takes far longer. No exporter in tests.
+        foreach (var project in builder.Resources.OfType<ProjectResource>())
+        {
+            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+        }
+
+        app = await builder.BuildAsync(ct);
+        await app.StartAsync(ct);
+
+        var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
+        await notifications.WaitForResourceAsync("db-migrator", KnownResourceStates.Finished, ct);
+        await notifications.WaitForResourceHealthyAsync("api", ct);
+        await notifications.WaitForResourceHealthyAsync("agent-worker", ct);
+
+        ConnectionString = await app.GetConnectionStringAsync("agentsdb", ct)
+            ?? throw new InvalidOperationException("agentsdb has no connection string.");
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (app is null)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(StopTimeout);
+        try
+        {
+            await app.StopAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposal below still tears the processes down.
+        }
+
+        await app.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A client of the API as one distinct caller: the API trusts X-Forwarded-For from loopback (as
+    /// behind a local reverse proxy), so each client gets its own rate-limit partition.
+    /// </summary>
+    public HttpClient CreateApiClient()
+    {
+        var client = App.CreateHttpClient("api");
+        client.Timeout = TimeSpan.FromSeconds(30);
+        var n = Interlocked.Increment(ref nextClientAddress);
+        client.DefaultRequestHeaders.Add("X-Forwarded-For", $"198.18.{n / 250}.{n % 250 + 1}");
+        return client;
+    }
+
+    public async Task<NpgsqlConnection> OpenDatabaseAsync()
+    {
+        var connection = new NpgsqlConnection(ConnectionString);
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>Runs the migrator's built program once more against <paramref name="connectionString"/>.</summary>
+    public static async Task<(int ExitCode, string Output)> RunMigratorAsync(string connectionString, CancellationToken ct)
+    {
+        var projectDirectory = Path.GetDirectoryName(new Projects.AgentCloud_DbMigrator().ProjectPath)!;
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}")
+            ? "Release" : "Debug";
+        var dll = Path.Combine(projectDirectory, "bin", configuration, "net10.0", "AgentCloud.DbMigrator.dll");
+
+        var start = new ProcessStartInfo("dotnet", [dll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = projectDirectory,
+        };
+        start.Environment["ConnectionStrings__agentsdb"] = connectionString;
+        start.Environment["DOTNET_ENVIRONMENT"] = "Development";
+        start.Environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "";
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync(ct);
+        var stderr = process.StandardError.ReadToEndAsync(ct);
+        try
+        {
+            await process.WaitForExitAsync(ct);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class AgentCloudCollection : ICollectionFixture<AgentCloudFixture>
+{
+    public const string Name = "AgentCloud";
+}
