@@ -45,6 +45,9 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
             var detail = badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
                 ? "The request body is too large."
                 : "The request could not be read.";
+            // The rest of the body was never read, so the connection cannot carry another request:
+            // say so, or a client may reuse it and see its next request fail.
+            context.Response.Headers.Connection = "close";
             await ProblemResponses.WriteAsync(context, badRequest.StatusCode, detail);
             return true;
         }
