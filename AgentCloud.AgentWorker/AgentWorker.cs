@@ -8,8 +8,8 @@ using Npgsql;
 namespace AgentCloud.AgentWorker;
 
 /// <summary>
-/// Hosts the agents. For now: at start, makes sure the backend agent has its row and says so in its
-/// log. (Taking and handling messages comes next.)
+/// At start, makes sure the backend agent has its row and says so in its log. Messages are taken and
+/// handled by <see cref="Messaging.MessageProcessor"/>, woken by <see cref="Messaging.InboxListener"/>.
 /// </summary>
 public sealed class AgentWorker(
     NpgsqlDataSource dataSource,

@@ -1,13 +1,16 @@
+using AgentCloud.AgentWorker.Messaging;
+
 namespace AgentCloud.AgentWorker;
 
 public static class AgentWorkerExtensions
 {
-    /// <summary>The backend agent's identity, the worker's options and the worker itself.</summary>
+    /// <summary>The backend agent's identity, the worker's options, the worker itself and the message runtime.</summary>
     public static WebApplicationBuilder AddAgentWorker(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AgentWorkerOptions>().BindConfiguration(AgentWorkerOptions.SectionName);
         builder.Services.AddSingleton<BackendAgent>();
         builder.Services.AddHostedService<AgentWorker>();
+        builder.AddAgentMessaging();
         return builder;
     }
 

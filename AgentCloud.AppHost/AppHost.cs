@@ -20,6 +20,7 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithHttpHealthCheck("/health");
 
 builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
+    .WithReplicas(2)
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)

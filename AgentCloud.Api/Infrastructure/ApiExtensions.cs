@@ -3,7 +3,9 @@ using System.Text.Json.Serialization;
 using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Auth;
 using AgentCloud.Api.Features.Logs;
+using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Users;
+using AgentCloud.Shared.Messaging.Behaviors;
 using FastEndpoints;
 using FastEndpoints.Swagger;
 using FluentValidation.Results;
@@ -12,7 +14,7 @@ namespace AgentCloud.Api.Infrastructure;
 
 public static class ApiExtensions
 {
-    /// <summary>Everything the API adds to the host: limits, errors, auth, rate limits, endpoints and their stores.</summary>
+    /// <summary>Everything the API adds to the host: limits, errors, auth, rate limits, endpoints, their stores and the notification listener.</summary>
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
         builder.AddRequestBodyLimit();
@@ -32,6 +34,12 @@ public static class ApiExtensions
         builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<AgentStore>();
         builder.Services.AddSingleton<LogStore>();
+        builder.Services.AddSingleton<LogFollower>();
+        builder.Services.AddSingleton<MessageStore>();
+        builder.Services.AddSingleton<MessageWaiter>();
+        builder.Services.AddSingleton<DatabaseNotifications>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<DatabaseNotifications>());
+        builder.Services.AddAgentBehaviors(builder.Configuration);
         builder.AddAgentAddressing();
         return builder;
     }

@@ -12,6 +12,7 @@ public static class Cursors
 {
     private const string AgentTag = "agents.v1";
     private const string LogTag = "logs.v1";
+    private const string MessageTag = "messages.v1";
 
     public static string ForAgent(int lastId) => Encode($"{AgentTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
 
@@ -40,6 +41,16 @@ public static class Cursors
 
         lastTimestamp = new DateTime(ticks, DateTimeKind.Unspecified);
         return true;
+    }
+
+    public static string ForMessage(long lastSeq) => Encode($"{MessageTag}|{lastSeq.ToString(CultureInfo.InvariantCulture)}");
+
+    public static bool TryReadMessage(string? cursor, out long lastSeq)
+    {
+        lastSeq = 0;
+        var parts = Decode(cursor, MessageTag, 1);
+        return parts is not null
+            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out lastSeq) && lastSeq > 0;
     }
 
     private static string Encode(string text) => Base64Url.EncodeToString(Encoding.UTF8.GetBytes(text));

@@ -16,6 +16,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     public const string JwtSecret = "integration-tests-jwt-secret-0123456789abcdefghijklmnop";
     public const string AgentSeed = "integration-tests-agent-seed-0123456789abcdefghijklmnop";
 
+    public const int MaxAttempts = 3;
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 
@@ -43,7 +45,15 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         // at exit and stopping takes far longer. No exporter in tests.
         foreach (var project in builder.Resources.OfType<ProjectResource>())
         {
-            builder.CreateResourceBuilder(project).WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "");
+            builder.CreateResourceBuilder(project)
+                .WithEnvironment("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+                // The "fail" behaviour, and retries fast enough to watch a message die within a test.
+                .WithEnvironment("AgentCloud__EnableTestBehaviors", "true")
+                .WithEnvironment("AgentWorker__Messaging__MaxAttempts", MaxAttempts.ToString())
+                .WithEnvironment("AgentWorker__Messaging__RetryBaseDelay", "00:00:00.100")
+                .WithEnvironment("AgentWorker__Messaging__RetryMaxDelay", "00:00:00.500")
+                .WithEnvironment("AgentWorker__Messaging__LeaseDuration", "00:00:05")
+                .WithEnvironment("AgentWorker__Messaging__PollInterval", "00:00:00.200");
         }
 
         app = await builder.BuildAsync(ct);

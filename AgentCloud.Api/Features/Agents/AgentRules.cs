@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using AgentCloud.Shared.Messaging.Behaviors;
 using FluentValidation;
 
 namespace AgentCloud.Api.Features.Agents;
@@ -16,10 +17,29 @@ public static class AgentRules
             .Must(name => name is null || name.Length <= MaxNameLength).WithMessage($"name must be at most {MaxNameLength} characters long.")
             .Must(name => name is null || !name.Any(char.IsControl)).WithMessage("name must not contain control characters.");
 
-    public static IRuleBuilderOptions<T, JsonElement?> ValidAgentConfig<T>(this IRuleBuilder<T, JsonElement?> rule) =>
-        rule
-            .Must(config => config is null || config.Value.ValueKind == JsonValueKind.Object)
-            .WithMessage("config must be a JSON object.")
-            .Must(config => config is null || Encoding.UTF8.GetByteCount(config.Value.GetRawText()) <= MaxConfigBytes)
-            .WithMessage($"config must be at most {MaxConfigBytes} bytes of JSON.");
+    /// <summary>A JSON object of at most 32 KiB that selects a behaviour this deployment knows, with the fields it needs.</summary>
+    public static IRuleBuilderOptionsConditions<T, JsonElement?> ValidAgentConfig<T>(this IRuleBuilder<T, JsonElement?> rule, AgentBehaviors behaviors) =>
+        rule.Custom((config, context) =>
+        {
+            if (config is not { } value)
+            {
+                return;
+            }
+
+            if (value.ValueKind != JsonValueKind.Object)
+            {
+                context.AddFailure("config must be a JSON object.");
+            }
+            else if (Encoding.UTF8.GetByteCount(value.GetRawText()) > MaxConfigBytes)
+            {
+                context.AddFailure($"config must be at most {MaxConfigBytes} bytes of JSON.");
+            }
+            else
+            {
+                foreach (var problem in behaviors.Validate(value))
+                {
+                    context.AddFailure(problem);
+                }
+            }
+        });
 }

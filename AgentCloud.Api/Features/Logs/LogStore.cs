@@ -17,6 +17,9 @@ public sealed record LogQuery(int AgentId, string? Level, DateTime? Since, DateT
 
 public sealed class LogStore(NpgsqlDataSource dataSource)
 {
+    // A live tail follows ids, which grow as lines are written; lines without a time are left out, as in the list.
+    private const string StreamColumns = "id, agent_id, log_level, message, timestamp";
+
     /// <summary>
     /// Newest first by (timestamp, id), walking the index <c>agent_logs (agent_id, timestamp DESC, id DESC)</c>
     /// with a row-value keyset, so any page costs the same however deep it is.
@@ -60,5 +63,27 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
             },
             cancellationToken: cancellationToken));
         return rows.AsList();
+    }
+
+    /// <summary>Up to <paramref name="take"/> lines written after line <paramref name="afterId"/>, oldest first.</summary>
+    public async Task<IReadOnlyList<LogRow>> ReadAfterAsync(int agentId, int afterId, int take, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
+            $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id > @afterId AND timestamp IS NOT NULL ORDER BY id LIMIT @take",
+            new { agentId, afterId, take }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
+    /// <summary>The newest <paramref name="count"/> lines, oldest first, and the id to follow on from.</summary>
+    public async Task<(IReadOnlyList<LogRow> Lines, int LastId)> ReadTailAsync(int agentId, int count, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var lastId = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+            "SELECT max(id) FROM agent_logs WHERE agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken)) ?? 0;
+        var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
+            $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id <= @lastId AND timestamp IS NOT NULL ORDER BY id DESC LIMIT @count",
+            new { agentId, lastId, count }, cancellationToken: cancellationToken));
+        return (rows.Reverse().ToList(), lastId);
     }
 }

@@ -27,6 +27,23 @@ public sealed class CursorTests
     }
 
     [Fact]
+    public void AMessageCursorRoundTripsBeyondInt32()
+    {
+        var cursor = Cursors.ForMessage(5_000_000_000);
+
+        Assert.True(Cursors.TryReadMessage(cursor, out var seq));
+        Assert.Equal(5_000_000_000, seq);
+    }
+
+    [Fact]
+    public void AMessageCursorIsRefusedByTheOtherLists()
+    {
+        Assert.False(Cursors.TryReadAgent(Cursors.ForMessage(7), out _));
+        Assert.False(Cursors.TryReadLog(Cursors.ForMessage(7), out _, out _));
+        Assert.False(Cursors.TryReadMessage(Cursors.ForAgent(7), out _));
+    }
+
+    [Fact]
     public void CursorsAreUrlSafe()
     {
         var cursor = Cursors.ForLog(DateTime.MaxValue, int.MaxValue);
@@ -44,6 +61,7 @@ public sealed class CursorTests
     {
         Assert.False(Cursors.TryReadAgent(garbage, out _));
         Assert.False(Cursors.TryReadLog(garbage, out _, out _));
+        Assert.False(Cursors.TryReadMessage(garbage, out _));
     }
 
     [Fact]
@@ -63,5 +81,17 @@ public sealed class CursorTests
         var cursor = Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
         Assert.False(Cursors.TryReadAgent(cursor, out _));
+    }
+
+    [Theory]
+    [InlineData("messages.v1|0")]
+    [InlineData("messages.v1|-3")]
+    [InlineData("messages.v1|99999999999999999999")]
+    [InlineData("messages.v1|1|2")]
+    public void AWellFormedMessageCursorWithABadSeqIsRefused(string text)
+    {
+        var cursor = Convert.ToBase64String(Encoding.UTF8.GetBytes(text)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+        Assert.False(Cursors.TryReadMessage(cursor, out _));
     }
 }

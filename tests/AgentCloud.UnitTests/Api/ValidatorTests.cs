@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentCloud.Shared.Messaging.Behaviors;
 using FluentValidation.TestHelper;
 using AgentCreate = AgentCloud.Api.Features.Agents.Create;
 using AgentUpdate = AgentCloud.Api.Features.Agents.Update;
@@ -65,8 +66,10 @@ public sealed class SignupValidatorTests
 
 public sealed class AgentValidatorTests
 {
-    private readonly AgentCreate.Request.Validator _create = new();
-    private readonly AgentUpdate.Request.Validator _update = new();
+    private static readonly AgentBehaviors Behaviors = new([new DefaultBehavior(), new EchoBehavior(), new ForwardBehavior()]);
+
+    private readonly AgentCreate.Request.Validator _create = new(Behaviors);
+    private readonly AgentUpdate.Request.Validator _update = new(Behaviors);
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
@@ -104,6 +107,26 @@ public sealed class AgentValidatorTests
     public void ANestedObjectConfigPasses() =>
         _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json("{\"behavior\": \"echo\", \"depth\": [1, 2]}") })
             .ShouldNotHaveAnyValidationErrors();
+
+    [Theory]
+    [InlineData("{\"behavior\": \"teleport\"}")]
+    [InlineData("{\"behavior\": 5}")]
+    [InlineData("{\"behavior\": \"forward\"}")]
+    [InlineData("{\"behavior\": \"forward\", \"target\": \"agent1nope\"}")]
+    public void AConfigWithAnUnknownBehaviourOrMissingFieldsIsRefused(string config) =>
+        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldHaveValidationErrorFor(r => r.Config);
+
+    [Theory]
+    [InlineData("{\"behavior\": \"echo\"}")]
+    [InlineData("{\"behavior\": \"forward\", \"target\": \"agent://agent1qf5gfqm48k9acegez3sg82ney2aa6l5fvpwh3n3z0ajh0nam3ssgwnn5me7\"}")]
+    [InlineData("{\"other\": 1}")]
+    public void AConfigOfAKnownBehaviourPasses(string config) =>
+        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldNotHaveAnyValidationErrors();
+
+    [Fact]
+    public void AnUpdateToABadBehaviourIsRefused() =>
+        _update.TestValidate(new AgentUpdate.Request { Id = 1, Config = Json("{\"behavior\": \"teleport\"}") })
+            .ShouldHaveValidationErrorFor(r => r.Config);
 
     [Fact]
     public void AnUpdateNeedsANameOrAConfig() =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentCloud.Shared.Messaging.Behaviors;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Agents.Create;
@@ -7,15 +8,15 @@ public sealed class Request
 {
     public string? Name { get; init; }
 
-    /// <summary>Any JSON object; <c>{}</c> when left out.</summary>
+    /// <summary>A JSON object, <c>{}</c> when left out; its <c>behavior</c> (default, echo, forward…) must be known.</summary>
     public JsonElement? Config { get; init; }
 
     public sealed class Validator : Validator<Request>
     {
-        public Validator()
+        public Validator(AgentBehaviors behaviors)
         {
             RuleFor(r => r.Name).ValidAgentName();
-            RuleFor(r => r.Config).ValidAgentConfig();
+            RuleFor(r => r.Config).ValidAgentConfig(behaviors);
         }
     }
 }

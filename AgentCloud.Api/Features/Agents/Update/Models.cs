@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentCloud.Shared.Messaging.Behaviors;
 using FastEndpoints;
 using FluentValidation;
 
@@ -15,14 +16,14 @@ public sealed class Request
 
     public sealed class Validator : Validator<Request>
     {
-        public Validator()
+        public Validator(AgentBehaviors behaviors)
         {
             RuleFor(r => r)
                 .Must(r => r.Name is not null || r.Config is not null)
                 .WithName("body")
                 .WithMessage("Give name, config or both.");
             When(r => r.Name is not null, () => RuleFor(r => r.Name).ValidAgentName());
-            RuleFor(r => r.Config).ValidAgentConfig();
+            RuleFor(r => r.Config).ValidAgentConfig(behaviors);
         }
     }
 }

@@ -1,0 +1,74 @@
+using AgentCloud.Shared.Messaging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AgentCloud.AgentWorker.Messaging;
+
+/// <summary>
+/// LISTENs on <c>agent_inbox</c> over a connection of its own and wakes the processing loop on every
+/// notification. When the connection breaks (the database restarts) it reconnects with backoff; the
+/// loop's polling covers the gap, and a wake-up after each reconnect catches what arrived meanwhile.
+/// </summary>
+public sealed class InboxListener(
+    IConfiguration configuration,
+    InboxSignal signal,
+    IOptions<MessagingOptions> options,
+    ILogger<InboxListener> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        // Not the shared pool: this connection lives as long as the process, and keepalives notice a
+        // silently dead one while it only waits.
+        var connectionString = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString(AgentCloud.Shared.Hosting.ConfigurationExtensions.ConnectionName))
+        {
+            Pooling = false,
+            KeepAlive = 15,
+        }.ConnectionString;
+        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+
+        var failures = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, _) => signal.Wake();
+                await using (var listen = new NpgsqlCommand($"LISTEN {NotifyChannels.Inbox}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                if (failures > 0)
+                {
+                    logger.LogInformation("Listening on {Channel} again", NotifyChannels.Inbox);
+                }
+
+                failures = 0;
+                signal.Wake();
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                var delay = RetryBackoff.Delay(++failures, settings.ReconnectBaseDelay, settings.ReconnectMaxDelay);
+                logger.LogWarning("Listening on {Channel} failed ({Attempt} in a row: {Reason}); reconnecting in {Delay}",
+                    NotifyChannels.Inbox, failures, exception.Message, delay);
+                try
+                {
+                    await Task.Delay(delay, stoppingToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+using System.Threading.Channels;
+
+namespace AgentCloud.AgentWorker.Messaging;
+
+/// <summary>
+/// Wakes the processing loop. Any number of wake-ups between two waits fold into one: the loop
+/// re-reads the table anyway, so it only needs to know that something may have changed.
+/// </summary>
+public sealed class InboxSignal
+{
+    private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Wake() => _channel.Writer.TryWrite(true);
+
+    /// <summary>Returns when woken or after <paramref name="timeout"/>, whichever comes first.</summary>
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_channel.Reader.TryRead(out _))
+        {
+            return;
+        }
+
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            await _channel.Reader.WaitToReadAsync(timeoutSource.Token);
+            _channel.Reader.TryRead(out _);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // The poll interval passed: look anyway.
+        }
+    }
+}

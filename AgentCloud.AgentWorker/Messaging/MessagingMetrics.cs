@@ -1,0 +1,46 @@
+using System.Diagnostics.Metrics;
+
+namespace AgentCloud.AgentWorker.Messaging;
+
+/// <summary>The message runtime's instruments (meter <c>AgentCloud.Messaging</c>, exported by the service defaults).</summary>
+public sealed class MessagingMetrics
+{
+    public const string MeterName = "AgentCloud.Messaging";
+
+    private readonly Counter<long> _handled;
+    private readonly Counter<long> _failed;
+    private readonly Counter<long> _dead;
+    private readonly Histogram<double> _latency;
+    private long _queueDepth = -1;
+
+    public MessagingMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _handled = meter.CreateCounter<long>("agentcloud.messages.handled", "{message}", "Messages handled to done.");
+        _failed = meter.CreateCounter<long>("agentcloud.messages.failed", "{message}", "Failed attempts that will be retried.");
+        _dead = meter.CreateCounter<long>("agentcloud.messages.dead", "{message}", "Messages given up after their last attempt.");
+        _latency = meter.CreateHistogram<double>("agentcloud.messages.latency", "ms", "Time from accepted (committed) to done.");
+        meter.CreateObservableGauge("agentcloud.messages.queue_depth", ObserveQueueDepth, "{message}",
+            "Inbound messages queued, processing or waiting for a retry, as last counted by this worker.");
+    }
+
+    public void Handled(string behavior, double latencyMilliseconds)
+    {
+        var tag = new KeyValuePair<string, object?>("agentcloud.behavior", behavior);
+        _handled.Add(1, tag);
+        _latency.Record(latencyMilliseconds, tag);
+    }
+
+    public void Failed(string behavior) => _failed.Add(1, new KeyValuePair<string, object?>("agentcloud.behavior", behavior));
+
+    public void Dead(string behavior) => _dead.Add(1, new KeyValuePair<string, object?>("agentcloud.behavior", behavior));
+
+    public void SetQueueDepth(long depth) => Interlocked.Exchange(ref _queueDepth, depth);
+
+    // Nothing until the loop has counted once: a made-up 0 would read as an empty queue.
+    private IEnumerable<Measurement<long>> ObserveQueueDepth()
+    {
+        var depth = Interlocked.Read(ref _queueDepth);
+        return depth < 0 ? [] : [new Measurement<long>(depth)];
+    }
+}

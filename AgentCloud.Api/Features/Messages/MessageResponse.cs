@@ -1,0 +1,36 @@
+using System.Text.Json;
+using AgentCloud.Api.Infrastructure;
+using AgentCloud.Shared.Messaging;
+
+namespace AgentCloud.Api.Features.Messages;
+
+/// <summary>A message as the API shows it: payload and reply as JSON values, times in UTC.</summary>
+public sealed record MessageResponse(
+    Guid Id,
+    int AgentId,
+    string Direction,
+    string Sender,
+    string Target,
+    Guid Session,
+    JsonElement Payload,
+    string Status,
+    int Attempts,
+    JsonElement? Reply,
+    string? Error,
+    Guid? InReplyTo,
+    string? TraceId,
+    DateTime CreatedAt,
+    DateTime UpdatedAt,
+    DateTime? CompletedAt)
+{
+    public static MessageResponse From(MessageRow row) => new(
+        row.Id, row.AgentId, row.Direction, row.Sender, row.Target, row.Session, Parse(row.Payload), row.Status, row.Attempts,
+        row.Reply is null ? null : Parse(row.Reply), row.Error, row.InReplyTo, row.TraceId,
+        row.CreatedAt.AsUtc(), row.UpdatedAt.AsUtc(), row.CompletedAt.AsUtc());
+
+    private static JsonElement Parse(string json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+}

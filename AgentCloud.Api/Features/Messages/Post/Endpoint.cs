@@ -1,0 +1,58 @@
+using System.Globalization;
+using AgentCloud.Api.Features.Agents;
+using AgentCloud.Api.Infrastructure;
+using AgentCloud.Shared.Messaging;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.Messages.Post;
+
+public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endpoint<Request, MessageResponse>
+{
+    public override void Configure()
+    {
+        Post("/agents/{agent_id}/messages");
+        Summary(s =>
+        {
+            s.Summary = "Send a message to one of the caller's agents";
+            s.Description =
+                "The body holds either payload (any JSON value) or text (a string, stored as the JSON string payload \"…\"), " +
+                "and optionally session (a UUID; a new one when left out). The payload may be at most 32 KiB of JSON (else 413). " +
+                "The message is stored before the answer: 202 with it, status queued. With ?wait=N (0–30 seconds) the call " +
+                "waits for the agent to finish it: 200 with the finished message (done or dead, with its reply), or 202 with " +
+                "its current state when N seconds pass first.";
+            s.Responses[200] = "The message, finished (with ?wait).";
+            s.Responses[202] = "The message, accepted and not finished yet.";
+            s.Responses[404] = "No such agent, or not the caller's.";
+            s.Responses[413] = "The payload or the whole body is too large.";
+        });
+    }
+
+    public override async Task HandleAsync(Request request, CancellationToken ct)
+    {
+        var payload = MessageRules.PayloadJson(request.Payload, request.Text);
+        if (MessageRules.IsTooLarge(payload))
+        {
+            await Send.ResultAsync(MessageRules.PayloadTooLarge());
+            return;
+        }
+
+        var session = MessageRules.ParseSession(request.Session) ?? Guid.NewGuid();
+        var message = await messages.SendToAgentAsync(User.UserId(), request.AgentId, payload, session,
+            MessageRules.CurrentTraceparent(), ct);
+        if (message is null)
+        {
+            await Send.ResultAsync(AgentProblems.NotFound());
+            return;
+        }
+
+        if (request.WaitTime is { } wait)
+        {
+            message = await waiter.WaitUntilFinishedAsync(message, wait, ct);
+        }
+
+        HttpContext.Response.Headers.Location =
+            $"/agents/{request.AgentId.ToString(CultureInfo.InvariantCulture)}/messages/{message.Id:D}";
+        var status = MessageStatus.IsFinal(message.Status) ? StatusCodes.Status200OK : StatusCodes.Status202Accepted;
+        await Send.ResponseAsync(MessageResponse.From(message), status, ct);
+    }
+}

@@ -1,0 +1,41 @@
+using System.Globalization;
+using System.Text.Json;
+using FastEndpoints;
+using FluentValidation;
+
+namespace AgentCloud.Api.Features.Messages.Post;
+
+public sealed class Request
+{
+    public const int MaxWaitSeconds = 30;
+
+    [BindFrom("agent_id")]
+    public int AgentId { get; init; }
+
+    /// <summary>Any JSON value (null included), at most 32 KiB of JSON. Give this or <c>text</c>.</summary>
+    public JsonElement Payload { get; init; }
+
+    /// <summary>Shorthand for a payload that is this JSON string.</summary>
+    public string? Text { get; init; }
+
+    /// <summary>A UUID grouping a conversation; a new one when left out.</summary>
+    public string? Session { get; init; }
+
+    /// <summary>0–30: seconds to wait for the agent to finish the message.</summary>
+    [QueryParam]
+    public string? Wait { get; init; }
+
+    public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
+
+    public sealed class Validator : Validator<Request>
+    {
+        public Validator()
+        {
+            RuleFor(r => r).HasPayloadOrText(r => r.Payload, r => r.Text);
+            RuleFor(r => r.Session).ValidSession();
+            RuleFor(r => r.Wait)
+                .Must(wait => wait is null || MessageRules.IsWholeNumber(wait, 0, MaxWaitSeconds))
+                .WithMessage($"wait must be a whole number of seconds from 0 to {MaxWaitSeconds}.");
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+
+namespace AgentCloud.Shared.Messaging.Behaviors;
+
+/// <summary>
+/// What an agent does with a message, chosen by its config's <c>behavior</c> field. A new kind of
+/// agent is one new class: its name, how it checks its config, how it handles a message.
+/// </summary>
+public interface IAgentBehavior
+{
+    /// <summary>The value of <c>config.behavior</c> that selects this behaviour.</summary>
+    string Name { get; }
+
+    /// <summary>Problems with the config (empty when it is fine), each naming the field, e.g. "config.target: …".</summary>
+    IReadOnlyList<string> Validate(JsonObject config);
+
+    /// <summary>
+    /// Handles one message. Throwing fails the attempt: it is retried with backoff, then dead. Nothing
+    /// the result asks for happens unless the whole handling commits.
+    /// </summary>
+    ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken);
+}
+
+/// <param name="AgentAddress">The handling agent's own uAgents address.</param>
+public sealed record BehaviorContext(int AgentId, string AgentAddress, JsonObject Config, MessageRow Message)
+{
+    public JsonNode? Payload => JsonNode.Parse(Message.Payload);
+}
+
+/// <summary>What handling a message produced: an answer for the sender, messages to send, log lines.</summary>
+public sealed class BehaviorResult
+{
+    /// <summary>Stored on the message as its reply and, when the sender is an agent, sent back to it.</summary>
+    public JsonNode? Reply { get; init; }
+
+    public IReadOnlyList<OutgoingMessage> Send { get; init; } = [];
+
+    public IReadOnlyList<BehaviorLogLine> Logs { get; init; } = [];
+}
+
+public sealed record OutgoingMessage(string Target, JsonNode? Payload);
+
+public sealed record BehaviorLogLine(string Level, string Message);

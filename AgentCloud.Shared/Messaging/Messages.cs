@@ -1,0 +1,162 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dapper;
+using Npgsql;
+
+namespace AgentCloud.Shared.Messaging;
+
+public static class MessageStatus
+{
+    public const string Queued = "queued";
+    public const string Processing = "processing";
+    public const string Done = "done";
+    /// <summary>The last attempt failed; another is due at <c>available_at</c>.</summary>
+    public const string Failed = "failed";
+    /// <summary>Out of attempts: nobody will try again.</summary>
+    public const string Dead = "dead";
+
+    public static readonly IReadOnlyList<string> All = [Queued, Processing, Done, Failed, Dead];
+
+    public static bool IsFinal(string status) => status is Done or Dead;
+}
+
+public static class MessageDirection
+{
+    public const string Inbound = "inbound";
+    public const string Outbound = "outbound";
+
+    public static readonly IReadOnlyList<string> All = [Inbound, Outbound];
+}
+
+/// <summary>PostgreSQL NOTIFY channels. Payloads are ids as text; listeners always re-read the table.</summary>
+public static class NotifyChannels
+{
+    /// <summary>An agent's inbox got a message; payload: the agent id.</summary>
+    public const string Inbox = "agent_inbox";
+    /// <summary>An outbound message waits for remote delivery; payload: the agent id.</summary>
+    public const string Outbox = "agent_outbox";
+    /// <summary>A message reached done or dead; payload: the message id.</summary>
+    public const string MessageFinished = "message_finished";
+    /// <summary>A line was added to an agent's log (a trigger sends it); payload: the agent id.</summary>
+    public const string AgentLogs = "agent_logs";
+}
+
+/// <summary>Senders that are not agents: the owner, through the API.</summary>
+public static class Senders
+{
+    public const string UserPrefix = "user:";
+
+    public static string User(int userId) => $"{UserPrefix}{userId}";
+
+    public static bool IsUser(string sender) => sender.StartsWith(UserPrefix, StringComparison.Ordinal);
+}
+
+public sealed class MessageRow
+{
+    public Guid Id { get; init; }
+    public long Seq { get; init; }
+    public int AgentId { get; init; }
+    public string Direction { get; init; } = "";
+    public string Sender { get; init; } = "";
+    public string Target { get; init; } = "";
+    public Guid Session { get; init; }
+    public string? SchemaDigest { get; init; }
+    public string? ProtocolDigest { get; init; }
+    public string Payload { get; init; } = "null";
+    public string Status { get; init; } = "";
+    public int Attempts { get; init; }
+    public DateTime AvailableAt { get; init; }
+    public string? LeaseOwner { get; init; }
+    public DateTime? LeaseUntil { get; init; }
+    public string? Reply { get; init; }
+    public string? Error { get; init; }
+    public Guid? InReplyTo { get; init; }
+    public int Hops { get; init; }
+    public string? Traceparent { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime UpdatedAt { get; init; }
+    public DateTime? CompletedAt { get; init; }
+
+    /// <summary>The W3C trace id (32 hex digits) of the request that sent the message.</summary>
+    public string? TraceId => Traceparent is { Length: 55 } parent ? parent.Substring(3, 32) : null;
+}
+
+/// <summary>What a sender hands over; the store adds id, seq, status and timestamps.</summary>
+public sealed record NewMessage(
+    int AgentId,
+    string Direction,
+    string Sender,
+    string Target,
+    Guid Session,
+    string PayloadJson,
+    string? SchemaDigest = null,
+    string? ProtocolDigest = null,
+    Guid? InReplyTo = null,
+    string? Traceparent = null,
+    bool Deduplicate = false,
+    int Hops = 0);
+
+public static class Messages
+{
+    public const string Columns =
+        """
+        id, seq, agent_id, direction, sender, target, session, schema_digest, protocol_digest,
+        payload::text AS payload, status, attempts, available_at, lease_owner, lease_until,
+        reply::text AS reply, error, in_reply_to, hops, traceparent, created_at, updated_at, completed_at
+        """;
+
+    /// <summary>
+    /// Queues a message inside the caller's transaction and wakes whoever handles it once that
+    /// commits (NOTIFY is transactional). With <see cref="NewMessage.Deduplicate"/>, a message with the
+    /// same sender, session and payload already in that agent's box is returned instead
+    /// (<c>Duplicate</c> true) and nothing new is stored.
+    /// </summary>
+    public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken)
+    {
+        var dedupKey = message.Deduplicate ? DedupKey(message.Sender, message.Session, message.PayloadJson) : null;
+        var inserted = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+            $"""
+            INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest,
+                                  payload, in_reply_to, hops, dedup_key, traceparent)
+            VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest,
+                    @PayloadJson::jsonb, @InReplyTo, @Hops, @dedupKey, @Traceparent)
+            ON CONFLICT (agent_id, direction, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+            RETURNING {Columns}
+            """,
+            new
+            {
+                message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
+                message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
+                message.Hops, dedupKey, message.Traceparent,
+            },
+            transaction, cancellationToken: cancellationToken));
+
+        if (inserted is null)
+        {
+            var existing = await connection.QuerySingleAsync<MessageRow>(new CommandDefinition(
+                $"SELECT {Columns} FROM messages WHERE agent_id = @AgentId AND direction = @Direction AND dedup_key = @dedupKey",
+                new { message.AgentId, message.Direction, dedupKey }, transaction, cancellationToken: cancellationToken));
+            return (existing, true);
+        }
+
+        var channel = message.Direction == MessageDirection.Inbound ? NotifyChannels.Inbox : NotifyChannels.Outbox;
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @agentId)",
+            new { channel, agentId = message.AgentId.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            transaction, cancellationToken: cancellationToken));
+        return (inserted, false);
+    }
+
+    /// <summary>SHA-256 over sender, session and the payload (re-serialised compactly, so whitespace does not matter).</summary>
+    public static string DedupKey(string sender, Guid session, string payloadJson)
+    {
+        var canonical = System.Text.Json.Nodes.JsonNode.Parse(payloadJson)?.ToJsonString() ?? "null";
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{sender}\n{session:D}\n{canonical}")));
+    }
+
+    /// <summary>The agent hosted here under <paramref name="address"/>, if any.</summary>
+    public static Task<int?> FindLocalAgentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string address,
+        CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(
+            "SELECT id FROM agents WHERE address = @address", new { address }, transaction, cancellationToken: cancellationToken));
+}
