@@ -73,6 +73,9 @@ public sealed class MessageRow
     public Guid? InReplyTo { get; init; }
     public int Hops { get; init; }
     public string? Traceparent { get; init; }
+    public DateTime? ExpiresAt { get; init; }
+    public bool SyncReply { get; init; }
+    public string? DeliveredTo { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
     public DateTime? CompletedAt { get; init; }
@@ -94,7 +97,9 @@ public sealed record NewMessage(
     Guid? InReplyTo = null,
     string? Traceparent = null,
     bool Deduplicate = false,
-    int Hops = 0);
+    int Hops = 0,
+    DateTime? ExpiresAt = null,
+    bool SyncReply = false);
 
 public static class Messages
 {
@@ -102,7 +107,8 @@ public static class Messages
         """
         id, seq, agent_id, direction, sender, target, session, schema_digest, protocol_digest,
         payload::text AS payload, status, attempts, available_at, lease_owner, lease_until,
-        reply::text AS reply, error, in_reply_to, hops, traceparent, created_at, updated_at, completed_at
+        reply::text AS reply, error, in_reply_to, hops, traceparent, expires_at, sync_reply, delivered_to,
+        created_at, updated_at, completed_at
         """;
 
     /// <summary>
@@ -118,9 +124,9 @@ public static class Messages
         var inserted = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
             $"""
             INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest,
-                                  payload, in_reply_to, hops, dedup_key, traceparent)
+                                  payload, in_reply_to, hops, dedup_key, traceparent, expires_at, sync_reply)
             VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest,
-                    @PayloadJson::jsonb, @InReplyTo, @Hops, @dedupKey, @Traceparent)
+                    @PayloadJson::jsonb, @InReplyTo, @Hops, @dedupKey, @Traceparent, @expiresAt, @SyncReply)
             ON CONFLICT (agent_id, direction, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
             RETURNING {Columns}
             """,
@@ -128,7 +134,8 @@ public static class Messages
             {
                 message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
                 message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
-                message.Hops, dedupKey, message.Traceparent,
+                message.Hops, dedupKey, message.Traceparent, message.SyncReply,
+                expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
             },
             transaction, cancellationToken: cancellationToken));
 
@@ -138,6 +145,12 @@ public static class Messages
                 $"SELECT {Columns} FROM messages WHERE agent_id = @AgentId AND direction = @Direction AND dedup_key = @dedupKey",
                 new { message.AgentId, message.Direction, dedupKey }, transaction, cancellationToken: cancellationToken));
             return (existing, true);
+        }
+
+        // A sync reply is handed back in an open HTTP response, not delivered by the outbox: wake nobody.
+        if (message.SyncReply && message.Direction == MessageDirection.Outbound)
+        {
+            return (inserted, false);
         }
 
         var channel = message.Direction == MessageDirection.Inbound ? NotifyChannels.Inbox : NotifyChannels.Outbox;
