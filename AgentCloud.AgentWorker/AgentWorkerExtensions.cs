@@ -1,4 +1,5 @@
 using AgentCloud.AgentWorker.Messaging;
+using AgentCloud.AgentWorker.Outbox;
 
 namespace AgentCloud.AgentWorker;
 
@@ -11,6 +12,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddSingleton<BackendAgent>();
         builder.Services.AddHostedService<AgentWorker>();
         builder.AddAgentMessaging();
+        builder.AddAgentOutbox();
         return builder;
     }
 
@@ -18,6 +20,7 @@ public static class AgentWorkerExtensions
     public static WebApplication MapAgentWorkerEndpoints(this WebApplication app)
     {
         app.MapHealthChecks(Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath);
+        Uagents.SubmitEndpoint.MapUagentsSubmit(app);
         return app;
     }
 }

@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Messaging.Behaviors;
+using AgentCloud.Shared.UAgents;
+using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -18,7 +20,8 @@ public sealed class MessageHandler(
     WorkerIdentity worker,
     MessagingMetrics metrics,
     IOptions<MessagingOptions> options,
-    ILogger<MessageHandler> logger)
+    ILogger<MessageHandler> logger,
+    StaticEndpointMap endpointMap)
 {
     private const string ReplyBehavior = "reply";
 
@@ -45,13 +48,15 @@ public sealed class MessageHandler(
                 var config = JsonNode.Parse(agent.Config) as JsonObject ?? [];
                 var behavior = behaviors.For(config);
                 // A reply ends its conversation: running the behaviour on it would answer the answer,
-                // and two echo (or default) agents would talk forever.
-                behaviorName = message.InReplyTo is null ? behavior.Name : ReplyBehavior;
+                // and two echo (or default) agents would talk forever. A chat acknowledgement is a reply
+                // too, even from a remote uAgent whose envelopes cannot say what they answer.
+                var endsConversation = message.InReplyTo is not null || ChatProtocol.IsAcknowledgement(message);
+                behaviorName = endsConversation ? ReplyBehavior : behavior.Name;
                 activity?.SetTag("agentcloud.behavior", behaviorName);
 
-                var result = message.InReplyTo is null
-                    ? await behavior.HandleAsync(new BehaviorContext(agent.Id, agent.Address ?? "", config, message), cancellationToken)
-                    : null;
+                var result = endsConversation
+                    ? null
+                    : await behavior.HandleAsync(new BehaviorContext(agent.Id, agent.Address ?? "", config, message), cancellationToken);
                 if (await CommitAsync(connection, message, agent, result, activity, cancellationToken) is { } latency)
                 {
                     metrics.Handled(behaviorName, latency);
@@ -99,10 +104,23 @@ public sealed class MessageHandler(
                 await AgentLogs.WriteAsync(connection, agent.Id, line.Level, line.Message, transaction, cancellationToken);
             }
 
-            var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent);
-            if (result.Reply is not null && !Senders.IsUser(message.Sender))
+            var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap);
+            var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
+            if (replies.Count > 0 && await RepeatsWhatItSentAsync(connection, transaction, agent, message, cancellationToken))
             {
-                var reply = await outgoing.SendAsync(message.Sender, result.Reply, inReplyTo: message.Id, cancellationToken);
+                // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our
+                // echo would otherwise ping-pong for ever. Acknowledge (that is never answered), say no more.
+                replies = [.. replies.Where(reply => reply.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
+                await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
+                    $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it",
+                    transaction, cancellationToken);
+            }
+
+            for (var i = 0; i < replies.Count; i++)
+            {
+                // A sync sender waits on its open request for one answer (the first); any others go the usual way.
+                var reply = await outgoing.SendAsync(message.Sender, replies[i].Payload, inReplyTo: message.Id, cancellationToken,
+                    replies[i].SchemaDigest, replies[i].ProtocolDigest, syncReply: i == 0 && message.SyncReply);
                 await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
                     $"Sent message {reply} to {message.Sender} (the reply to message {message.Id})", transaction, cancellationToken);
             }
@@ -190,18 +208,56 @@ public sealed class MessageHandler(
         exception is NpgsqlException && connection.FullState.HasFlag(System.Data.ConnectionState.Broken)
         || connection.State != System.Data.ConnectionState.Open;
 
+    /// <summary>
+    /// Whether the message carries what this agent already sent its sender in the same session (for a
+    /// chat message: the same content), i.e. it is an echo of ours coming back.
+    /// </summary>
+    private static async Task<bool> RepeatsWhatItSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        Inbox.Agent agent, MessageRow message, CancellationToken cancellationToken)
+    {
+        if (agent.Address is null)
+        {
+            return false;
+        }
+
+        var chat = message.SchemaDigest == MessageModels.ChatMessage.Digest;
+        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM messages
+                WHERE sender = @address AND target = @peer AND session = @session
+                  AND ((agent_id = @agentId AND direction = 'outbound')
+                       OR (direction = 'inbound' AND agent_id = (SELECT id FROM agents WHERE address = @peer)))
+                  AND CASE WHEN @chat THEN schema_digest = @chatDigest AND payload -> 'content' = @payload::jsonb -> 'content'
+                           ELSE payload = @payload::jsonb END)
+            """,
+            new
+            {
+                address = agent.Address, peer = message.Sender, message.Session, agentId = agent.Id, chat,
+                chatDigest = MessageModels.ChatMessage.Digest, payload = message.Payload,
+            },
+            transaction, cancellationToken: cancellationToken));
+    }
+
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 
     /// <summary>Sends as the handling agent: to a local agent's inbox, or to this agent's outbox for remote delivery.</summary>
     private readonly record struct Outgoing(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Inbox.Agent Agent,
-        MessageRow Message, string? Traceparent)
+        MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap)
     {
-        public async Task<Guid> SendAsync(string target, JsonNode? payload, Guid? inReplyTo, CancellationToken cancellationToken)
+        public async Task<Guid> SendAsync(string target, JsonNode? payload, Guid? inReplyTo, CancellationToken cancellationToken,
+            string? schemaDigest = null, string? protocolDigest = null, bool syncReply = false)
         {
             var sender = Agent.Address is { Length: > 0 } address
                 ? address
                 : throw new InvalidOperationException($"Agent {Agent.Id} has no address, so it cannot send messages.");
-            var local = await Messages.FindLocalAgentAsync(Connection, Transaction, target, cancellationToken);
+            target = Address.Normalize(target);
+            // Over HTTP (an outbound row) when the address is in the static endpoint map, even if hosted here,
+            // and for a sync reply, which goes back in the HTTP response its sender waits on; else a local
+            // agent gets it in its inbox.
+            var local = syncReply || EndpointMap.Contains(target)
+                ? null
+                : await Messages.FindLocalAgentAsync(Connection, Transaction, target, cancellationToken);
             var (sent, _) = await Messages.EnqueueAsync(Connection, Transaction, new NewMessage(
                 AgentId: local ?? Agent.Id,
                 Direction: local is null ? MessageDirection.Outbound : MessageDirection.Inbound,
@@ -211,7 +267,10 @@ public sealed class MessageHandler(
                 PayloadJson: payload?.ToJsonString() ?? "null",
                 InReplyTo: inReplyTo,
                 Traceparent: Traceparent,
-                Hops: Message.Hops + 1), cancellationToken);
+                Hops: Message.Hops + 1,
+                SchemaDigest: schemaDigest,
+                ProtocolDigest: protocolDigest,
+                SyncReply: syncReply && local is null), cancellationToken);
             return sent.Id;
         }
     }

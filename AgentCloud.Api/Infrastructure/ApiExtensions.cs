@@ -6,6 +6,7 @@ using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Users;
 using AgentCloud.Shared.Messaging.Behaviors;
+using AgentCloud.Shared.UAgents;
 using FastEndpoints;
 using FastEndpoints.Swagger;
 using FluentValidation.Results;
@@ -41,6 +42,7 @@ public static class ApiExtensions
         builder.Services.AddHostedService(services => services.GetRequiredService<DatabaseNotifications>());
         builder.Services.AddAgentBehaviors(builder.Configuration);
         builder.AddAgentAddressing();
+        builder.AddStaticEndpointMap();
         return builder;
     }
 

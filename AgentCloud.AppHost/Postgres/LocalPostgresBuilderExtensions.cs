@@ -85,7 +85,10 @@ public static class LocalPostgresBuilderExtensions
     {
         var logger = e.Services.GetRequiredService<ResourceLoggerService>().GetLogger(server);
         var connectionString = await server.ConnectionStringExpression.GetValueAsync(cancellationToken);
-        await using var connection = new NpgsqlConnection(connectionString);
+        // Unpooled: this runs again after every restart of the server, when a pooled connection from
+        // the previous start would be dead.
+        var unpooled = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false };
+        await using var connection = new NpgsqlConnection(unpooled.ConnectionString);
         await connection.OpenAsync(cancellationToken);
         foreach (var databaseName in server.Databases.Values)
         {

@@ -49,9 +49,29 @@ public sealed class LocalPostgresCluster
         "-c", "max_connections=200",
     ];
 
-    public string ServerCommand => RunAsPostgresUser ? "setpriv" : Binary("postgres");
+    /// <summary>
+    /// postgres answers SIGTERM with a "smart" shutdown that waits for every client to disconnect;
+    /// with the services' pools connected, the orchestrator's stop then ends in SIGKILL and orphaned
+    /// backends. This shell turns the orchestrator's SIGTERM (and SIGINT) into postgres's fast shutdown:
+    /// sessions are ended, the data is flushed, the server exits.
+    /// </summary>
+    private const string FastShutdownShim =
+        """
+        "$@" & pid=$!
+        trap 'kill -INT "$pid" 2>/dev/null' TERM INT
+        while :; do
+            wait "$pid"; status=$?
+            kill -0 "$pid" 2>/dev/null || exit "$status"
+        done
+        """;
 
-    public string[] ServerCommandPrefix => RunAsPostgresUser ? [.. SetPrivArguments, Binary("postgres")] : [];
+    public string ServerCommand => RunAsPostgresUser ? "setpriv" : "/bin/sh";
+
+    public string[] ServerCommandPrefix =>
+    [
+        .. RunAsPostgresUser ? (string[])[.. SetPrivArguments, "/bin/sh"] : [],
+        "-c", FastShutdownShim, "postgres-fast-shutdown", Binary("postgres"),
+    ];
 
     /// <summary>Creates the cluster on first use and (re)applies the password, before the server starts.</summary>
     public async Task PrepareAsync(string password, ILogger logger, CancellationToken cancellationToken)

@@ -21,8 +21,18 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 
+    /// <summary>Outbound deliveries: attempts before dead, and how long one POST may take.</summary>
+    public const int OutboxMaxAttempts = 3;
+    public static readonly TimeSpan OutboxAttemptTimeout = TimeSpan.FromSeconds(2);
+
+    private readonly string endpointsDirectory = Directory.CreateTempSubdirectory("agentcloud-endpoints-").FullName;
+    private readonly Dictionary<string, string> endpoints = [];
+    private readonly SemaphoreSlim endpointsGate = new(1, 1);
     private DistributedApplication? app;
     private int nextClientAddress;
+
+    /// <summary>The static endpoint map file (<c>AgentWorker:Uagents:EndpointsFile</c>) the worker and the API watch.</summary>
+    public string EndpointsFile => Path.Combine(endpointsDirectory, "endpoints.json");
 
     public DistributedApplication App => app ?? throw new InvalidOperationException("The AppHost is not started.");
 
@@ -33,6 +43,7 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         using var timeout = new CancellationTokenSource(StartTimeout);
         var ct = timeout.Token;
 
+        await File.WriteAllTextAsync(EndpointsFile, "{}", ct);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentCloud_AppHost>(
             [
                 "--Postgres:Ephemeral=true",
@@ -53,7 +64,14 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Messaging__RetryBaseDelay", "00:00:00.100")
                 .WithEnvironment("AgentWorker__Messaging__RetryMaxDelay", "00:00:00.500")
                 .WithEnvironment("AgentWorker__Messaging__LeaseDuration", "00:00:05")
-                .WithEnvironment("AgentWorker__Messaging__PollInterval", "00:00:00.200");
+                .WithEnvironment("AgentWorker__Messaging__PollInterval", "00:00:00.200")
+                // Peers the tests host on loopback, registered at run time; deliveries that fail die within seconds.
+                .WithEnvironment("AgentWorker__Uagents__EndpointsFile", EndpointsFile)
+                .WithEnvironment("AgentWorker__Outbox__MaxAttempts", OutboxMaxAttempts.ToString())
+                .WithEnvironment("AgentWorker__Outbox__AttemptTimeout", OutboxAttemptTimeout.ToString())
+                .WithEnvironment("AgentWorker__Outbox__RetryBaseDelay", "00:00:00.200")
+                .WithEnvironment("AgentWorker__Outbox__RetryMaxDelay", "00:00:00.500")
+                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200");
         }
 
         app = await builder.BuildAsync(ct);
@@ -70,6 +88,14 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        try
+        {
+            Directory.Delete(endpointsDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
         if (app is null)
         {
             return;
@@ -99,6 +125,29 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         var n = Interlocked.Increment(ref nextClientAddress);
         client.DefaultRequestHeaders.Add("X-Forwarded-For", $"198.18.{n / 250}.{n % 250 + 1}");
         return client;
+    }
+
+    /// <summary>
+    /// Adds <paramref name="address"/> → <paramref name="url"/> to the static endpoint map file (replaced whole,
+    /// so no reader sees half of it) and gives the watching processes time to reload it.
+    /// </summary>
+    public async Task AddEndpointAsync(string address, string url)
+    {
+        await endpointsGate.WaitAsync();
+        try
+        {
+            endpoints[address] = url;
+            var temporary = EndpointsFile + ".tmp";
+            await File.WriteAllTextAsync(temporary, System.Text.Json.JsonSerializer.Serialize(endpoints));
+            File.Move(temporary, EndpointsFile, overwrite: true);
+        }
+        finally
+        {
+            endpointsGate.Release();
+        }
+
+        // The file watcher's notification plus the configuration's reload delay (250 ms).
+        await Task.Delay(TimeSpan.FromSeconds(2));
     }
 
     public async Task<NpgsqlConnection> OpenDatabaseAsync()

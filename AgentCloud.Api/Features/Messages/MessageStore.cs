@@ -48,10 +48,12 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     /// <summary>
     /// A message from the caller's agent to <paramref name="target"/> (a normalised address): straight into
     /// the inbox of the agent hosted here under it, whoever owns that one, or else an outbound row that
-    /// waits for remote delivery. Null when the caller has no such agent.
+    /// waits for remote delivery. Null when the caller has no such agent. <paramref name="overHttp"/> makes it
+    /// an outbound row even for an agent hosted here (an address in the static endpoint map);
+    /// <paramref name="waitForReply"/> marks an outbound row for a sync POST whose answer becomes its reply.
     /// </summary>
     public async Task<SentMessage?> SendFromAgentAsync(int userId, int agentId, string target, string payloadJson, Guid session,
-        string? traceparent, CancellationToken cancellationToken)
+        string? traceparent, CancellationToken cancellationToken, bool overHttp = false, bool waitForReply = false)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -61,12 +63,18 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return null;
         }
 
-        var localAgent = await MessageTable.FindLocalAgentAsync(connection, transaction, target, cancellationToken);
+        var localAgent = overHttp ? null : await MessageTable.FindLocalAgentAsync(connection, transaction, target, cancellationToken);
         var (message, _) = await MessageTable.EnqueueAsync(connection, transaction,
             localAgent is { } targetId
                 ? new NewMessage(targetId, MessageDirection.Inbound, sender, target, session, payloadJson, Traceparent: traceparent)
                 : new NewMessage(agentId, MessageDirection.Outbound, sender, target, session, payloadJson, Traceparent: traceparent),
             cancellationToken);
+        if (localAgent is null && waitForReply)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE messages SET wait_for_reply = true WHERE id = @id",
+                new { id = message.Id }, transaction, cancellationToken: cancellationToken));
+        }
+
         await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, $"Sent message {message.Id} to {target}", transaction,
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);

@@ -34,6 +34,17 @@ public sealed class AgentBehaviors(IEnumerable<IAgentBehavior> behaviors)
 
     public IReadOnlyList<string> Validate(JsonObject config)
     {
+        var problems = ValidateBehavior(config);
+        // Read by the worker's /submit: unsigned uAgents "user…" senders are refused unless the agent allows them.
+        return config.TryGetPropertyValue(AllowUserSendersField, out var allow) && allow is not null && allow.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)
+            ? [.. problems, $"config.{AllowUserSendersField} must be true or false."]
+            : problems;
+    }
+
+    public const string AllowUserSendersField = "allow_user_senders";
+
+    private IReadOnlyList<string> ValidateBehavior(JsonObject config)
+    {
         if (!config.TryGetPropertyValue(ConfigField, out var field) || field is null)
         {
             return byName[DefaultBehavior.BehaviorName].Validate(config);

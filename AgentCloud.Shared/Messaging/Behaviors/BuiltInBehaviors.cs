@@ -4,7 +4,10 @@ using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.Shared.Messaging.Behaviors;
 
-/// <summary>The original design's example agent: logs what it receives and acknowledges it.</summary>
+/// <summary>
+/// The original design's example agent: logs what it receives and acknowledges it (a chat message with
+/// the chat protocol's <c>ChatAcknowledgement</c>).
+/// </summary>
 public sealed class DefaultBehavior : IAgentBehavior
 {
     public const string BehaviorName = "default";
@@ -13,26 +16,55 @@ public sealed class DefaultBehavior : IAgentBehavior
 
     public IReadOnlyList<string> Validate(JsonObject config) => [];
 
-    public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new BehaviorResult
+    public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken)
+    {
+        var log = new BehaviorLogLine(LogLevels.Info, $"Message {context.Message.Id} from {context.Message.Sender}: {Preview(context.Message.Payload)}");
+        if (ChatProtocol.IsChatMessage(context.Message) && ChatProtocol.Acknowledge(context.Payload, DateTimeOffset.UtcNow) is { } ack)
+        {
+            return ValueTask.FromResult(new BehaviorResult { Reply = ack.Payload, Replies = [ack], Logs = [log] });
+        }
+
+        return ValueTask.FromResult(new BehaviorResult
         {
             Reply = new JsonObject { ["status"] = "acknowledged" },
-            Logs = [new(LogLevels.Info, $"Message {context.Message.Id} from {context.Message.Sender}: {Preview(context.Message.Payload)}")],
+            Logs = [log],
         });
+    }
 
     internal static string Preview(string payload, int max = 200) =>
         payload.Length <= max ? payload : payload[..max] + "…";
 }
 
-/// <summary>Answers the sender with the payload it sent.</summary>
+/// <summary>
+/// Answers the sender with the payload it sent, as the same uAgents model; a chat message with an
+/// acknowledgement and then a new chat message of the same text.
+/// </summary>
 public sealed class EchoBehavior : IAgentBehavior
 {
     public string Name => "echo";
 
     public IReadOnlyList<string> Validate(JsonObject config) => [];
 
-    public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new BehaviorResult { Reply = context.Payload });
+    public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken)
+    {
+        var payload = context.Payload;
+        if (ChatProtocol.IsChatMessage(context.Message))
+        {
+            var now = DateTimeOffset.UtcNow;
+            var echo = ChatProtocol.Echo(payload, now);
+            return ValueTask.FromResult(new BehaviorResult
+            {
+                Reply = echo.Payload,
+                Replies = ChatProtocol.Acknowledge(payload, now) is { } ack ? [ack, echo] : [echo],
+            });
+        }
+
+        return ValueTask.FromResult(new BehaviorResult
+        {
+            Reply = payload,
+            Replies = [new ReplyMessage(payload?.DeepClone(), context.Message.SchemaDigest, context.Message.ProtocolDigest)],
+        });
+    }
 }
 
 /// <summary>Passes each message on to <c>config.target</c> (an agent address, here or elsewhere).</summary>

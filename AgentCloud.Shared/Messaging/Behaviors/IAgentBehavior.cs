@@ -30,8 +30,16 @@ public sealed record BehaviorContext(int AgentId, string AgentAddress, JsonObjec
 /// <summary>What handling a message produced: an answer for the sender, messages to send, log lines.</summary>
 public sealed class BehaviorResult
 {
-    /// <summary>Stored on the message as its reply and, when the sender is an agent, sent back to it.</summary>
+    /// <summary>
+    /// Stored on the message as its reply and, when the sender is an agent and <see cref="Replies"/> is
+    /// not set, sent back to it (without a uAgents model).
+    /// </summary>
     public JsonNode? Reply { get; init; }
+
+    /// <summary>What goes back to an agent sender, in order, each with its uAgents model; null: just <see cref="Reply"/>.</summary>
+    public IReadOnlyList<ReplyMessage>? Replies { get; init; }
+
+    public IReadOnlyList<ReplyMessage> RepliesToSend => Replies ?? (Reply is null ? [] : [new ReplyMessage(Reply)]);
 
     public IReadOnlyList<OutgoingMessage> Send { get; init; } = [];
 
@@ -39,5 +47,9 @@ public sealed class BehaviorResult
 }
 
 public sealed record OutgoingMessage(string Target, JsonNode? Payload);
+
+/// <param name="SchemaDigest">The uAgents model of <paramref name="Payload"/> (<c>model:…</c>), when it has one.</param>
+/// <param name="ProtocolDigest">The protocol it belongs to (<c>proto:…</c>), when any.</param>
+public sealed record ReplyMessage(JsonNode? Payload, string? SchemaDigest = null, string? ProtocolDigest = null);
 
 public sealed record BehaviorLogLine(string Level, string Message);

@@ -1,11 +1,14 @@
 using System.Globalization;
+using System.Text.Json;
 using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
+using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.UAgents;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Send;
 
-public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response>
+public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, StaticEndpointMap endpointMap) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -16,9 +19,14 @@ public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response
             s.Description =
                 "The body holds target (agent1… or agent://agent1…), either payload (any JSON value) or text (a string, " +
                 "stored as the JSON string payload \"…\"), and optionally session (a UUID). An agent hosted here, whoever owns " +
-                "it, gets the message in its inbox at once (delivery \"local\"); any other address gets an outbound message " +
-                "that stays queued until remote delivery (delivery \"remote\", listed with this agent's messages). agent_id " +
-                "is the sending agent. The send is noted in the sending agent's log.";
+                "it, gets the message in its inbox at once (delivery \"local\"); any other address, or one listed in the " +
+                "static endpoint map, gets an outbound message that the worker delivers over HTTP as a signed uAgents " +
+                "envelope (delivery \"remote\", listed with this agent's messages). agent_id is the sending agent. The send " +
+                "is noted in the sending agent's log. With ?wait=N (0–30 seconds) the call waits for the answer: a remote " +
+                "target is sent the envelope as a sync request (x-uagents-connection: sync) and its reply envelope's payload " +
+                "becomes reply; a local target's reply is what that agent answered. 200 once finished (done or dead), else " +
+                "202 with the message as it stands.";
+            s.Responses[200] = "The message, finished (with ?wait), with the reply.";
             s.Responses[202] = "The message, accepted.";
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
@@ -36,7 +44,8 @@ public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response
 
         var session = MessageRules.ParseSession(request.Session) ?? Guid.NewGuid();
         var sent = await messages.SendFromAgentAsync(User.UserId(), request.AgentId, request.NormalTarget, payload, session,
-            MessageRules.CurrentTraceparent(), ct);
+            MessageRules.CurrentTraceparent(), ct, overHttp: endpointMap.Contains(request.NormalTarget),
+            waitForReply: request.WaitTime is not null);
         if (sent is null)
         {
             await Send.ResultAsync(AgentProblems.NotFound());
@@ -50,9 +59,29 @@ public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response
                 $"/agents/{request.AgentId.ToString(CultureInfo.InvariantCulture)}/messages/{message.Id:D}";
         }
 
+        if (request.WaitTime is { } wait)
+        {
+            // Remote: the outbound row finishes with the peer's answer; local: the target's inbound message with its reply.
+            message = await waiter.WaitUntilFinishedAsync(message, wait, ct);
+        }
+
+        var status = request.WaitTime is not null && MessageStatus.IsFinal(message.Status)
+            ? StatusCodes.Status200OK
+            : StatusCodes.Status202Accepted;
         await Send.ResponseAsync(
             new Response(message.Id, request.AgentId, message.Sender, message.Target, message.Session, sent.Delivery, message.Status,
-                message.TraceId, message.CreatedAt.AsUtc()),
-            StatusCodes.Status202Accepted, ct);
+                message.TraceId, message.CreatedAt.AsUtc(), Parse(message.Reply), message.Error, message.DeliveredTo),
+            status, ct);
+    }
+
+    private static JsonElement? Parse(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        using var document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using AgentCloud.Shared.UAgents;
 using FastEndpoints;
@@ -22,6 +23,12 @@ public sealed class Request
     /// <summary>A UUID grouping a conversation; a new one when left out.</summary>
     public string? Session { get; init; }
 
+    /// <summary>0–30: seconds to wait for the answer (a sync send).</summary>
+    [QueryParam]
+    public string? Wait { get; init; }
+
+    public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
+
     public string NormalTarget => Address.Normalize(Target!);
 
     public sealed class Validator : Validator<Request>
@@ -33,6 +40,9 @@ public sealed class Request
                 .WithMessage("target must be an agent address (agent1…, optionally as agent://agent1…).");
             RuleFor(r => r).HasPayloadOrText(r => r.Payload, r => r.Text);
             RuleFor(r => r.Session).ValidSession();
+            RuleFor(r => r.Wait)
+                .Must(wait => wait is null || MessageRules.IsWholeNumber(wait, 0, Post.Request.MaxWaitSeconds))
+                .WithMessage($"wait must be a whole number of seconds from 0 to {Post.Request.MaxWaitSeconds}.");
         }
     }
 }
@@ -40,8 +50,13 @@ public sealed class Request
 /// <summary>
 /// What was sent. <c>delivery</c> "local": the target is an agent hosted here and the message is in its
 /// inbox (its owner sees it there); "remote": it is an outbound message of the sending agent, queued
-/// until remote delivery, and listed with that agent's messages.
+/// until remote delivery, and listed with that agent's messages. With <c>?wait</c>: <c>reply</c> is the answer
+/// (for a remote target, the payload of the peer's reply envelope), <c>error</c> why it is dead, <c>delivered_to</c>
+/// the endpoint that accepted it.
 /// </summary>
 public sealed record Response(
     Guid Id, int AgentId, string Sender, string Target, Guid Session, string Delivery, string Status, string? TraceId,
-    DateTime CreatedAt);
+    DateTime CreatedAt,
+    JsonElement? Reply = null,
+    string? Error = null,
+    string? DeliveredTo = null);

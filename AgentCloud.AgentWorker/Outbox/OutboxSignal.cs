@@ -1,0 +1,32 @@
+using System.Threading.Channels;
+
+namespace AgentCloud.AgentWorker.Outbox;
+
+/// <summary>Wakes the outbox loop; wake-ups between two waits fold into one (the loop re-reads the table anyway).</summary>
+public sealed class OutboxSignal
+{
+    private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(
+        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Wake() => _channel.Writer.TryWrite(true);
+
+    /// <summary>Returns when woken or after <paramref name="timeout"/>, whichever comes first.</summary>
+    public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_channel.Reader.TryRead(out _))
+        {
+            return;
+        }
+
+        using var timeoutSource = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeoutSource.CancelAfter(timeout);
+        try
+        {
+            await _channel.Reader.WaitToReadAsync(timeoutSource.Token);
+            _channel.Reader.TryRead(out _);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+}

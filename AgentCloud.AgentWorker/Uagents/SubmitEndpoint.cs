@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.UAgents;
+using Dapper;
+using Npgsql;
+
+namespace AgentCloud.AgentWorker.Uagents;
+
+/// <summary>
+/// The uAgents inbound endpoint, with the reference's semantics (UAGENTS-WIRE.md): <c>POST /submit</c>
+/// takes one envelope for an agent hosted here, <c>HEAD /submit</c> is the readiness probe.
+/// </summary>
+public static class SubmitEndpoint
+{
+    public const string Path = "/submit";
+    public const int MaxBodyBytes = 256 * 1024;
+
+    public static WebApplication MapUagentsSubmit(this WebApplication app)
+    {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubmitEndpoint).FullName!);
+        var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
+        var finished = new FinishedMessages(app.Configuration.GetConnectionString(AgentCloud.Shared.Hosting.ConfigurationExtensions.ConnectionName) ?? "", logger);
+        var sync = new SyncReplies(dataSource, finished, app.Services.GetRequiredService<BackendAgent>(), logger);
+        app.Lifetime.ApplicationStarted.Register(() => finished.Start(app.Lifetime.ApplicationStopping));
+
+        // The reference treats every method but HEAD and OPTIONS as a submission.
+        app.MapMethods(Path, [HttpMethods.Post, HttpMethods.Get, HttpMethods.Put],
+            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, sync, logger)));
+        app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, dataSource)));
+        app.MapMethods(Path, [HttpMethods.Options], () => Results.NoContent());
+        return app;
+    }
+
+    private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, SyncReplies sync, ILogger logger)
+    {
+        var request = context.Request;
+        var cancellationToken = context.RequestAborted;
+        if (InboundEnvelope.CheckContentType(request.ContentType) is { } contentTypeError)
+        {
+            // The reference greets a browser; anything else without a content type is refused.
+            return contentTypeError == SubmitErrors.MissingContentType && request.Headers.UserAgent.Count > 0
+                ? Json(StatusCodes.Status200OK, new JsonObject { ["status"] = "OK - Agent is running" })
+                : Error(contentTypeError);
+        }
+
+        if (await ReadBodyAsync(request, cancellationToken) is not { } body)
+        {
+            return Error(SubmitErrors.TooLarge, StatusCodes.Status413PayloadTooLarge);
+        }
+
+        if (!InboundEnvelope.TryParse(body, out var envelope, out var parseError))
+        {
+            return Error(parseError);
+        }
+
+        if (InboundEnvelope.CheckSignature(envelope) is { } signatureError)
+        {
+            logger.LogWarning("Refused an envelope from {Sender} to {Target}: {Error}", envelope.Sender, envelope.Target, signatureError);
+            return Error(signatureError);
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        if (await FindAgentAsync(connection, envelope.Target, cancellationToken) is not { } agent)
+        {
+            return Error(SubmitErrors.UnableToRoute);
+        }
+
+        if (!InboundEnvelope.AcceptsUserSender(JsonNode.Parse(agent.Config) as JsonObject ?? [], envelope.Sender))
+        {
+            return Error(SubmitErrors.SignatureMissing);
+        }
+
+        if (InboundEnvelope.DecodePayload(envelope) is not { } payload)
+        {
+            return Error(SubmitErrors.InvalidPayload);
+        }
+
+        var isSync = request.Headers["x-uagents-connection"] == "sync";
+        MessageRow message;
+        bool duplicate;
+        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            (message, duplicate) = await Messages.EnqueueAsync(connection, transaction, new NewMessage(
+                AgentId: agent.Id,
+                Direction: MessageDirection.Inbound,
+                Sender: envelope.Sender,
+                Target: envelope.Target,
+                Session: envelope.Session,
+                PayloadJson: payload.ToJsonString(),
+                SchemaDigest: envelope.SchemaDigest,
+                ProtocolDigest: envelope.ProtocolDigest,
+                Traceparent: Activity.Current?.Id,
+                Deduplicate: true,
+                ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
+                SyncReply: isSync), cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+
+        logger.LogDebug("Accepted {Kind} envelope from {Sender} for agent {AgentId}: message {MessageId}{Duplicate}",
+            isSync ? "a sync" : "an", envelope.Sender, agent.Id, message.Id, duplicate ? " (a replay)" : "");
+        if (!isSync)
+        {
+            return Json(StatusCodes.Status200OK, new JsonObject());
+        }
+
+        await connection.CloseAsync();
+        var reply = await sync.WaitForReplyAsync(envelope, agent, message.Id, cancellationToken);
+        return Results.Text(reply.ToJson(), "application/json", statusCode: StatusCodes.Status200OK);
+    }
+
+    private static async Task<IResult> ReadinessAsync(HttpContext context, NpgsqlDataSource dataSource)
+    {
+        string status;
+        if (context.Request.Headers["x-uagents-address"] is not [{ } address])
+        {
+            status = "indeterminate";
+        }
+        else
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
+            status = await FindAgentAsync(connection, address.Trim(), context.RequestAborted) is null ? "not-ready" : "ready";
+        }
+
+        context.Response.Headers["x-uagents-status"] = status;
+        return Results.Ok();
+    }
+
+    private static Task<HostedAgent?> FindAgentAsync(NpgsqlConnection connection, string address, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<HostedAgent>(new CommandDefinition(
+            "SELECT id, user_id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE address = @address",
+            new { address }, cancellationToken: cancellationToken));
+
+    /// <summary>The body, or null when it is over <see cref="MaxBodyBytes"/>.</summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > MaxBodyBytes)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+    }
+
+    private static IResult Error(string error, int statusCode = StatusCodes.Status400BadRequest) =>
+        Json(statusCode, new JsonObject { ["error"] = error });
+
+    private static IResult Json(int statusCode, JsonObject body) =>
+        Results.Text(body.ToJsonString(), "application/json", statusCode: statusCode);
+}

@@ -1,0 +1,210 @@
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json.Nodes;
+using Dapper;
+
+namespace AgentCloud.IntegrationTests;
+
+/// <summary>
+/// Malformed requests against every endpoint: each gets a 4xx problem-details answer, never a 5xx,
+/// and changes nothing.
+/// </summary>
+[Collection(AgentCloudCollection.Name)]
+public sealed class HostileInputTests(AgentCloudFixture fixture)
+{
+    private static readonly string Deep = new string('[', 5000) + new string(']', 5000);
+    private static readonly string DeepObject = string.Concat(Enumerable.Repeat("{\"a\":", 2000)) + "1" + new string('}', 2000);
+
+    public static TheoryData<string, string, string> Bodies => new()
+    {
+        // endpoint, description, body
+        { "POST /signup", "empty", "" },
+        { "POST /signup", "json null", "null" },
+        { "POST /signup", "array", "[]" },
+        { "POST /signup", "string", "\"signup\"" },
+        { "POST /signup", "truncated", "{\"username\": \"abc\", \"email\": " },
+        { "POST /signup", "trailing garbage", "{\"username\": \"abcd\", \"email\": \"a@b.co\", \"password\": \"12345678\"} xyz" },
+        { "POST /signup", "duplicate keys", "{\"username\": \"abcd\", \"username\": \"efgh\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "number for string", "{\"username\": 1234, \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "object for string", "{\"username\": {}, \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "null fields", "{\"username\": null, \"email\": null, \"password\": null}" },
+        { "POST /signup", "sql in username", "{\"username\": \"x'; DROP TABLE users; --\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "script in email", "{\"username\": \"scripty\", \"email\": \"<script>alert(1)</script>@x.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "control characters", "{\"username\": \"ab\\u0000cd\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "deep nesting", "{\"username\": " + Deep + "}" },
+        { "POST /signup", "deep object", DeepObject },
+        { "POST /login", "empty object", "{}" },
+        { "POST /login", "array", "[1,2,3]" },
+        { "POST /login", "number password", "{\"username\": \"someone\", \"password\": 12345678}" },
+        { "POST /login", "extra field", "{\"username\": \"someone\", \"password\": \"12345678\", \"admin\": true}" },
+        { "POST /agents", "empty", "" },
+        { "POST /agents", "config array", "{\"name\": \"a\", \"config\": []}" },
+        { "POST /agents", "config number", "{\"name\": \"a\", \"config\": 1}" },
+        { "POST /agents", "name null", "{\"name\": null}" },
+        { "POST /agents", "name too long", "{\"name\": \"" + new string('n', 5000) + "\"}" },
+        { "POST /agents", "deep config", "{\"name\": \"a\", \"config\": " + DeepObject + "}" },
+        { "POST /agents", "unknown behaviour", "{\"name\": \"a\", \"config\": {\"behavior\": \"rm -rf /\"}}" },
+        { "PUT /agents/{agent}", "nothing to change", "{}" },
+        { "PUT /agents/{agent}", "wrong types", "{\"name\": [], \"config\": \"x\"}" },
+        { "POST /agents/{agent}/messages", "neither", "{}" },
+        { "POST /agents/{agent}/messages", "both", "{\"payload\": 1, \"text\": \"x\"}" },
+        { "POST /agents/{agent}/messages", "deep payload", "{\"payload\": " + Deep + "}" },
+        { "POST /agents/{agent}/messages", "bad session", "{\"payload\": 1, \"session\": \"not-a-uuid\"}" },
+        { "POST /agents/{agent}/send", "no target", "{\"payload\": 1}" },
+        { "POST /agents/{agent}/send", "sql target", "{\"target\": \"agent1' OR 1=1 --\", \"payload\": 1}" },
+        { "POST /agents/{agent}/send", "number target", "{\"target\": 5, \"payload\": 1}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Bodies))]
+    public async Task AMalformedBodyIsAClientErrorThatChangesNothing(string endpoint, string description, string body)
+    {
+        var (user, agent) = await UserWithAgentAsync();
+        var before = await StateAsync(user, agent);
+        var (method, path) = Route(endpoint, agent);
+
+        using var response = await SendAsync(endpoint.Contains("signup") || endpoint.Contains("login") ? fixture.CreateApiClient() : user.Client,
+            method, path, new ByteArrayContent(Encoding.UTF8.GetBytes(body)) { Headers = { { "Content-Type", "application/json" } } });
+
+        Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint} {description}: {(int)response.StatusCode}");
+        await response.AssertProblemAsync(response.StatusCode);
+        Assert.Equal(before, await StateAsync(user, agent));
+    }
+
+    [Theory]
+    [InlineData("POST /signup")]
+    [InlineData("POST /login")]
+    [InlineData("POST /agents")]
+    [InlineData("POST /agents/{agent}/messages")]
+    public async Task InvalidUtf8IsAClientError(string endpoint)
+    {
+        var (user, agent) = await UserWithAgentAsync();
+        var before = await StateAsync(user, agent);
+        var (method, path) = Route(endpoint, agent);
+        byte[] body = [.. "{\"name\": \""u8, 0xC3, 0x28, 0xFF, 0xFE, .. "\", \"payload\": \"\\xff\"}"u8];
+
+        using var response = await SendAsync(user.Client, method, path, new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } });
+
+        Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint}: {(int)response.StatusCode}");
+        Assert.Equal(before, await StateAsync(user, agent));
+    }
+
+    [Theory]
+    [InlineData("POST /signup", "text/plain")]
+    [InlineData("POST /agents", "application/xml")]
+    [InlineData("POST /agents/{agent}/messages", "multipart/form-data; boundary=x")]
+    public async Task AWrongContentTypeIsAClientError(string endpoint, string contentType)
+    {
+        var (user, agent) = await UserWithAgentAsync();
+        var (method, path) = Route(endpoint, agent);
+
+        using var response = await SendAsync(user.Client, method, path,
+            new StringContent("{\"name\": \"x\"}", Encoding.UTF8) { Headers = { ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType) } });
+
+        Assert.True((int)response.StatusCode is 400 or 415, $"{endpoint}: {(int)response.StatusCode}");
+        await response.AssertProblemAsync(response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("/agents/-1")]
+    [InlineData("/agents/0")]
+    [InlineData("/agents/2147483648")]
+    [InlineData("/agents/1e3")]
+    [InlineData("/agents/%27%20OR%201%3D1")]
+    [InlineData("/agents/1;DROP TABLE agents")]
+    [InlineData("/agents/{agent}/logs?limit=-1")]
+    [InlineData("/agents/{agent}/logs?limit=99999999999999999999")]
+    [InlineData("/agents/{agent}/logs?limit=1e2")]
+    [InlineData("/agents/{agent}/logs?cursor=%00%01")]
+    [InlineData("/agents/{agent}/logs?cursor=" + "QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB")]
+    [InlineData("/agents/{agent}/logs?since=0000-00-00")]
+    [InlineData("/agents/{agent}/logs?level=%27%3B--")]
+    [InlineData("/agents/{agent}/messages?cursor=AAAA")]
+    [InlineData("/agents/{agent}/messages/not-a-uuid")]
+    [InlineData("/agents/{agent}/messages?limit=0x10")]
+    [InlineData("/agents?limit=-5")]
+    [InlineData("/agents?cursor=%FF%FE")]
+    public async Task NonsenseIdsLimitsAndCursorsAreClientErrors(string url)
+    {
+        var (user, agent) = await UserWithAgentAsync();
+
+        using var response = await user.Client.GetAsync(url.Replace("{agent}", agent["id"]!.ToString()));
+
+        Assert.True((int)response.StatusCode is 400 or 404, $"{url}: {(int)response.StatusCode}");
+        await response.AssertProblemAsync(response.StatusCode);
+    }
+
+    [Fact]
+    public async Task SqlAndScriptInAValidNameAreStoredVerbatimAndHarmless()
+    {
+        var user = await fixture.CreateUserAsync();
+        const string name = "Robert'); DROP TABLE agents;-- <script>alert('x')</script>";
+
+        var agent = await user.CreateAgentAsync(name, new { note = "' OR '1'='1" });
+
+        Assert.Equal(name, agent["name"]!.GetValue<string>());
+        using var reread = await user.Client.GetAsync($"/agents/{agent["id"]}");
+        Assert.Equal(name, (await reread.ReadJsonAsync())["name"]!.GetValue<string>());
+        Assert.Equal("application/json", reread.Content.Headers.ContentType?.MediaType);
+        await using var db = await fixture.OpenDatabaseAsync();
+        Assert.True(await db.ExecuteScalarAsync<long>("SELECT count(*) FROM agents") > 0);
+    }
+
+    [Fact]
+    public async Task AHugeBodyIsRefusedWithoutBeingRead()
+    {
+        var (user, agent) = await UserWithAgentAsync();
+        var before = await StateAsync(user, agent);
+
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+            {
+                Content = new ByteArrayContent(new byte[8 * 1024 * 1024]) { Headers = { { "Content-Type", "application/json" } } },
+            };
+            request.Headers.ExpectContinue = true;
+            using var response = await user.Client.SendAsync(request);
+            await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
+        }
+        catch (HttpRequestException exception) when (exception.InnerException is IOException)
+        {
+            // The server answered 413 and closed the connection while the client was still sending:
+            // refused without being read, which is the point.
+        }
+
+        Assert.Equal(before, await StateAsync(user, agent));
+    }
+
+    private async Task<(TestUser User, JsonObject Agent)> UserWithAgentAsync()
+    {
+        var user = await fixture.CreateUserAsync();
+        return (user, await user.CreateAgentAsync("target", new { behavior = "echo" }));
+    }
+
+    private static (HttpMethod Method, string Path) Route(string endpoint, JsonObject agent)
+    {
+        var parts = endpoint.Split(' ');
+        return (new HttpMethod(parts[0]), parts[1].Replace("{agent}", agent["id"]!.ToString()));
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent content)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        return await client.SendAsync(request);
+    }
+
+    /// <summary>Everything a rejected request could have changed.</summary>
+    private async Task<string> StateAsync(TestUser user, JsonObject agent)
+    {
+        await using var db = await fixture.OpenDatabaseAsync();
+        return string.Join(',', await db.QuerySingleAsync<(long, long, long, long, DateTime)>(
+            """
+            SELECT (SELECT count(*) FROM users),
+                   (SELECT count(*) FROM agents WHERE user_id = @userId),
+                   (SELECT count(*) FROM messages WHERE agent_id = @agentId),
+                   (SELECT count(*) FROM agent_logs WHERE agent_id = @agentId),
+                   (SELECT updated_at FROM agents WHERE id = @agentId)
+            """,
+            new { userId = user.Id, agentId = agent["id"]!.GetValue<int>() }));
+    }
+}

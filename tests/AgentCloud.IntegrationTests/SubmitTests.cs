@@ -1,0 +1,344 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using AgentCloud.Shared.UAgents;
+using Dapper;
+
+namespace AgentCloud.IntegrationTests;
+
+/// <summary>A uAgent elsewhere: its own identity, talking to the worker's <c>/submit</c> over HTTP.</summary>
+internal sealed class UagentsPeer(AgentCloudFixture fixture, string seed)
+{
+    public AgentIdentity Identity { get; } = AgentIdentity.FromSeed(seed);
+
+    public string Address => Identity.Address;
+
+    public Envelope Compose(string target, MessageModel model, string payloadJson, Guid? session = null,
+        string? protocolDigest = null, long? expires = null) =>
+        Envelope.Create(Address, target, model, payloadJson, session, protocolDigest,
+            expires ?? DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds()).SignedBy(Identity);
+
+    public Task<HttpResponseMessage> SubmitAsync(Envelope envelope, bool sync = false) =>
+        PostAsync(envelope.ToJson(), "application/json", sync);
+
+    public async Task<HttpResponseMessage> PostAsync(string body, string? contentType, bool sync = false)
+    {
+        var client = fixture.App.CreateHttpClient("agent-worker");
+        client.Timeout = TimeSpan.FromSeconds(60);
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (contentType is not null)
+        {
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/submit") { Content = content };
+        if (sync)
+        {
+            request.Headers.Add("x-uagents-connection", "sync");
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    public static async Task<(int Status, string Body)> ReadAsync(HttpResponseMessage response)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return ((int)response.StatusCode, body);
+    }
+}
+
+[Collection(AgentCloudCollection.Name)]
+public sealed class SubmitTests(AgentCloudFixture fixture)
+{
+    private UagentsPeer NewPeer() => new(fixture, $"submit-tests-peer-{Guid.NewGuid()}");
+
+    private static string Hello(string text = "hello") => $$"""{"message": "{{text}}"}""";
+
+    [Fact]
+    public async Task AnEnvelopeFromARemoteAgentIsAcceptedStoredAndHandled()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var address = agent["address"]!.GetValue<string>();
+        var peer = NewPeer();
+        var envelope = peer.Compose(address, MessageModels.Message, Hello());
+
+        using var response = await peer.SubmitAsync(envelope);
+
+        Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
+        var handled = await MessagingTests.PollAsync(async () =>
+            (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound"))
+                .FirstOrDefault(m => m["sender"]!.GetValue<string>() == peer.Address && m["status"]!.GetValue<string>() == "done"));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Hello()), handled["payload"]));
+        Assert.Equal(envelope.Session.ToString(), handled["session"]!.GetValue<string>());
+        Assert.Equal(address, handled["target"]!.GetValue<string>());
+
+        await using var db = await fixture.OpenDatabaseAsync();
+        var stored = await db.QuerySingleAsync<(string SchemaDigest, DateTime? ExpiresAt, bool SyncReply)>(
+            "SELECT schema_digest, expires_at, sync_reply FROM messages WHERE id = @id", new { id = Guid.Parse(handled["id"]!.GetValue<string>()) });
+        Assert.Equal(MessageModels.Message.Digest, stored.SchemaDigest);
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(envelope.Expires!.Value).UtcDateTime, stored.ExpiresAt);
+        Assert.False(stored.SyncReply);
+        // The echo goes back to the peer as an outbound message of the same model.
+        var reply = await db.QuerySingleAsync<(string Target, string SchemaDigest, string Payload)>(
+            "SELECT target, schema_digest, payload::text FROM messages WHERE in_reply_to = @id AND direction = 'outbound'",
+            new { id = Guid.Parse(handled["id"]!.GetValue<string>()) });
+        Assert.Equal(peer.Address, reply.Target);
+        Assert.Equal(MessageModels.Message.Digest, reply.SchemaDigest);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Hello()), JsonNode.Parse(reply.Payload)));
+    }
+
+    [Fact]
+    public async Task EveryBadSubmissionGetsTheReferencesErrorAndStoresNothing()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("target");
+        var address = agent["address"]!.GetValue<string>();
+        var peer = NewPeer();
+        var good = peer.Compose(address, MessageModels.Message, Hello());
+        var noSession = JsonNode.Parse(good.ToJson())!.AsObject();
+        noSession.Remove("session");
+        var cases = new (string Body, string? ContentType, string Error)[]
+        {
+            (good.ToJson(), "text/plain", "invalid content-type"),
+            ("{\"version\": 1, ", "application/json", "empty or invalid payload"),
+            ("", "application/json", "empty or invalid payload"),
+            (noSession.ToJsonString(), "application/json", "contents do not match envelope schema"),
+            ("[1, 2, 3]", "application/json", "contents do not match envelope schema"),
+            ((good with { Signature = null }).ToJson(), "application/json", "Envelope signature is missing"),
+            ((good with { Payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(Hello("tampered"))) }).ToJson(), "application/json",
+                "Signature verification failed"),
+            (peer.Compose(AgentIdentity.FromSeed("nobody hosts this one").Address, MessageModels.Message, Hello()).ToJson(),
+                "application/json", "unable to route envelope"),
+            ((good with { Sender = "user1qsomebody", Signature = null }).ToJson(), "application/json", "Envelope signature is missing"),
+            (peer.Compose(address, MessageModels.Message, "[\"not\", \"an object\"]").ToJson(), "application/json", "empty or invalid payload"),
+        };
+
+        foreach (var (body, contentType, error) in cases)
+        {
+            using var response = await peer.PostAsync(body, contentType);
+
+            var (status, text) = await UagentsPeer.ReadAsync(response);
+            Assert.True(status == 400, $"{error}: got {status} {text}");
+            Assert.Equal(error, JsonNode.Parse(text)!["error"]!.GetValue<string>());
+        }
+
+        using var missing = await peer.PostAsync(good.ToJson(), contentType: null);
+        Assert.Equal((400, "{\"error\":\"missing header: content-type\"}"), await UagentsPeer.ReadAsync(missing));
+        await using var db = await fixture.OpenDatabaseAsync();
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+    }
+
+    [Fact]
+    public async Task AnOversizedEnvelopeIs413()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("target");
+        var peer = NewPeer();
+        var envelope = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello(new string('x', 300_000)));
+
+        using var response = await peer.SubmitAsync(envelope);
+
+        var (status, body) = await UagentsPeer.ReadAsync(response);
+        Assert.Equal(413, status);
+        Assert.NotNull(JsonNode.Parse(body)!["error"]);
+    }
+
+    [Fact]
+    public async Task AnUnsignedUserSenderIsTakenOnlyByAnAgentThatAllowsIt()
+    {
+        var user = await fixture.CreateUserAsync();
+        var open = await user.CreateAgentAsync("open", new { allow_user_senders = true });
+        var closed = await user.CreateAgentAsync("closed", new { allow_user_senders = false });
+        var peer = NewPeer();
+        Envelope FromUser(JsonObject agent) =>
+            peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello()) with { Sender = "user1qchatclient", Signature = null };
+
+        using var accepted = await peer.SubmitAsync(FromUser(open));
+        using var refused = await peer.SubmitAsync(FromUser(closed));
+
+        Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(accepted));
+        Assert.Equal((400, "{\"error\":\"Envelope signature is missing\"}"), await UagentsPeer.ReadAsync(refused));
+        var stored = Assert.Single(await MessagingTests.ListMessagesAsync(user, open, "?direction=inbound"));
+        Assert.Equal("user1qchatclient", stored["sender"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AReplayedEnvelopeIsHandledOnce()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var peer = NewPeer();
+        var envelope = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("once"));
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await peer.SubmitAsync(envelope);
+            Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
+        }
+
+        await MessagingTests.PollAsync(async () =>
+            (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done")).FirstOrDefault());
+        Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound"));
+        Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=outbound"));
+    }
+
+    [Fact]
+    public async Task ASyncSubmitToAnEchoAgentGetsTheSignedEchoBack()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var address = agent["address"]!.GetValue<string>();
+        var peer = NewPeer();
+        var envelope = peer.Compose(address, MessageModels.Message, Hello("ping sync"));
+
+        using var response = await peer.SubmitAsync(envelope, sync: true);
+
+        var (status, body) = await UagentsPeer.ReadAsync(response);
+        Assert.Equal(200, status);
+        var reply = Envelope.FromJson(body)!;
+        Assert.Equal(address, reply.Sender);
+        Assert.Equal(peer.Address, reply.Target);
+        Assert.Equal(envelope.Session, reply.Session);
+        Assert.Equal(MessageModels.Message.Digest, reply.SchemaDigest);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Hello("ping sync")), JsonNode.Parse(reply.DecodePayload()!)));
+        Assert.True(reply.HasValidSignature());
+
+        await using var db = await fixture.OpenDatabaseAsync();
+        var handedOver = await db.QuerySingleAsync<(string Status, string DeliveredTo, bool SyncReply)>(
+            "SELECT status, delivered_to, sync_reply FROM messages WHERE agent_id = @id AND direction = 'outbound'",
+            new { id = agent["id"]!.GetValue<int>() });
+        Assert.Equal(("done", "sync-response", true), handedOver);
+    }
+
+    [Fact]
+    public async Task ASyncSubmitToAFailingAgentGetsAnErrorMessage()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("broken", new { behavior = "fail" });
+        var address = agent["address"]!.GetValue<string>();
+        var peer = NewPeer();
+        var envelope = peer.Compose(address, MessageModels.Message, Hello("doomed"), expires: DateTimeOffset.UtcNow.AddSeconds(8).ToUnixTimeSeconds());
+
+        using var response = await peer.SubmitAsync(envelope, sync: true);
+
+        var (status, body) = await UagentsPeer.ReadAsync(response);
+        Assert.Equal(200, status);
+        var reply = Envelope.FromJson(body)!;
+        Assert.Equal(MessageModels.ErrorMessage.Digest, reply.SchemaDigest);
+        Assert.Equal(address, reply.Sender);
+        Assert.Equal(envelope.Session, reply.Session);
+        Assert.False(string.IsNullOrEmpty(JsonNode.Parse(reply.DecodePayload()!)!["error"]!.GetValue<string>()));
+        Assert.True(reply.HasValidSignature());
+    }
+
+    [Fact]
+    public async Task ASyncSubmitWhoseTimeRunsOutGetsQueryEnvelopeExpired()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("busy", new { behavior = "echo" });
+        // A message some worker holds for a long while: the next one waits its turn, past its expiry.
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            await db.ExecuteAsync(
+                """
+                INSERT INTO messages (agent_id, direction, sender, target, session, payload, status, attempts, lease_owner, lease_until)
+                VALUES (@id, 'inbound', 'user:0', @address, gen_random_uuid(), '"held"', 'processing', 1, 'elsewhere',
+                        (now() AT TIME ZONE 'utc') + interval '10 minutes')
+                """,
+                new { id = agent["id"]!.GetValue<int>(), address = agent["address"]!.GetValue<string>() });
+        }
+
+        var peer = NewPeer();
+        var envelope = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello(),
+            expires: DateTimeOffset.UtcNow.AddSeconds(2).ToUnixTimeSeconds());
+
+        using var response = await peer.SubmitAsync(envelope, sync: true);
+
+        var reply = Envelope.FromJson((await UagentsPeer.ReadAsync(response)).Body)!;
+        Assert.Equal(MessageModels.ErrorMessage.Digest, reply.SchemaDigest);
+        Assert.Equal("{\"error\":\"Query envelope expired\"}", reply.DecodePayload());
+    }
+
+    [Fact]
+    public async Task HeadSubmitTellsWhetherAnAddressIsHostedHere()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("probed");
+        var client = fixture.App.CreateHttpClient("agent-worker");
+
+        async Task<string?> ProbeAsync(string? address)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Head, "/submit");
+            if (address is not null)
+            {
+                request.Headers.Add("x-uagents-address", address);
+            }
+
+            using var response = await client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.TryGetValues("x-uagents-status", out var values) ? values.Single() : null;
+        }
+
+        Assert.Equal("ready", await ProbeAsync(agent["address"]!.GetValue<string>()));
+        Assert.Equal("not-ready", await ProbeAsync(AgentIdentity.FromSeed("not hosted anywhere").Address));
+        Assert.Equal("indeterminate", await ProbeAsync(null));
+    }
+
+    [Fact]
+    public async Task OtherPathsOnTheWorkerAre404()
+    {
+        var client = fixture.App.CreateHttpClient("agent-worker");
+
+        using var get = await client.GetAsync("/anything");
+        using var post = await client.PostAsync("/submit/more", TestApi.RawJson("{}"));
+
+        Assert.Equal(HttpStatusCode.NotFound, get.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, post.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheEnvelopeCapturedFromTheReferenceIsAcceptedWhenItsTargetIsHosted()
+    {
+        var vectors = JsonNode.Parse(await File.ReadAllTextAsync(VectorsPath()))!;
+        var captured = vectors["envelopes"]!["cases"]!.AsArray()
+            .Single(c => c!["name"]!.GetValue<string>() == "captured_from_running_reference_agent")!["json"]!.GetValue<string>();
+        var envelope = Envelope.FromJson(captured)!;
+        var user = await fixture.CreateUserAsync();
+        int agentId;
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            agentId = await db.ExecuteScalarAsync<int>(
+                """
+                INSERT INTO agents (name, user_id, address) VALUES ('vector target', @userId, @address)
+                ON CONFLICT (address) WHERE address IS NOT NULL DO UPDATE SET name = EXCLUDED.name
+                RETURNING id
+                """,
+                new { userId = user.Id, address = envelope.Target });
+        }
+
+        using var response = await new UagentsPeer(fixture, "unused").PostAsync(captured, "application/json");
+
+        Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
+        await using var check = await fixture.OpenDatabaseAsync();
+        var payload = await check.ExecuteScalarAsync<string>(
+            "SELECT payload::text FROM messages WHERE agent_id = @agentId AND sender = @sender AND session = @session",
+            new { agentId, sender = envelope.Sender, session = envelope.Session });
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("{\"message\": \"hello from 8000\"}"), JsonNode.Parse(payload!)));
+    }
+
+    private static string VectorsPath()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            var candidate = Path.Combine(directory.FullName, "tests", "AgentCloud.UnitTests", "Vectors", "uagents-vectors.json");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new FileNotFoundException("uagents-vectors.json not found above the test's folder.");
+    }
+}
