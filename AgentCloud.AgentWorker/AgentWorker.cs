@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
+using AgentCloud.Shared.UAgents;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -15,6 +16,7 @@ public sealed class AgentWorker(
     NpgsqlDataSource dataSource,
     BackendAgent backendAgent,
     IOptions<AgentWorkerOptions> options,
+    IOptions<OutboundEndpointOptions> uagents,
     IHostApplicationLifetime lifetime,
     ILogger<AgentWorker> logger) : BackgroundService
 {
@@ -35,6 +37,14 @@ public sealed class AgentWorker(
             var message = $"Agent worker started; backend agent address {backendAgent.Address}";
             await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, message, cancellationToken: stoppingToken);
             logger.LogInformation("Agent worker started; backend agent address {Address} (agent {AgentId})", backendAgent.Address, agentId);
+            if (uagents.Value.PublicUrl is { Length: > 0 } publicUrl)
+            {
+                logger.LogInformation("uAgents peers reach the agents hosted here at {PublicUrl}", publicUrl);
+            }
+            else
+            {
+                logger.LogWarning("AgentWorker:Uagents:PublicUrl is not set: remote uAgents cannot be told where to reach our agents");
+            }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {

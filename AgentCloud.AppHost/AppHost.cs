@@ -19,12 +19,14 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
-builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
+var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
     .WithReplicas(2)
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
+// What remote uAgents are told: the replicas' shared (external) endpoint.
+worker.WithEnvironment("AgentWorker__Uagents__PublicUrl", ReferenceExpression.Create($"{worker.GetEndpoint("http")}/submit"));
 
 builder.Build().Run();

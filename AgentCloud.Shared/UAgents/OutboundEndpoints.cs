@@ -16,6 +16,12 @@ public sealed class OutboundEndpointOptions
 {
     public const string SectionName = "AgentWorker:Uagents";
 
+    /// <summary>
+    /// Where peers reach the agents hosted here: this deployment's public <c>…/submit</c> URL, the
+    /// endpoint to give a Python uAgent (or register in the Almanac) for any of our addresses.
+    /// </summary>
+    public string? PublicUrl { get; set; }
+
     /// <summary>Address → endpoint URL (e.g. <c>http://host:8000/submit</c>).</summary>
     public Dictionary<string, string> Endpoints { get; set; } = new(StringComparer.Ordinal);
 

@@ -1,9 +1,12 @@
 using System.Threading.Channels;
 
-namespace AgentCloud.AgentWorker.Outbox;
+namespace AgentCloud.AgentWorker.Messaging;
 
-/// <summary>Wakes the outbox loop; wake-ups between two waits fold into one (the loop re-reads the table anyway).</summary>
-public sealed class OutboxSignal
+/// <summary>
+/// Wakes a processing loop. Any number of wake-ups between two waits fold into one: the loop
+/// re-reads the table anyway, so it only needs to know that something may have changed.
+/// </summary>
+public class WakeSignal
 {
     private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
@@ -27,6 +30,10 @@ public sealed class OutboxSignal
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            // The poll interval passed: look anyway.
         }
     }
 }
+
+/// <summary>Wakes the inbox loop (<see cref="MessageProcessor"/>).</summary>
+public sealed class InboxSignal : WakeSignal;

@@ -1,26 +1,27 @@
 using AgentCloud.Shared.Messaging;
-using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AgentCloud.AgentWorker.Messaging;
 
 /// <summary>
-/// LISTENs on <c>agent_inbox</c> over a connection of its own and wakes the processing loop on every
-/// notification. When the connection breaks (the database restarts) it reconnects with backoff; the
-/// loop's polling covers the gap, and a wake-up after each reconnect catches what arrived meanwhile.
+/// LISTENs on one NOTIFY channel over a connection of its own and wakes a loop on every notification.
+/// When the connection breaks (the database restarts) it reconnects with backoff; the loop's polling
+/// covers the gap, and a wake-up after each reconnect catches what arrived meanwhile.
 /// </summary>
-public sealed class InboxListener(
+public abstract class ChannelListener(
     IConfiguration configuration,
-    InboxSignal signal,
-    IOptions<MessagingOptions> options,
-    ILogger<InboxListener> logger) : BackgroundService
+    WakeSignal signal,
+    string channel,
+    TimeSpan reconnectBaseDelay,
+    TimeSpan reconnectMaxDelay,
+    ILogger logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var settings = options.Value;
         // Not the shared pool: this connection lives as long as the process, and keepalives notice a
         // silently dead one while it only waits.
-        var connectionString = new NpgsqlConnectionStringBuilder(configuration.GetConnectionString(AgentCloud.Shared.Hosting.ConfigurationExtensions.ConnectionName))
+        var connectionString = new NpgsqlConnectionStringBuilder(
+            configuration.GetConnectionString(AgentCloud.Shared.Hosting.ConfigurationExtensions.ConnectionName))
         {
             Pooling = false,
             KeepAlive = 15,
@@ -34,14 +35,14 @@ public sealed class InboxListener(
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, _) => signal.Wake();
-                await using (var listen = new NpgsqlCommand($"LISTEN {NotifyChannels.Inbox}", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 if (failures > 0)
                 {
-                    logger.LogInformation("Listening on {Channel} again", NotifyChannels.Inbox);
+                    logger.LogInformation("Listening on {Channel} again", channel);
                 }
 
                 failures = 0;
@@ -57,9 +58,9 @@ public sealed class InboxListener(
             }
             catch (Exception exception)
             {
-                var delay = RetryBackoff.Delay(++failures, settings.ReconnectBaseDelay, settings.ReconnectMaxDelay);
+                var delay = RetryBackoff.Delay(++failures, reconnectBaseDelay, reconnectMaxDelay);
                 logger.LogWarning("Listening on {Channel} failed ({Attempt} in a row: {Reason}); reconnecting in {Delay}",
-                    NotifyChannels.Inbox, failures, exception.Message, delay);
+                    channel, failures, exception.Message, delay);
                 try
                 {
                     await Task.Delay(delay, stoppingToken);
@@ -72,3 +73,9 @@ public sealed class InboxListener(
         }
     }
 }
+
+/// <summary>Wakes the inbox loop when a message arrives for any agent (<c>agent_inbox</c>).</summary>
+public sealed class InboxListener(
+    IConfiguration configuration, InboxSignal signal, Microsoft.Extensions.Options.IOptions<MessagingOptions> options,
+    ILogger<InboxListener> logger)
+    : ChannelListener(configuration, signal, NotifyChannels.Inbox, options.Value.ReconnectBaseDelay, options.Value.ReconnectMaxDelay, logger);
