@@ -33,6 +33,7 @@ public sealed class AgentWorker(
             await using var connection = await dataSource.OpenWhenDatabaseIsUpAsync(options.Value.DatabaseStartupTimeout, logger, stoppingToken);
             var agentId = await EnsureBackendAgentRowAsync(connection, stoppingToken);
             activity?.SetTag("agent.id", agentId);
+            await BackfillAddressesAsync(connection, stoppingToken);
 
             var message = $"Agent worker started; backend agent address {backendAgent.Address}";
             await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, message, cancellationToken: stoppingToken);
@@ -57,6 +58,31 @@ public sealed class AgentWorker(
             Environment.ExitCode = 1;
             lifetime.StopApplication();
         }
+    }
+
+    /// <summary>
+    /// Agents created before they had identities (rows from the original backend) get their address
+    /// now. Idempotent: only NULL addresses are written, so replicas starting together agree.
+    /// </summary>
+    private async Task BackfillAddressesAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var missing = (await connection.QueryAsync<int>(new CommandDefinition(
+            "SELECT id FROM agents WHERE address IS NULL AND user_id IS NOT NULL ORDER BY id",
+            cancellationToken: cancellationToken))).AsList();
+        if (missing.Count == 0)
+        {
+            return;
+        }
+
+        var addresses = missing.Select(id => backendAgent.ForUserAgent(id).Address).ToArray();
+        var filled = await connection.ExecuteAsync(new CommandDefinition(
+            """
+            UPDATE agents SET address = backfill.address
+            FROM unnest(@ids, @addresses) AS backfill(id, address)
+            WHERE agents.id = backfill.id AND agents.address IS NULL
+            """,
+            new { ids = missing.ToArray(), addresses }, cancellationToken: cancellationToken));
+        logger.LogInformation("Gave {Count} existing agent(s) their uAgents address", filled);
     }
 
     /// <summary>

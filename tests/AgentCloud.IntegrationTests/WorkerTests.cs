@@ -1,5 +1,7 @@
 using AgentCloud.Shared.UAgents;
+using Aspire.Hosting.ApplicationModel;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace AgentCloud.IntegrationTests;
 
@@ -31,5 +33,41 @@ public sealed class WorkerTests(AgentCloudFixture fixture)
 
         var id = agent["id"]!.GetValue<int>();
         Assert.Equal(AgentIdentity.ForUserAgent(AgentCloudFixture.AgentSeed, id).Address, agent["address"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task AnExistingAgentWithoutAnAddressGetsItsAddressWhenAWorkerStarts()
+    {
+        var user = await fixture.CreateUserAsync();
+        int id;
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            // As a row from the original backend: no address column value.
+            id = await db.ExecuteScalarAsync<int>(
+                "INSERT INTO agents (name, user_id, config) VALUES ('legacy', @userId, '{}') RETURNING id", new { userId = user.Id });
+        }
+
+        await RestartOneWorkerReplicaAsync();
+
+        var expected = AgentIdentity.ForUserAgent(AgentCloudFixture.AgentSeed, id).Address;
+        var address = await MessagingTests.PollAsync(async () =>
+        {
+            using var response = await user.Client.GetAsync($"/agents/{id}");
+            return (await response.ReadJsonAsync())["address"]?.GetValue<string>();
+        }, seconds: 60);
+        Assert.Equal(expected, address);
+    }
+
+    private async Task RestartOneWorkerReplicaAsync()
+    {
+        var notifications = fixture.App.Services.GetRequiredService<ResourceNotificationService>();
+        var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var replica = await notifications.WaitForResourceAsync("agent-worker",
+            e => e.Snapshot.State?.Text == KnownResourceStates.Running, timeout.Token);
+
+        var result = await commands.ExecuteCommandAsync(replica.ResourceId, KnownResourceCommands.RestartCommand, timeout.Token);
+
+        Assert.True(result.Success, result.Message);
     }
 }
