@@ -10,7 +10,7 @@ public sealed class MessagingOptions
     /// <summary>The processing loop looks for work at least this often, notifications or not (due retries, expired leases).</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How many agents' head messages one claim takes at most.</summary>
+    /// <summary>How many agents' head messages one claim takes at most (never more than the free handling slots).</summary>
     [Range(1, 1000)]
     public int BatchSize { get; set; } = 16;
 
