@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Bench;
+
+/// <summary>One table from the result files: each figure, its baseline from the same run, the ratio, the target.</summary>
+public static class Report
+{
+    public static Task RunAsync(Args args)
+    {
+        var results = Directory.GetFiles(args.Get("dir"), "*.json")
+            .Select(file => JsonNode.Parse(File.ReadAllText(file))!.AsObject())
+            .Where(result => result["name"] is not null)
+            .GroupBy(result => result["name"]!.GetValue<string>())
+            .ToDictionary(group => group.Key, group => group.ToList());
+
+        // The median over repeated runs of one measurement; NaN when it did not run.
+        double M(string name, string metric) =>
+            results.TryGetValue(name, out var runs)
+                ? Stats.Median(runs.Select(r => r[metric] is JsonValue v && v.TryGetValue<double>(out var d) ? d : double.NaN))
+                : double.NaN;
+        int Runs(string name) => results.TryGetValue(name, out var runs) ? runs.Count : 0;
+        string S(string name, string metric) => results.TryGetValue(name, out var runs) ? runs[0][metric]?.ToString() ?? "" : "";
+
+        var rows = new List<string[]>();
+        var misses = new List<string>();
+        void Row(string what, string product, string baseline, double ratio, string target, bool? met)
+        {
+            rows.Add([what, product, baseline, double.IsNaN(ratio) ? "" : ratio.ToString("0.00#", CultureInfo.InvariantCulture), target,
+                met is null ? "" : met.Value ? "met" : "**MISSED**"]);
+            if (met == false)
+            {
+                misses.Add($"{what} ({target})");
+            }
+        }
+
+        static string F(double value, string format = "0") =>
+            double.IsNaN(value) ? "n/a" : value.ToString(format, CultureInfo.InvariantCulture);
+        static bool? Check(double value, Func<double, bool> test) => double.IsNaN(value) ? null : test(value);
+        string Lat(string name) => $"{F(M(name, "p50"), "0.0")} / {F(M(name, "p99"), "0.0")}";
+        string Lat3(string name) => $"{F(M(name, "p50"), "0.0")} / {F(M(name, "p95"), "0.0")} / {F(M(name, "p99"), "0.0")}";
+
+        foreach (var (key, label) in new[] { ("users_me", "GET /users/me"), ("logs_first", "GET /agents/{id}/logs, first page"), ("logs_deep", "GET /agents/{id}/logs, ~9,000 deep") })
+        {
+            var api = $"{key}.api";
+            var baseline = $"{key}.baseline";
+            var ratio = M(api, "rps") / M(baseline, "rps");
+            Row($"{label}: req/s (median of {Runs(api)})", F(M(api, "rps")), F(M(baseline, "rps")), ratio, "≥ 0.70 of baseline", Check(ratio, r => r >= 0.70));
+            var p99Target = key == "users_me" ? "" : "p99 < 20 ms";
+            Row($"{label}: p50 / p99 ms", Lat(api), Lat(baseline), M(api, "p99") / M(baseline, "p99"), p99Target,
+                key == "users_me" ? null : Check(M(api, "p99"), p => p < 20));
+        }
+
+        if (results.ContainsKey("users_me.api_quiet"))
+        {
+            var quiet = M("users_me.api_quiet", "rps") / M("users_me.baseline", "rps");
+            Row("GET /users/me, API with Logging:LogLevel:Default=Warning: req/s", F(M("users_me.api_quiet", "rps")), F(M("users_me.baseline", "rps")), quiet,
+                $"(shipped config: {F(M("users_me.api", "rps") / M("users_me.baseline", "rps"), "0.00")})", null);
+            Row("GET /users/me, API with Logging:LogLevel:Default=Warning: p50 / p99 ms", Lat("users_me.api_quiet"), Lat("users_me.baseline"),
+                M("users_me.api_quiet", "p99") / M("users_me.baseline", "p99"), "", null);
+        }
+
+        foreach (var (key, label) in new[] { ("logs_first", "first page"), ("logs_deep", "~9,000 deep") })
+        {
+            if (results.ContainsKey($"{key}.api_c4"))
+            {
+                Row($"GET /agents/{{id}}/logs, {label}, 4 connections: req/s, p50 / p99 ms", $"{F(M($"{key}.api_c4", "rps"))}, {Lat($"{key}.api_c4")}", "",
+                    double.NaN, "p99 < 20 ms", Check(M($"{key}.api_c4", "p99"), p => p < 20));
+            }
+        }
+
+        var deepRatio = M("logs_deep.api", "rps") / M("logs_first.api", "rps");
+        Row("logs: deep page vs first page, req/s (API)", F(M("logs_deep.api", "rps")), F(M("logs_first.api", "rps")) + " (first)", deepRatio,
+            "≥ 0.90 (as fast)", Check(deepRatio, r => r >= 0.90));
+        if (results.ContainsKey("explain"))
+        {
+            var noSeq = S("explain", "first_seq_scan") == "false" && S("explain", "deep_seq_scan") == "false";
+            Row("logs: EXPLAIN first / deep page", $"{F(M("explain", "first_execution_ms"), "0.00")} / {F(M("explain", "deep_execution_ms"), "0.00")} ms",
+                S("explain", "deep_index"), double.NaN, "index, no Seq Scan", noSeq);
+        }
+
+        var sql = "msg.sql";
+        Row("messages, plain-SQL limit: accepted/s, handled/s", $"{F(M(sql, "accepted_per_s"))}, {F(M(sql, "handled_per_s"))}", "—", double.NaN, "", null);
+        foreach (var workers in new[] { 1, 2 })
+        {
+            var full = $"msg.w{workers}.full";
+            var half = $"msg.w{workers}.half";
+            var handledRatio = M(full, "handled_per_s") / M(sql, "handled_per_s");
+            Row($"messages, {workers} worker(s), full load: accepted/s", F(M(full, "accepted_per_s")), F(M(sql, "accepted_per_s")),
+                M(full, "accepted_per_s") / M(sql, "accepted_per_s"), "", null);
+            Row($"messages, {workers} worker(s), full load: handled/s", F(M(full, "handled_per_s")), F(M(sql, "handled_per_s")), handledRatio,
+                "≥ 0.50 of plain SQL", Check(handledRatio, r => r >= 0.50));
+            Row($"messages, {workers} worker(s), full load: accepted→done p50 / p95 / p99 ms", Lat3(full), Lat3(sql), double.NaN, "", null);
+            Row($"messages, {workers} worker(s), half load ({F(M(half, "target_rate"))}/s): handled/s", F(M(half, "handled_per_s")), "", double.NaN, "", null);
+            Row($"messages, {workers} worker(s), half load: accepted→done p50 / p95 / p99 ms", Lat3(half), "", double.NaN, "p99 < 100 ms",
+                Check(M(half, "p99"), p => p < 100));
+        }
+
+        var scale = M("msg.w2.full", "handled_per_s") / M("msg.w1.full", "handled_per_s");
+        Row("messages: two workers vs one, handled/s at full load", F(M("msg.w2.full", "handled_per_s")), F(M("msg.w1.full", "handled_per_s")) + " (one)",
+            scale, "> 1.00", Check(scale, r => r > 1.0));
+
+        var bound = M("hash", "max_logins_per_s");
+        Row("POST /login: req/s vs cores ÷ hash cost", F(M("login.api", "rps"), "0.0"), F(bound, "0.0"), M("login.api", "rps") / bound, "bounded by the hash", null);
+        Row("password hash (PBKDF2-SHA512, 100k): ms per verify", F(M("hash", "ms_per_verify"), "0.0"), "", double.NaN, "", null);
+        Row("peak memory (VmHWM) MB: API / worker", $"{F(M("memory", "api_mb"))} / {F(M("memory", "worker_mb"))}",
+            $"{F(M("memory", "baseline_mb"))} (baseline app)", double.NaN, "", null);
+        Row("AppHost start → API and workers healthy, s", F(M("apphost", "seconds"), "0.0"), "", double.NaN, "", null);
+
+        var errorRuns = results.Values.SelectMany(r => r).Where(r => r["errors"] is not null).ToList();
+        var errors = errorRuns.Sum(r => r["errors"]!.GetValue<double>());
+        Row($"errors (non-2xx, exceptions, dead or missing messages) in {errorRuns.Count} runs", F(errors), "", double.NaN, "0", errors == 0);
+
+        var text = new StringBuilder();
+        text.AppendLine("| measurement | product | baseline (same run) | ratio | target | |");
+        text.AppendLine("|---|---|---|---|---|---|");
+        foreach (var row in rows)
+        {
+            text.AppendLine("| " + string.Join(" | ", row) + " |");
+        }
+
+        text.AppendLine();
+        text.AppendLine(misses.Count == 0 ? "All targets met." : "Targets missed: " + string.Join("; ", misses) + ".");
+        File.WriteAllText(args.Get("out"), text.ToString());
+        Console.WriteLine(text);
+        return Task.CompletedTask;
+    }
+}
