@@ -94,6 +94,7 @@ public sealed class DatabaseOutageTests(AgentCloudFixture fixture)
         using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : TestApi.RawJson(body) };
         using var response = await client.SendAsync(request);
 
+        Console.WriteLine($"[outage] {method} {path}: {(int)response.StatusCode} in {clock.Elapsed.TotalMilliseconds:F0} ms");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"{method} {path} took {clock.Elapsed}");
         Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable,
             $"{method} {path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
