@@ -59,16 +59,16 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
     [MemberData(nameof(Bodies))]
     public async Task AMalformedBodyIsAClientErrorThatChangesNothing(string endpoint, string description, string body)
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
-        var (method, path) = Route(endpoint, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
+        var (method, path) = HostileInput.Route(endpoint, agent);
 
         using var response = await SendAsync(endpoint.Contains("signup") || endpoint.Contains("login") ? fixture.CreateApiClient() : user.Client,
             method, path, new ByteArrayContent(Encoding.UTF8.GetBytes(body)) { Headers = { { "Content-Type", "application/json" } } });
 
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint} {description}: {(int)response.StatusCode}");
         await response.AssertProblemAsync(response.StatusCode);
-        Assert.Equal(before, await StateAsync(user, agent));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     [Theory]
@@ -78,15 +78,15 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
     [InlineData("POST /agents/{agent}/messages")]
     public async Task InvalidUtf8IsAClientError(string endpoint)
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
-        var (method, path) = Route(endpoint, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
+        var (method, path) = HostileInput.Route(endpoint, agent);
         byte[] body = [.. "{\"name\": \""u8, 0xC3, 0x28, 0xFF, 0xFE, .. "\", \"payload\": \"\\xff\"}"u8];
 
         using var response = await SendAsync(user.Client, method, path, new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } });
 
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint}: {(int)response.StatusCode}");
-        Assert.Equal(before, await StateAsync(user, agent));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     [Theory]
@@ -95,8 +95,8 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
     [InlineData("POST /agents/{agent}/messages", "multipart/form-data; boundary=x")]
     public async Task AWrongContentTypeIsAClientError(string endpoint, string contentType)
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var (method, path) = Route(endpoint, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var (method, path) = HostileInput.Route(endpoint, agent);
 
         using var response = await SendAsync(user.Client, method, path,
             new StringContent("{\"name\": \"x\"}", Encoding.UTF8) { Headers = { ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType) } });
@@ -126,7 +126,7 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
     [InlineData("/agents?cursor=%FF%FE")]
     public async Task NonsenseIdsLimitsAndCursorsAreClientErrors(string url)
     {
-        var (user, agent) = await UserWithAgentAsync();
+        var (user, agent) = await fixture.UserWithAgentAsync();
 
         using var response = await user.Client.GetAsync(url.Replace("{agent}", agent["id"]!.ToString()));
 
@@ -153,8 +153,8 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
     [Fact]
     public async Task AHugeBodyIsRefusedWithoutBeingRead()
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
 
         try
         {
@@ -172,39 +172,12 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
             // refused without being read, which is the point.
         }
 
-        Assert.Equal(before, await StateAsync(user, agent));
-    }
-
-    private async Task<(TestUser User, JsonObject Agent)> UserWithAgentAsync()
-    {
-        var user = await fixture.CreateUserAsync();
-        return (user, await user.CreateAgentAsync("target", new { behavior = "echo" }));
-    }
-
-    private static (HttpMethod Method, string Path) Route(string endpoint, JsonObject agent)
-    {
-        var parts = endpoint.Split(' ');
-        return (new HttpMethod(parts[0]), parts[1].Replace("{agent}", agent["id"]!.ToString()));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     private static async Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, HttpContent content)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         return await client.SendAsync(request);
-    }
-
-    /// <summary>Everything a rejected request could have changed.</summary>
-    private async Task<string> StateAsync(TestUser user, JsonObject agent)
-    {
-        await using var db = await fixture.OpenDatabaseAsync();
-        return string.Join(',', await db.QuerySingleAsync<(long, long, long, long, DateTime)>(
-            """
-            SELECT (SELECT count(*) FROM users),
-                   (SELECT count(*) FROM agents WHERE user_id = @userId),
-                   (SELECT count(*) FROM messages WHERE agent_id = @agentId),
-                   (SELECT count(*) FROM agent_logs WHERE agent_id = @agentId),
-                   (SELECT updated_at FROM agents WHERE id = @agentId)
-            """,
-            new { userId = user.Id, agentId = agent["id"]!.GetValue<int>() }));
     }
 }

@@ -60,9 +60,9 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
     [MemberData(nameof(Bodies))]
     public async Task AMalformedMessagingBodyIsAClientErrorThatChangesNothing(string endpoint, string description, string body)
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
-        var (method, path) = Route(endpoint, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
+        var (method, path) = HostileInput.Route(endpoint, agent);
 
         using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
@@ -70,7 +70,7 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
 
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint} {description}: {(int)response.StatusCode}");
         await response.AssertProblemAsync(response.StatusCode);
-        Assert.Equal(before, await StateAsync(user, agent));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     [Theory]
@@ -78,9 +78,9 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
     [InlineData("PUT /agents/{agent}")]
     public async Task InvalidUtf8IsAClientError(string endpoint)
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
-        var (method, path) = Route(endpoint, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
+        var (method, path) = HostileInput.Route(endpoint, agent);
         byte[] body = [.. "{\"target\": \""u8, .. Encoding.UTF8.GetBytes(Address), .. "\", \"name\": \""u8, 0xC3, 0x28, 0xFF, .. "\", \"text\": \"\xff\"}"u8];
 
         using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(body) };
@@ -88,7 +88,7 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         using var response = await user.Client.SendAsync(request);
 
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint}: {(int)response.StatusCode}");
-        Assert.Equal(before, await StateAsync(user, agent));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     [Theory]
@@ -112,14 +112,14 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
     [InlineData("/send", "%3Cscript%3E")]
     public async Task ABadWaitIsA400AndSendsNothing(string route, string wait)
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
 
         using var response = await user.Client.PostAsync($"/agents/{agent["id"]}{route}?wait={wait}",
             TestApi.RawJson(route == "/send" ? $"{{\"target\": \"{agent["address"]}\", \"payload\": 1}}" : "{\"payload\": 1}"));
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest);
-        Assert.Equal(before, await StateAsync(user, agent));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     [Theory]
@@ -149,7 +149,7 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
     [InlineData("/agents/-1/logs/stream", 404)]
     public async Task NonsenseIdsLimitsAndCursorsOnMessagingRoutesAreClientErrors(string url, int status)
     {
-        var (user, agent) = await UserWithAgentAsync();
+        var (user, agent) = await fixture.UserWithAgentAsync();
         var path = url.Replace("{agent}", agent["id"]!.ToString()).Replace("{huge}", new string('A', 6000));
 
         var method = path.EndsWith("/send", StringComparison.Ordinal) ? HttpMethod.Post : HttpMethod.Get;
@@ -164,8 +164,8 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
     [Fact]
     public async Task AHugeSendBodyIsRefusedWithoutBeingRead()
     {
-        var (user, agent) = await UserWithAgentAsync();
-        var before = await StateAsync(user, agent);
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var before = await fixture.StateAsync(user, agent);
 
         try
         {
@@ -181,13 +181,13 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
             // Answered 413 and closed while the client was still sending.
         }
 
-        Assert.Equal(before, await StateAsync(user, agent));
+        Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
     [Fact]
     public async Task SqlAndScriptInMessageTextAreStoredVerbatimAndHarmless()
     {
-        var (user, agent) = await UserWithAgentAsync();
+        var (user, agent) = await fixture.UserWithAgentAsync();
         const string text = "Robert'); DELETE FROM messages;-- <script>alert('x')</script> \u202e";
 
         var answered = await MessagingTests.SendAndWaitAsync(user, agent, JsonValue.Create(text));
@@ -196,33 +196,5 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         Assert.Equal(text, answered["reply"]!.GetValue<string>());
         await using var db = await fixture.OpenDatabaseAsync();
         Assert.True(await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages") > 0);
-    }
-
-    private async Task<(TestUser User, JsonObject Agent)> UserWithAgentAsync()
-    {
-        var user = await fixture.CreateUserAsync();
-        return (user, await user.CreateAgentAsync("target", new { behavior = "echo" }));
-    }
-
-    private static (HttpMethod Method, string Path) Route(string endpoint, JsonObject agent)
-    {
-        var parts = endpoint.Split(' ');
-        return (new HttpMethod(parts[0]), parts[1].Replace("{agent}", agent["id"]!.ToString()));
-    }
-
-    /// <summary>Everything a rejected request could have changed.</summary>
-    private async Task<string> StateAsync(TestUser user, JsonObject agent)
-    {
-        await using var db = await fixture.OpenDatabaseAsync();
-        return string.Join(',', await db.QuerySingleAsync<(long, long, long, long, DateTime, string)>(
-            """
-            SELECT (SELECT count(*) FROM users),
-                   (SELECT count(*) FROM agents WHERE user_id = @userId),
-                   (SELECT count(*) FROM messages WHERE agent_id = @agentId),
-                   (SELECT count(*) FROM agent_logs WHERE agent_id = @agentId),
-                   (SELECT updated_at FROM agents WHERE id = @agentId),
-                   (SELECT name || COALESCE(config::text, '') FROM agents WHERE id = @agentId)
-            """,
-            new { userId = user.Id, agentId = agent["id"]!.GetValue<int>() }));
     }
 }
