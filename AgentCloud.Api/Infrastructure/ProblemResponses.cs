@@ -6,6 +6,8 @@ namespace AgentCloud.Api.Infrastructure;
 
 public static class ProblemResponses
 {
+    public const string BodyTooLarge = "The request body is too large.";
+
     /// <summary>
     /// RFC 9457 problem details for everything that is not an endpoint's own answer: unknown routes,
     /// wrong methods, bad bodies, failures.
@@ -43,10 +45,11 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
         if (exception is BadHttpRequestException badRequest)
         {
             var detail = badRequest.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? "The request body is too large."
+                ? ProblemResponses.BodyTooLarge
                 : "The request could not be read.";
             // The rest of the body was never read, so the connection cannot carry another request:
-            // say so, or a client may reuse it and see its next request fail.
+            // say so, or a client may reuse it and see its next request fail. (A declared length up to
+            // RequestBodyLimit.DrainedBytes never gets here: it is read to the end and answered first.)
             context.Response.Headers.Connection = "close";
             await ProblemResponses.WriteAsync(context, badRequest.StatusCode, detail);
             return true;
