@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentCloud.Shared.Data;
 using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.AgentWorker.Uagents;
@@ -142,13 +143,21 @@ public static class InboundEnvelope
         try
         {
             var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(envelope.Payload));
-            return JsonNode.Parse(text) as JsonObject;
+            return JsonNode.Parse(text) is JsonObject payload && StorableText.IsStorable(payload) ? payload : null;
         }
         catch (Exception exception) when (exception is FormatException or ArgumentException or JsonException)
         {
             return null;
         }
     }
+
+    /// <summary>
+    /// Whether the texts that are stored with the message can be (<see cref="StorableText"/>). Checked
+    /// last, so that every envelope the reference refuses gets the reference's own answer first.
+    /// </summary>
+    public static bool IsStorable(Envelope envelope) =>
+        StorableText.IsStorable(envelope.Sender) && StorableText.IsStorable(envelope.Target)
+        && StorableText.IsStorable(envelope.SchemaDigest) && StorableText.IsStorable(envelope.ProtocolDigest);
 
     /// <summary>The envelope's expiry as UTC, when it has one that a calendar can hold.</summary>
     public static DateTime? ExpiresAt(Envelope envelope) =>

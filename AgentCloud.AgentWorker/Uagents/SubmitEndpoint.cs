@@ -77,6 +77,11 @@ public static class SubmitEndpoint
             return Error(SubmitErrors.InvalidPayload);
         }
 
+        if (!InboundEnvelope.IsStorable(envelope))
+        {
+            return Error(SubmitErrors.SchemaMismatch);
+        }
+
         var isSync = request.Headers["x-uagents-connection"] == "sync";
         MessageRow message;
         bool duplicate;

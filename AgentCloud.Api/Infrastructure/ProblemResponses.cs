@@ -71,6 +71,15 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
             return true;
         }
 
+        if (exception is PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter })
+        {
+            // U+0000 that a route's own rules did not catch: the statement failed, so nothing was written.
+            logger.LogWarning("Refused a character PostgreSQL cannot store for {Method} {Path}", context.Request.Method, context.Request.Path);
+            await ProblemResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
+                $"The request {AgentCloud.Shared.Data.StorableText.Problem}.");
+            return true;
+        }
+
         logger.LogError(exception, "Unhandled exception for {Method} {Path}", context.Request.Method, context.Request.Path);
         await ProblemResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, "An unexpected error occurred.");
         return true;

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentCloud.Shared.Data;
 
 namespace AgentCloud.Shared.UAgents;
 
@@ -66,7 +67,14 @@ public static class OutboundEnvelope
                 return false;
             }
 
-            replyJson = JsonNode.Parse(envelope.DecodePayload() ?? "null")?.ToJsonString() ?? "null";
+            var reply = JsonNode.Parse(envelope.DecodePayload() ?? "null");
+            if (!StorableText.IsStorable(reply))
+            {
+                problem = $"the reply's payload {StorableText.Problem}";
+                return false;
+            }
+
+            replyJson = reply?.ToJsonString() ?? "null";
             problem = null;
             return true;
         }

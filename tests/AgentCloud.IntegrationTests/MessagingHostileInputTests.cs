@@ -44,6 +44,15 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         { "POST /agents/{agent}/messages", "session an array", "{\"payload\": 1, \"session\": []}" },
         { "POST /agents/{agent}/messages", "extra field", "{\"payload\": 1, \"sender\": \"user:1\"}" },
         { "POST /agents/{agent}/messages", "huge text", "{\"text\": \"" + Huge + "\"}" },
+        { "POST /agents/{agent}/messages", "text with U+0000", "{\"text\": \"a\\u0000b\"}" },
+        { "POST /agents/{agent}/messages", "U+0000 deep in the payload", "{\"payload\": {\"a\": [1, {\"b\": \"\\u0000\"}]}}" },
+        { "POST /agents/{agent}/messages", "U+0000 in a payload key", "{\"payload\": {\"a\\u0000\": 1}}" },
+        { "POST /agents/{agent}/send", "text with U+0000", "{\"target\": \"" + Address + "\", \"text\": \"\\u0000\"}" },
+        { "POST /agents/{agent}/send", "U+0000 in the payload", "{\"target\": \"" + Address + "\", \"payload\": [\"\\u0000\"]}" },
+        { "PUT /agents/{agent}", "U+0000 in the config", "{\"config\": {\"note\": \"\\u0000\"}}" },
+        { "PUT /agents/{agent}", "U+0000 in a config key", "{\"config\": {\"\\u0000\": 1}}" },
+        { "POST /login", "U+0000 in the username", "{\"username\": \"some\\u0000one\", \"password\": \"12345678\"}" },
+        { "POST /login", "U+0000 in the password", "{\"username\": \"someone\", \"password\": \"1234\\u00005678\"}" },
         { "POST /agents/{agent}/messages", "duplicate keys", "{\"payload\": 1, \"payload\": 2, \"text\": \"x\"}" },
         { "PUT /agents/{agent}", "json null", "null" },
         { "PUT /agents/{agent}", "truncated", "{\"name\": " },
@@ -182,6 +191,19 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         }
 
         Assert.Equal(before, await fixture.StateAsync(user, agent));
+    }
+
+    /// <summary>Only U+0000 is refused (PostgreSQL cannot store it): other control characters and a literal <c>\u0000</c> are kept.</summary>
+    [Fact]
+    public async Task ControlCharactersOtherThanNulAreStoredVerbatim()
+    {
+        var (user, agent) = await fixture.UserWithAgentAsync();
+        var payload = new JsonObject { ["a\u0001"] = "\u0001\u001f\u007f \\u0000 \ud83e\udd16" };
+
+        var answered = await MessagingTests.SendAndWaitAsync(user, agent, payload);
+
+        Assert.True(JsonNode.DeepEquals(payload, answered["payload"]), answered.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(payload, answered["reply"]), answered.ToJsonString());
     }
 
     [Fact]

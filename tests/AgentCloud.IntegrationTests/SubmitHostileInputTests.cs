@@ -74,6 +74,11 @@ public sealed class SubmitHostileInputTests(AgentCloudFixture fixture)
         ("payload deeply nested", c => Json(c.Compose("{\"a\": " + new string('[', 3000) + new string(']', 3000) + "}").SignedBy(c.Peer)), 400, InvalidPayload),
         ("payload missing", c => Json((c.Good with { Payload = null }).SignedBy(c.Peer)), 400, InvalidPayload),
         ("payload empty", c => Json((c.Good with { Payload = "" }).SignedBy(c.Peer)), 400, InvalidPayload),
+        // U+0000, which PostgreSQL cannot store, correctly signed.
+        ("payload with U+0000", c => Json(c.Compose("{\"message\": \"a\\u0000b\"}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("payload key with U+0000", c => Json(c.Compose("{\"message\": \"hi\", \"\\u0000\": 1}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("schema digest with U+0000", c => Json((c.Good with { SchemaDigest = "model:\u0000" }).SignedBy(c.Peer)), 400, SchemaMismatch),
+        ("protocol digest with U+0000", c => Json((c.Good with { ProtocolDigest = "proto:\u0000" }).SignedBy(c.Peer)), 400, SchemaMismatch),
         // Digests and signatures.
         ("schema digest changed after signing", c => Json(c.Good with { SchemaDigest = MessageModels.ChatMessage.Digest }), 400, SignatureFailed),
         ("session changed after signing", c => Json(c.Good with { Session = Guid.NewGuid() }), 400, SignatureFailed),

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Messaging.Behaviors;
 using FluentValidation;
 
@@ -33,6 +34,10 @@ public static class AgentRules
             else if (Encoding.UTF8.GetByteCount(value.GetRawText()) > MaxConfigBytes)
             {
                 context.AddFailure($"config must be at most {MaxConfigBytes} bytes of JSON.");
+            }
+            else if (!StorableText.IsStorable(value))
+            {
+                context.AddFailure($"config {StorableText.Problem}.");
             }
             else
             {

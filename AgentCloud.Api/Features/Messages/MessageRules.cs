@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AgentCloud.Api.Infrastructure;
+using AgentCloud.Shared.Data;
 using FluentValidation;
 
 namespace AgentCloud.Api.Features.Messages;
@@ -36,6 +37,14 @@ public static class MessageRules
             .Must(r => (payload(r).ValueKind != JsonValueKind.Undefined) ^ (text(r) is not null))
             .WithName("payload")
             .WithMessage("Give either payload (any JSON value) or text (a string), not both.");
+
+    /// <summary>No U+0000 in the payload's strings or keys, or in the text (see <see cref="StorableText"/>).</summary>
+    public static IRuleBuilderOptions<T, T> StorablePayload<T>(this IRuleBuilder<T, T> rule, Func<T, JsonElement> payload,
+        Func<T, string?> text) =>
+        rule
+            .Must(r => StorableText.IsStorable(payload(r)) && StorableText.IsStorable(text(r)))
+            .WithName("payload")
+            .WithMessage($"payload and text {StorableText.Problem}.");
 
     public static IRuleBuilderOptions<T, string?> ValidSession<T>(this IRuleBuilder<T, string?> rule) =>
         rule

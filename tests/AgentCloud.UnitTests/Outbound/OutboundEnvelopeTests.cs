@@ -106,4 +106,14 @@ public class OutboundEnvelopeTests
         Assert.Equal("late", JsonNode.Parse(payload!)!["error"]!.GetValue<string>());
         Assert.False(OutboundEnvelope.TryReadReply(garbage, out _, out _));
     }
+
+    [Fact]
+    public void AReplyHoldingNulIsRefusedBecauseItCannotBeStored()
+    {
+        var reply = Envelope.Create(Bob.Address, Alice.Address, MessageModels.Message, "{\"message\":\"a\\u0000b\"}", expires: 1).SignedBy(Bob);
+
+        Assert.False(OutboundEnvelope.TryReadReply(reply.ToJson(), out var payload, out var problem));
+        Assert.Null(payload);
+        Assert.Contains("U+0000", problem);
+    }
 }

@@ -32,6 +32,7 @@ public sealed class Request
         public Validator()
         {
             RuleFor(r => r).HasPayloadOrText(r => r.Payload, r => r.Text);
+            RuleFor(r => r).StorablePayload(r => r.Payload, r => r.Text);
             RuleFor(r => r.Session).ValidSession();
             RuleFor(r => r.Wait)
                 .Must(wait => wait is null || MessageRules.IsWholeNumber(wait, 0, MaxWaitSeconds))

@@ -39,6 +39,7 @@ public sealed class Request
                 .Must(target => target is not null && Address.IsValid(Address.Normalize(target)))
                 .WithMessage("target must be an agent address (agent1…, optionally as agent://agent1…).");
             RuleFor(r => r).HasPayloadOrText(r => r.Payload, r => r.Text);
+            RuleFor(r => r).StorablePayload(r => r.Payload, r => r.Text);
             RuleFor(r => r.Session).ValidSession();
             RuleFor(r => r.Wait)
                 .Must(wait => wait is null || MessageRules.IsWholeNumber(wait, 0, Post.Request.MaxWaitSeconds))
