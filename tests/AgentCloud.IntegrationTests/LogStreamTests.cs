@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dapper;
 
 namespace AgentCloud.IntegrationTests;
 
@@ -31,6 +32,41 @@ public sealed class LogStreamTests(AgentCloudFixture fixture)
         Assert.Equal("Agent config updated", next["message"]!.GetValue<string>());
         Assert.True(next["id"]!.GetValue<int>() > first["id"]!.GetValue<int>());
         Assert.Equal(agent["id"]!.GetValue<int>(), next["agent_id"]!.GetValue<int>());
+    }
+
+    /// <summary>
+    /// Ids are taken when a line is inserted, lines appear when they commit: a line whose transaction
+    /// commits after a later line was streamed still reaches the open stream.
+    /// </summary>
+    [Fact]
+    public async Task ALineCommittedAfterAHigherOneIsStillStreamed()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("late lines");
+        var agentId = agent["id"]!.GetValue<int>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var response = await user.Client.GetAsync($"/agents/{agentId}/logs/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+        Assert.Equal("Agent created", (await ReadEventAsync(reader, timeout.Token))["message"]!.GetValue<string>());
+
+        await using var slow = await fixture.OpenDatabaseAsync();
+        await using var transaction = await slow.BeginTransactionAsync(timeout.Token);
+        var lateId = await slow.ExecuteScalarAsync<int>(
+            "INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, 'INFO', 'committed late') RETURNING id",
+            new { agentId }, transaction);
+        await using (var fast = await fixture.OpenDatabaseAsync())
+        {
+            await fast.ExecuteAsync("INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, 'INFO', 'committed first')", new { agentId });
+        }
+
+        var first = await ReadEventAsync(reader, timeout.Token);
+        Assert.Equal("committed first", first["message"]!.GetValue<string>());
+        Assert.True(first["id"]!.GetValue<int>() > lateId);
+
+        await transaction.CommitAsync(timeout.Token);
+        var late = await ReadEventAsync(reader, timeout.Token);
+        Assert.Equal("committed late", late["message"]!.GetValue<string>());
+        Assert.Equal(lateId, late["id"]!.GetValue<int>());
     }
 
     [Fact]

@@ -75,6 +75,24 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
         return rows.AsList();
     }
 
+    /// <summary>
+    /// Lines with ids in (<paramref name="afterId"/>, <paramref name="upToId"/>] other than <paramref name="seen"/>,
+    /// oldest first: lines whose transactions committed after a line with a higher id was read.
+    /// </summary>
+    public async Task<IReadOnlyList<LogRow>> ReadMissedAsync(int agentId, int afterId, int upToId, int[] seen, int take,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
+            $"""
+            SELECT {StreamColumns} FROM agent_logs
+            WHERE agent_id = @agentId AND id > @afterId AND id <= @upToId AND timestamp IS NOT NULL AND NOT (id = ANY(@seen))
+            ORDER BY id LIMIT @take
+            """,
+            new { agentId, afterId, upToId, seen, take }, cancellationToken: cancellationToken));
+        return rows.AsList();
+    }
+
     /// <summary>The newest <paramref name="count"/> lines, oldest first, and the id to follow on from.</summary>
     public async Task<(IReadOnlyList<LogRow> Lines, int LastId)> ReadTailAsync(int agentId, int count, CancellationToken cancellationToken)
     {

@@ -16,7 +16,9 @@ public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint
             s.Description =
                 "text/event-stream: first the newest ?tail= lines (default 50, 0–1000) oldest first, then every new line as it " +
                 "is written. Each line is an event \"log\" whose id is the line's id and whose data is the line as " +
-                "GET /agents/{agent_id}/logs shows it. A Last-Event-ID header resumes after that line instead of the tail. " +
+                "GET /agents/{agent_id}/logs shows it. Lines come in id order, except that a line whose transaction committed " +
+                "after a higher one was sent comes as soon as it is seen (within seconds). " +
+                "A Last-Event-ID header resumes after that line instead of the tail. " +
                 "A \": keep-alive\" comment comes every 15 seconds.";
             s.Responses[200] = "The event stream.";
             s.Responses[404] = "No such agent, or not the caller's.";
