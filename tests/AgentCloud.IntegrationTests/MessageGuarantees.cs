@@ -6,6 +6,22 @@ namespace AgentCloud.IntegrationTests;
 /// <summary>The checks behind docs/messaging.md's promises, shared by the tests that stress them.</summary>
 public static class MessageGuarantees
 {
+    /// <summary>
+    /// Puts a message at the head of <paramref name="agent"/>'s inbox that another worker holds, leased
+    /// for ten minutes: every message sent to the agent after it waits behind it.
+    /// </summary>
+    public static async Task HoldHeadOfLineAsync(this AgentCloudFixture fixture, JsonObject agent)
+    {
+        await using var db = await fixture.OpenDatabaseAsync();
+        await db.ExecuteAsync(
+            """
+            INSERT INTO messages (agent_id, direction, sender, target, session, payload, status, attempts, lease_owner, lease_until)
+            VALUES (@id, 'inbound', 'user:0', @address, gen_random_uuid(), '"held"', 'processing', 1, 'elsewhere',
+                    (now() AT TIME ZONE 'utc') + interval '10 minutes')
+            """,
+            new { id = agent["id"]!.GetValue<int>(), address = agent["address"]!.GetValue<string>() });
+    }
+
     public static async Task WaitUntilAllFinishedAsync(this AgentCloudFixture fixture, List<Guid> ids, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;

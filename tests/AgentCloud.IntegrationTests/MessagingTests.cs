@@ -191,16 +191,7 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync("busy", new { behavior = "echo" });
         // A message some worker holds for a long while: the next one must wait its turn.
-        await using (var db = await fixture.OpenDatabaseAsync())
-        {
-            await db.ExecuteAsync(
-                """
-                INSERT INTO messages (agent_id, direction, sender, target, session, payload, status, attempts, lease_owner, lease_until)
-                VALUES (@id, 'inbound', 'user:0', @address, gen_random_uuid(), '"held"', 'processing', 1, 'elsewhere',
-                        (now() AT TIME ZONE 'utc') + interval '10 minutes')
-                """,
-                new { id = agent["id"]!.GetValue<int>(), address = agent["address"]!.GetValue<string>() });
-        }
+        await fixture.HoldHeadOfLineAsync(agent);
 
         var started = DateTime.UtcNow;
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=1", new { payload = 1 });

@@ -239,16 +239,7 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync("busy", new { behavior = "echo" });
         // A message some worker holds for a long while: the next one waits its turn, past its expiry.
-        await using (var db = await fixture.OpenDatabaseAsync())
-        {
-            await db.ExecuteAsync(
-                """
-                INSERT INTO messages (agent_id, direction, sender, target, session, payload, status, attempts, lease_owner, lease_until)
-                VALUES (@id, 'inbound', 'user:0', @address, gen_random_uuid(), '"held"', 'processing', 1, 'elsewhere',
-                        (now() AT TIME ZONE 'utc') + interval '10 minutes')
-                """,
-                new { id = agent["id"]!.GetValue<int>(), address = agent["address"]!.GetValue<string>() });
-        }
+        await fixture.HoldHeadOfLineAsync(agent);
 
         var peer = NewPeer();
         var envelope = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello(),
