@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Data;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Npgsql;
@@ -48,7 +49,7 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
                 ? ProblemResponses.BodyTooLarge
                 : "The request could not be read.";
             // The rest of the body was never read, so the connection cannot carry another request:
-            // say so, or a client may reuse it and see its next request fail. (A declared length up to
+            // say so, or a client may reuse it and see its next request fail. (A body up to
             // RequestBodyLimit.DrainedBytes never gets here: it is read to the end and answered first.)
             context.Response.Headers.Connection = "close";
             await ProblemResponses.WriteAsync(context, badRequest.StatusCode, detail);
@@ -76,7 +77,7 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
             // U+0000 that a route's own rules did not catch: the statement failed, so nothing was written.
             logger.LogWarning("Refused a character PostgreSQL cannot store for {Method} {Path}", context.Request.Method, context.Request.Path);
             await ProblemResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
-                $"The request {AgentCloud.Shared.Data.StorableText.Problem}.");
+                $"The request {StorableText.Problem}.");
             return true;
         }
 

@@ -26,7 +26,7 @@ public sealed class LogFollower(LogStore logs, DatabaseNotifications notificatio
     private const int BatchSize = 500;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(15);
-    internal static readonly TimeSpan Lookback = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Lookback = TimeSpan.FromSeconds(10);
 
     /// <summary>Runs until the client goes away.</summary>
     public async Task FollowAsync(HttpResponse response, int agentId, int tail, int? lastEventId, CancellationToken cancellationToken)
