@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using AgentCloud.AppHost;
 using AgentCloud.AppHost.Postgres;
 
@@ -28,5 +29,11 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
     .WithHttpHealthCheck("/health");
 // What remote uAgents are told: the replicas' shared (external) endpoint.
 worker.WithEnvironment("AgentWorker__Uagents__PublicUrl", ReferenceExpression.Create($"{worker.GetEndpoint("http")}/submit"));
+if (builder.Environment.IsDevelopment())
+{
+    // Local peers (a Python uAgent on this machine, a second deployment): outside development, loopback is refused.
+    worker.WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
+        .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
+}
 
 builder.Build().Run();

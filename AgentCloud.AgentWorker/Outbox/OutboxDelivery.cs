@@ -33,8 +33,16 @@ public sealed class OutboxDelivery(
 
     private static readonly ActivitySource ActivitySource = new(AgentWorker.ActivitySourceName);
 
+    /// <param name="Detail">What really happened, for the operator's log only (see <see cref="Undelivered"/>).</param>
     private sealed record Outcome(string? DeliveredTo, string? ReplyJson = null, string? Error = null, bool Permanent = false,
-        string? Note = null);
+        string? Note = null, string? Detail = null);
+
+    /// <summary>
+    /// A refused, closed, silent or failing destination reads the same in the message and the agent's log:
+    /// the sender must not learn a closed port from an open one through us. The operator's log says which.
+    /// </summary>
+    private static Outcome Undelivered(string url, string detail) =>
+        new(null, Error: $"{url}: {OutboundDestinationPolicy.Refused}", Detail: detail);
 
     /// <summary>Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.</summary>
     public async Task DeliverAsync(OutboundMessage message, CancellationToken cancellationToken)
@@ -109,7 +117,7 @@ public sealed class OutboxDelivery(
             activity?.SetTag("http.response.status_code", (int)response.StatusCode);
             if (response.StatusCode != HttpStatusCode.OK)
             {
-                return new Outcome(null, Error: $"{url} answered HTTP {(int)response.StatusCode}");
+                return Undelivered(url, $"answered HTTP {(int)response.StatusCode}");
             }
 
             if (!message.WaitForReply)
@@ -124,11 +132,11 @@ public sealed class OutboxDelivery(
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return new Outcome(null, Error: $"{url} did not answer within {attemptTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+            return Undelivered(url, $"did not answer within {attemptTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
         }
         catch (HttpRequestException exception)
         {
-            return new Outcome(null, Error: $"{url}: {exception.Message}");
+            return Undelivered(url, exception.Message);
         }
     }
 
@@ -175,7 +183,7 @@ public sealed class OutboxDelivery(
             await transaction.CommitAsync(cancellationToken);
             metrics.Failed();
             logger.LogWarning("Delivery of message {MessageId} to {Target} failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: {Error}",
-                message.Id, message.Target, message.Attempts, settings.MaxAttempts, delay, error);
+                message.Id, message.Target, message.Attempts, settings.MaxAttempts, delay, outcome.Detail ?? error);
             return;
         }
 
@@ -189,7 +197,7 @@ public sealed class OutboxDelivery(
         await transaction.CommitAsync(cancellationToken);
         metrics.Dead();
         logger.LogError("Message {MessageId} to {Target} is dead after {Attempts} attempts: {Error}",
-            message.Id, message.Target, message.Attempts, why);
+            message.Id, message.Target, message.Attempts, outcome.Detail is { } detail ? $"{why} ({detail})" : why);
     }
 
     /// <summary>The sending agent's key, only when it derives the address the message is sent from.</summary>

@@ -15,6 +15,9 @@ public static class OutboxExtensions
                 $"{OutboxOptions.SectionName}: delays must be positive, each maximum at least its base, the lease longer than any attempt.")
             .ValidateOnStart();
         builder.AddStaticEndpointMap();
+        builder.Services.AddOptions<OutboundDestinationOptions>().BindConfiguration(OutboundDestinationOptions.SectionName);
+        builder.Services.AddSingleton(services => new OutboundDestinationPolicy(
+            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OutboundDestinationOptions>>().Value.AllowedDestinations));
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IEndpointResolver, EndpointResolver>();
 
@@ -22,10 +25,13 @@ public static class OutboxExtensions
 #pragma warning disable EXTEXP0001
         // One attempt per claim, with our own timeout and backoff: the default resilience handler's retries
         // and timeouts would double up on ours (and replay non-idempotent POSTs).
+        // Both connect only where the destination policy allows (checked on the connected address), follow no redirects.
         builder.Services.AddHttpClient(OutboxDelivery.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers();
+            .RemoveAllResilienceHandlers()
+            .ConfigurePrimaryHttpMessageHandler(services => services.GetRequiredService<OutboundDestinationPolicy>().CreateHandler());
         builder.Services.AddHttpClient(EndpointResolver.AlmanacClientName, client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .RemoveAllResilienceHandlers();
+            .RemoveAllResilienceHandlers()
+            .ConfigurePrimaryHttpMessageHandler(services => services.GetRequiredService<OutboundDestinationPolicy>().CreateHandler());
 #pragma warning restore EXTEXP0001
 
         builder.Services.AddSingleton<OutboxSignal>();

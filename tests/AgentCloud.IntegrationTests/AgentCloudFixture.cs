@@ -71,7 +71,10 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbox__AttemptTimeout", OutboxAttemptTimeout.ToString())
                 .WithEnvironment("AgentWorker__Outbox__RetryBaseDelay", "00:00:00.200")
                 .WithEnvironment("AgentWorker__Outbox__RetryMaxDelay", "00:00:00.500")
-                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200");
+                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200")
+                // The fake peers are on loopback, which a deployment refuses by default.
+                .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
+                .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
         }
 
         app = await builder.BuildAsync(ct);
