@@ -1,5 +1,6 @@
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.AgentWorker.Outbox;
+using AgentCloud.AgentWorker.Uagents;
 
 namespace AgentCloud.AgentWorker;
 
@@ -13,6 +14,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddHostedService<AgentWorker>();
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
+        builder.AddUagentsSubmit();
         return builder;
     }
 

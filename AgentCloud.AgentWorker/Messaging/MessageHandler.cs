@@ -92,7 +92,7 @@ public sealed class MessageHandler(
             return null;
         }
 
-        var received = $"Received message {message.Id} from {message.Sender}";
+        var received = $"Received message {message.Id} from {Uagents.UntrustedText.ForLog(message.Sender, 200)}";
         await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
             message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received,
             transaction, cancellationToken);
@@ -122,7 +122,7 @@ public sealed class MessageHandler(
                 var reply = await outgoing.SendAsync(message.Sender, replies[i].Payload, inReplyTo: message.Id, cancellationToken,
                     replies[i].SchemaDigest, replies[i].ProtocolDigest, syncReply: i == 0 && message.SyncReply);
                 await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
-                    $"Sent message {reply} to {message.Sender} (the reply to message {message.Id})", transaction, cancellationToken);
+                    $"Sent message {reply} to {Uagents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})", transaction, cancellationToken);
             }
 
             foreach (var send in result.Send)
@@ -251,11 +251,14 @@ public sealed class MessageHandler(
             var sender = Agent.Address is { Length: > 0 } address
                 ? address
                 : throw new InvalidOperationException($"Agent {Agent.Id} has no address, so it cannot send messages.");
-            target = Address.Normalize(target);
+            // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not
+            // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here.
+            var userSender = Address.IsUserSender(target);
+            target = userSender ? target : Address.Normalize(target);
             // Over HTTP (an outbound row) when the address is in the static endpoint map, even if hosted here,
             // and for a sync reply, which goes back in the HTTP response its sender waits on; else a local
             // agent gets it in its inbox.
-            var local = syncReply || EndpointMap.Contains(target)
+            var local = syncReply || userSender || EndpointMap.Contains(target)
                 ? null
                 : await Messages.FindLocalAgentAsync(Connection, Transaction, target, cancellationToken);
             var (sent, _) = await Messages.EnqueueAsync(Connection, Transaction, new NewMessage(

@@ -17,6 +17,12 @@ public static class SubmitErrors
     public const string SignatureFailed = "Signature verification failed";
     public const string UnableToRoute = "unable to route envelope";
     public const string TooLarge = "envelope too large";
+
+    // Ours, not the reference's (it has no limits), in its format.
+    public const string SenderRateLimited = "too many envelopes from this sender; retry later";
+    public const string AgentRateLimited = "too many envelopes for this agent; retry later";
+    public const string QueueFull = "too many messages waiting for this agent; retry later";
+    public const string Unavailable = "the service is unavailable; retry later";
 }
 
 /// <summary>
@@ -145,7 +151,7 @@ public static class InboundEnvelope
             var text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(Convert.FromBase64String(envelope.Payload));
             return JsonNode.Parse(text) is JsonObject payload && StorableText.IsStorable(payload) ? payload : null;
         }
-        catch (Exception exception) when (exception is FormatException or ArgumentException or JsonException)
+        catch (Exception exception) when (exception is FormatException or ArgumentException or JsonException or InvalidOperationException)
         {
             return null;
         }
@@ -157,7 +163,14 @@ public static class InboundEnvelope
     /// </summary>
     public static bool IsStorable(Envelope envelope) =>
         StorableText.IsStorable(envelope.Sender) && StorableText.IsStorable(envelope.Target)
-        && StorableText.IsStorable(envelope.SchemaDigest) && StorableText.IsStorable(envelope.ProtocolDigest);
+        && StorableText.IsStorable(envelope.SchemaDigest) && StorableText.IsStorable(envelope.ProtocolDigest)
+        // The columns' widths: an unsigned field (protocol_digest) can be anything a replayer writes into it.
+        && envelope.Sender.Length <= MaxAddressLength && envelope.Target.Length <= MaxAddressLength
+        && envelope.SchemaDigest.Length <= MaxDigestLength && (envelope.ProtocolDigest?.Length ?? 0) <= MaxDigestLength;
+
+    /// <summary>The widths of <c>messages.sender</c>/<c>target</c> and of the digest columns.</summary>
+    public const int MaxAddressLength = 200;
+    public const int MaxDigestLength = 80;
 
     /// <summary>The envelope's expiry as UTC, when it has one that a calendar can hold.</summary>
     public static DateTime? ExpiresAt(Envelope envelope) =>
@@ -170,7 +183,16 @@ public static class InboundEnvelope
 
     private static bool TryText(JsonElement? element, out string? value)
     {
-        value = element is { ValueKind: JsonValueKind.String } text ? text.GetString() : null;
+        try
+        {
+            value = element is { ValueKind: JsonValueKind.String } text ? text.GetString() : null;
+        }
+        catch (InvalidOperationException)
+        {
+            // An escaped lone surrogate: no .NET string holds it, so the field cannot be what the schema asks.
+            value = null;
+        }
+
         return value is not null;
     }
 

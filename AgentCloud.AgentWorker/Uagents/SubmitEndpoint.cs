@@ -17,23 +17,37 @@ public static class SubmitEndpoint
     public const string Path = "/submit";
     public const int MaxBodyBytes = 256 * 1024;
 
+    // The class id of the advisory lock that makes the queue cap exact (the two-key form: its own key space).
+    private const int QueueLockClass = 120_040;
+
+    /// <summary>The limits of <see cref="SubmitOptions"/>.</summary>
+    public static WebApplicationBuilder AddUagentsSubmit(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SubmitOptions>().BindConfiguration(SubmitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SubmitLimits>();
+        return builder;
+    }
+
     public static WebApplication MapUagentsSubmit(this WebApplication app)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubmitEndpoint).FullName!);
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
         var finished = new FinishedMessages(app.Configuration.GetConnectionString(AgentCloud.Shared.Hosting.ConfigurationExtensions.ConnectionName) ?? "", logger);
         var sync = new SyncReplies(dataSource, finished, app.Services.GetRequiredService<BackendAgent>(), logger);
+        var limits = app.Services.GetRequiredService<SubmitLimits>();
+        var warnings = new WarningThrottle(limits.Settings.WarningBurst, limits.Settings.WarningsPerMinute, TimeProvider.System);
         app.Lifetime.ApplicationStarted.Register(() => finished.Start(app.Lifetime.ApplicationStopping));
 
         // The reference treats every method but HEAD and OPTIONS as a submission.
         app.MapMethods(Path, [HttpMethods.Post, HttpMethods.Get, HttpMethods.Put],
-            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, sync, logger)));
-        app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, dataSource)));
+            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, sync, limits, warnings, logger)));
+        app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, dataSource, logger)));
         app.MapMethods(Path, [HttpMethods.Options], () => Results.NoContent());
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, SyncReplies sync, ILogger logger)
+    private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, SyncReplies sync,
+        SubmitLimits limits, WarningThrottle warnings, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
@@ -57,14 +71,46 @@ public static class SubmitEndpoint
 
         if (InboundEnvelope.CheckSignature(envelope) is { } signatureError)
         {
-            logger.LogWarning("Refused an envelope from {Sender} to {Target}: {Error}", envelope.Sender, envelope.Target, signatureError);
+            // Anyone can send these, as fast as they like, with whatever they like in sender and target.
+            if (warnings.TryTake(signatureError, out var suppressed))
+            {
+                logger.LogWarning("Refused an envelope from {Sender} to {Target}: {Error}{Suppressed}", UntrustedText.ForLog(envelope.Sender),
+                    UntrustedText.ForLog(envelope.Target), signatureError, suppressed > 0 ? $" ({suppressed} more like it not logged)" : "");
+            }
+
             return Error(signatureError);
         }
 
+        // Before the database: a flood from one sender costs a signature check, not a query.
+        if (limits.CheckSender(envelope.Sender.Length <= 256 ? envelope.Sender : envelope.Sender[..256]) is { } senderWait)
+        {
+            return TooMany(context, SubmitErrors.SenderRateLimited, senderWait);
+        }
+
+        try
+        {
+            return await SubmitToAgentAsync(context, envelope, dataSource, sync, limits, logger);
+        }
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && IsDatabaseUnavailable(exception))
+        {
+            return DatabaseUnavailable(context, logger, exception);
+        }
+    }
+
+    private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, NpgsqlDataSource dataSource,
+        SyncReplies sync, SubmitLimits limits, ILogger logger)
+    {
+        var request = context.Request;
+        var cancellationToken = context.RequestAborted;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         if (await FindAgentAsync(connection, envelope.Target, cancellationToken) is not { } agent)
         {
             return Error(SubmitErrors.UnableToRoute);
+        }
+
+        if (limits.CheckAgent(agent.Id) is { } agentWait)
+        {
+            return TooMany(context, SubmitErrors.AgentRateLimited, agentWait);
         }
 
         if (!InboundEnvelope.AcceptsUserSender(JsonNode.Parse(agent.Config) as JsonObject ?? [], envelope.Sender))
@@ -87,6 +133,13 @@ public static class SubmitEndpoint
         bool duplicate;
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
+            if (await QueuedFromOthersAsync(connection, transaction, agent.Id, limits.Settings.MaxQueuedPerAgent, cancellationToken)
+                >= limits.Settings.MaxQueuedPerAgent)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                return TooMany(context, SubmitErrors.QueueFull, TimeSpan.FromSeconds(5));
+            }
+
             (message, duplicate) = await Messages.EnqueueAsync(connection, transaction, new NewMessage(
                 AgentId: agent.Id,
                 Direction: MessageDirection.Inbound,
@@ -104,7 +157,7 @@ public static class SubmitEndpoint
         }
 
         logger.LogDebug("Accepted {Kind} envelope from {Sender} for agent {AgentId}: message {MessageId}{Duplicate}",
-            isSync ? "a sync" : "an", envelope.Sender, agent.Id, message.Id, duplicate ? " (a replay)" : "");
+            isSync ? "a sync" : "an", UntrustedText.ForLog(envelope.Sender), agent.Id, message.Id, duplicate ? " (a replay)" : "");
         if (!isSync)
         {
             return Json(StatusCodes.Status200OK, new JsonObject());
@@ -115,7 +168,7 @@ public static class SubmitEndpoint
         return Results.Text(reply.ToJson(), "application/json", statusCode: StatusCodes.Status200OK);
     }
 
-    private static async Task<IResult> ReadinessAsync(HttpContext context, NpgsqlDataSource dataSource)
+    private static async Task<IResult> ReadinessAsync(HttpContext context, NpgsqlDataSource dataSource, ILogger logger)
     {
         string status;
         if (context.Request.Headers["x-uagents-address"] is not [{ } address])
@@ -124,8 +177,15 @@ public static class SubmitEndpoint
         }
         else
         {
-            await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
-            status = await FindAgentAsync(connection, address.Trim(), context.RequestAborted) is null ? "not-ready" : "ready";
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
+                status = await FindAgentAsync(connection, address.Trim(), context.RequestAborted) is null ? "not-ready" : "ready";
+            }
+            catch (Exception exception) when (!context.RequestAborted.IsCancellationRequested && IsDatabaseUnavailable(exception))
+            {
+                return DatabaseUnavailable(context, logger, exception);
+            }
         }
 
         context.Response.Headers["x-uagents-status"] = status;
@@ -160,6 +220,49 @@ public static class SubmitEndpoint
 
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
     }
+
+    /// <summary>
+    /// Messages from anyone but the owner still waiting in the agent's inbox, counted up to <paramref name="cap"/>
+    /// under a per-agent lock held to the commit, so concurrent submits cannot pass the cap together.
+    /// </summary>
+    private static async Task<long> QueuedFromOthersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        int cap, CancellationToken cancellationToken)
+    {
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@lockClass, @agentId)",
+            new { lockClass = QueueLockClass, agentId }, transaction, cancellationToken: cancellationToken));
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"""
+            SELECT count(*) FROM (
+                SELECT 1 FROM messages
+                WHERE direction = 'inbound' AND agent_id = @agentId AND status IN ('queued', 'processing', 'failed')
+                  AND sender NOT LIKE '{Senders.UserPrefix}%'
+                LIMIT @cap) AS waiting
+            """,
+            new { agentId, cap }, transaction, cancellationToken: cancellationToken));
+    }
+
+    private static IResult TooMany(HttpContext context, string error, TimeSpan retryAfter)
+    {
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return Error(error, StatusCodes.Status429TooManyRequests);
+    }
+
+    private static IResult DatabaseUnavailable(HttpContext context, ILogger logger, Exception exception)
+    {
+        logger.LogWarning("The database is unavailable for {Method} {Path}: {Reason}", context.Request.Method, Path, exception.Message);
+        context.Response.Headers.RetryAfter = "5";
+        return Error(SubmitErrors.Unavailable, StatusCodes.Status503ServiceUnavailable);
+    }
+
+    // Connection-level failures (refused, reset, timed out, server shutting down or starting), as the API judges them.
+    private static bool IsDatabaseUnavailable(Exception exception) => exception switch
+    {
+        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
+            || postgres.SqlState is "57P01" or "57P02" or "57P03" or "53300",
+        NpgsqlException => true,
+        TimeoutException => true,
+        _ => exception.InnerException is { } inner && IsDatabaseUnavailable(inner),
+    };
 
     private static IResult Error(string error, int statusCode = StatusCodes.Status400BadRequest) =>
         Json(statusCode, new JsonObject { ["error"] = error });

@@ -55,6 +55,7 @@ public static class ApiExtensions
         app.UseAuthentication();
         app.UseAuthorization();
         app.UseRateLimiter();
+        app.UseJsonTextCheck();
         app.UseFastEndpoints(config =>
         {
             ConfigureJson(config.Serializer.Options);

@@ -68,9 +68,9 @@ public static class OutboundEnvelope
             }
 
             var reply = JsonNode.Parse(envelope.DecodePayload() ?? "null");
-            if (!StorableText.IsStorable(reply))
+            if (StorableText.ProblemWith(reply) is { } unstorable)
             {
-                problem = $"the reply's payload {StorableText.Problem}";
+                problem = $"the reply's payload {unstorable}";
                 return false;
             }
 
@@ -78,7 +78,7 @@ public static class OutboundEnvelope
             problem = null;
             return true;
         }
-        catch (Exception exception) when (exception is JsonException or FormatException or ArgumentException)
+        catch (Exception exception) when (exception is JsonException or FormatException or ArgumentException or InvalidOperationException)
         {
             problem = $"the reply is not a valid envelope: {exception.Message}";
             return false;

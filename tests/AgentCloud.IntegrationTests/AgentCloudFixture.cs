@@ -18,6 +18,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     public const int MaxAttempts = 3;
 
+    /// <summary>Remote messages that may wait in one agent's inbox (<c>AgentWorker:Submit:MaxQueuedPerAgent</c>).</summary>
+    public const int MaxQueuedPerAgent = 50;
+
     public static readonly TimeSpan StartTimeout = TimeSpan.FromMinutes(4);
     public static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(60);
 
@@ -74,7 +77,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200")
                 // The fake peers are on loopback, which a deployment refuses by default.
                 .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
-                .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
+                .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1")
+                // A queue cap a test can reach (remote senders only; the owner's messages do not count).
+                .WithEnvironment("AgentWorker__Submit__MaxQueuedPerAgent", MaxQueuedPerAgent.ToString());
         }
 
         app = await builder.BuildAsync(ct);

@@ -34,6 +34,9 @@ public sealed class DatabaseOutageTests(AgentCloudFixture fixture)
             }
         }
 
+        var submitTarget = await user.CreateAgentAsync("outage submit", new { behavior = "echo" });
+        var peer = new UagentsPeer(fixture, $"outage peer {Guid.NewGuid()}");
+
         var postgres = fixture.App.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == "postgres");
         var commands = fixture.App.Services.GetRequiredService<ResourceCommandService>();
         var notifications = fixture.App.Services.GetRequiredService<ResourceNotificationService>();
@@ -51,6 +54,17 @@ public sealed class DatabaseOutageTests(AgentCloudFixture fixture)
             await AssertQuick503Async(user.Client, HttpMethod.Get, "/users/me");
             await AssertQuick503Async(user.Client, HttpMethod.Get, $"/agents/{agents[0]}");
             await AssertQuick503Async(user.Client, HttpMethod.Post, $"/agents/{agents[0]}/messages", "{\"payload\": \"during\"}");
+
+            // The uAgents door too: a 503 with the reference's {"error": …} body, not an empty 500.
+            var clock = Stopwatch.StartNew();
+            using var submitted = await peer.SubmitAsync(peer.Compose(submitTarget["address"]!.GetValue<string>(),
+                AgentCloud.Shared.UAgents.MessageModels.Message, "{\"message\": \"during\"}"));
+            var (status, body) = await UagentsPeer.ReadAsync(submitted);
+            Console.WriteLine($"[outage] POST /submit: {status} in {clock.Elapsed.TotalMilliseconds:F0} ms: {body}");
+            Assert.Equal(503, status);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"POST /submit took {clock.Elapsed}");
+            Assert.Equal("the service is unavailable; retry later", System.Text.Json.Nodes.JsonNode.Parse(body)!["error"]!.GetValue<string>());
+            Assert.NotNull(submitted.Headers.RetryAfter);
         }
         finally
         {

@@ -79,6 +79,12 @@ public sealed class SubmitHostileInputTests(AgentCloudFixture fixture)
         ("payload key with U+0000", c => Json(c.Compose("{\"message\": \"hi\", \"\\u0000\": 1}").SignedBy(c.Peer)), 400, InvalidPayload),
         ("schema digest with U+0000", c => Json((c.Good with { SchemaDigest = "model:\u0000" }).SignedBy(c.Peer)), 400, SchemaMismatch),
         ("protocol digest with U+0000", c => Json((c.Good with { ProtocolDigest = "proto:\u0000" }).SignedBy(c.Peer)), 400, SchemaMismatch),
+        // Issue 12: what read back as 500s.
+        ("payload with a lone surrogate", c => Json(c.Compose("{\"message\": \"x\\ud800y\"}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("payload key with a lone surrogate", c => Json(c.Compose("{\"message\": \"hi\", \"\\udc00\": 1}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("payload nested 62 levels deep", c => Json(c.Compose("{\"message\": \"hi\", \"a\": " + new string('[', 61) + new string(']', 61) + "}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("sender with a lone surrogate", c => Utf8(c.Good.ToJson().Replace("\"sender\":\"", "\"sender\":\"\\ud800")), 400, SchemaMismatch),
+        ("protocol digest of 81 characters, unsigned", c => Json(c.Good with { ProtocolDigest = "proto:" + new string('a', 75) }), 400, SchemaMismatch),
         // Digests and signatures.
         ("schema digest changed after signing", c => Json(c.Good with { SchemaDigest = MessageModels.ChatMessage.Digest }), 400, SignatureFailed),
         ("session changed after signing", c => Json(c.Good with { Session = Guid.NewGuid() }), 400, SignatureFailed),

@@ -35,9 +35,9 @@ public static class AgentRules
             {
                 context.AddFailure($"config must be at most {MaxConfigBytes} bytes of JSON.");
             }
-            else if (!StorableText.IsStorable(value))
+            else if (StorableText.ProblemWith(value) is { } unstorable)
             {
-                context.AddFailure($"config {StorableText.Problem}.");
+                context.AddFailure($"config {unstorable}.");
             }
             else
             {

@@ -38,13 +38,16 @@ public static class MessageRules
             .WithName("payload")
             .WithMessage("Give either payload (any JSON value) or text (a string), not both.");
 
-    /// <summary>No U+0000 in the payload's strings or keys, or in the text (see <see cref="StorableText"/>).</summary>
+    /// <summary>No U+0000 nor lone surrogate in the payload's strings or keys, or in the text, and not too deep (see <see cref="StorableText"/>).</summary>
     public static IRuleBuilderOptions<T, T> StorablePayload<T>(this IRuleBuilder<T, T> rule, Func<T, JsonElement> payload,
         Func<T, string?> text) =>
         rule
-            .Must(r => StorableText.IsStorable(payload(r)) && StorableText.IsStorable(text(r)))
+            .Must(r => Unstorable(payload(r), text(r)) is null)
             .WithName("payload")
-            .WithMessage($"payload and text {StorableText.Problem}.");
+            .WithMessage(r => $"payload and text {Unstorable(payload(r), text(r))}.");
+
+    private static string? Unstorable(JsonElement payload, string? text) =>
+        StorableText.ProblemWith(payload) ?? StorableText.ProblemWith(text);
 
     public static IRuleBuilderOptions<T, string?> ValidSession<T>(this IRuleBuilder<T, string?> rule) =>
         rule
