@@ -10,14 +10,32 @@ public static class Inbox
     private const string Now = "(now() AT TIME ZONE 'utc')";
 
     /// <summary>
-    /// Claims up to <paramref name="batchSize"/> due heads of line (each agent's lowest pending seq), one
-    /// statement, so the claim commits at once. The heads come from a skip scan of the pending index
+    /// Claims up to <paramref name="batchSize"/> due heads of line, one statement, so the claim commits at
+    /// once. An agent's head is the message it is handling (one at a time), else its owner's lowest pending
+    /// seq (the owner's lane), else its lowest pending seq: each lane keeps its order, and a remote flood
+    /// never stands in front of the owner. The heads come from a skip scan of the pending index
     /// (one probe per agent with work, however deep the queues), not a scan of every pending row. The
     /// due test sits on the locked row itself: under READ COMMITTED a row another worker claimed or
     /// finished since our snapshot is re-checked after the lock and dropped, so nobody takes a message
     /// that is no longer a due head.
     /// </summary>
     public static async Task<IReadOnlyList<MessageRow>> ClaimAsync(NpgsqlConnection connection, string leaseOwner,
+        TimeSpan lease, int batchSize, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ClaimHeadsAsync(connection, leaseOwner, lease, batchSize, cancellationToken);
+        }
+        catch (PostgresException exception) when (exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: OneInFlight })
+        {
+            // Our snapshot predates another worker's claim on one of these agents: the next claim sees it.
+            return [];
+        }
+    }
+
+    private const string OneInFlight = "messages_one_in_flight";
+
+    private static async Task<IReadOnlyList<MessageRow>> ClaimHeadsAsync(NpgsqlConnection connection, string leaseOwner,
         TimeSpan lease, int batchSize, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<MessageRow>(new CommandDefinition(
             $"""
@@ -33,9 +51,16 @@ public static class Inbox
                 WHERE p.agent_id IS NOT NULL
             ),
             heads AS (
-                SELECT (SELECT m.id FROM messages m
-                        WHERE m.direction = 'inbound' AND m.status IN ('queued', 'processing', 'failed') AND m.agent_id = p.agent_id
-                        ORDER BY m.seq LIMIT 1) AS id
+                SELECT COALESCE(
+                    (SELECT m.id FROM messages m
+                     WHERE m.direction = 'inbound' AND m.status = 'processing' AND m.agent_id = p.agent_id),
+                    (SELECT m.id FROM messages m
+                     WHERE m.direction = 'inbound' AND m.status IN ('queued', 'processing', 'failed') AND m.agent_id = p.agent_id
+                       AND m.sender LIKE 'user:%'
+                     ORDER BY m.seq LIMIT 1),
+                    (SELECT m.id FROM messages m
+                     WHERE m.direction = 'inbound' AND m.status IN ('queued', 'processing', 'failed') AND m.agent_id = p.agent_id
+                     ORDER BY m.seq LIMIT 1)) AS id
                 FROM pending_agents p
                 WHERE p.agent_id IS NOT NULL
             ),

@@ -303,6 +303,37 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
         Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
+    [Fact]
+    public async Task AnOwnersMessageIsHandledBeforeARemoteBacklog()
+    {
+        var user = await fixture.CreateUserAsync();
+        // Every message fails three times before it is dead: a backlog of 40 takes half a minute or more.
+        var agent = await user.CreateAgentAsync("busy", new { behavior = "fail" });
+        var peers = Enumerable.Range(0, 4).Select(i => new UagentsPeer(fixture, $"backlog {i} {Guid.NewGuid()}")).ToList();
+        await Parallel.ForEachAsync(peers.SelectMany(peer => Enumerable.Range(0, 10).Select(n => (peer, n))),
+            new ParallelOptions { MaxDegreeOfParallelism = 6 }, async (item, _) =>
+            {
+                using var response = await item.peer.SubmitAsync(item.peer.Compose(agent["address"]!.GetValue<string>(),
+                    MessageModels.Message, $$"""{"message": "backlog {{item.n}}"}"""));
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            });
+
+        var clock = Stopwatch.StartNew();
+        using var own = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", new { payload = "mine first" });
+        var elapsed = clock.Elapsed;
+
+        var body = await own.ReadJsonAsync();
+        Assert.True(own.StatusCode == HttpStatusCode.OK, $"{(int)own.StatusCode} after {elapsed.TotalSeconds:F1} s: {body.ToJsonString()}");
+        Assert.Equal("dead", body["status"]!.GetValue<string>());
+        await using var db = await fixture.OpenDatabaseAsync();
+        var stillWaiting = await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM messages WHERE agent_id = @id AND direction = 'inbound' AND status IN ('queued', 'processing', 'failed')",
+            new { id = agent["id"]!.GetValue<int>() });
+        Console.WriteLine($"[open network] the owner's message behind 40 remote ones: finished in {elapsed.TotalSeconds:F1} s, "
+            + $"{stillWaiting} remote still waiting");
+        Assert.True(stillWaiting >= 20, $"only {stillWaiting} remote messages were still waiting: the test proves nothing");
+    }
+
     private sealed record Row(string Status, string? Error);
 
     private Task<Row> WaitUntilFinishedAsync(Guid id, int seconds = 30) =>
