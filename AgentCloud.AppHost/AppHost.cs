@@ -5,6 +5,8 @@ using AgentCloud.AppHost.Postgres;
 var builder = DistributedApplication.CreateBuilder(args);
 
 var db = builder.AddAgentsDatabase();
+const int workerReplicas = 2;
+var connections = ConnectionBudget.From(builder.Configuration);
 var jwtSecretKey = builder.AddGeneratedSecret(ResourceNames.JwtSecretKey);
 var backendAgentSeed = builder.AddGeneratedSecret(ResourceNames.BackendAgentSeed);
 
@@ -17,14 +19,17 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WaitForCompletion(migrator)
     .WithEnvironment("JWT_SECRET_KEY", jwtSecretKey)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
+    .WithEnvironment("Database__MaxPoolSize", connections.ApiPool.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
 var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
-    .WithReplicas(2)
+    .WithReplicas(workerReplicas)
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
+    .WithEnvironment("Database__MaxPoolSize",
+        connections.WorkerPool(workerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 // What remote uAgents are told: the replicas' shared (external) endpoint.

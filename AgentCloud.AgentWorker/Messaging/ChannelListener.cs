@@ -26,7 +26,9 @@ public abstract class ChannelListener(
             Pooling = false,
             KeepAlive = 15,
         }.ConnectionString;
-        await using var dataSource = NpgsqlDataSource.Create(connectionString);
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConfigureTracing(AgentCloud.Shared.Hosting.DatabaseExtensions.TraceOnlyWithinATrace);
+        await using var dataSource = builder.Build();
 
         var failures = 0;
         while (!stoppingToken.IsCancellationRequested)

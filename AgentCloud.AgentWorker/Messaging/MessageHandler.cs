@@ -186,14 +186,21 @@ public sealed class MessageHandler(
         }
     }
 
+    /// <summary>
+    /// The span of one handling, named as the messaging conventions name a consumer's processing
+    /// (<c>process {destination}</c>); the statements of the handling are its children.
+    /// </summary>
     private static Activity? StartActivity(MessageRow message)
     {
         // The sender's trace continues here; without a (valid) traceparent this starts a new trace.
         ActivityContext.TryParse(message.Traceparent, null, out var parent);
-        var activity = ActivitySource.StartActivity("handle message", ActivityKind.Consumer, parent);
+        var activity = ActivitySource.StartActivity($"process {NotifyChannels.Inbox}", ActivityKind.Consumer, parent);
         activity?.SetTag("messaging.system", "postgresql");
         activity?.SetTag("messaging.operation.type", "process");
+        activity?.SetTag("messaging.operation.name", "process");
+        activity?.SetTag("messaging.destination.name", NotifyChannels.Inbox);
         activity?.SetTag("messaging.message.id", message.Id.ToString("D"));
+        activity?.SetTag("messaging.message.conversation_id", message.Session.ToString("D"));
         activity?.SetTag("agentcloud.agent.id", message.AgentId);
         activity?.SetTag("agentcloud.message.attempt", message.Attempts);
         return activity;
@@ -252,18 +259,15 @@ public sealed class MessageHandler(
                 ? address
                 : throw new InvalidOperationException($"Agent {Agent.Id} has no address, so it cannot send messages.");
             // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not
-            // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here.
+            // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here,
+            // and so does a sync reply, which goes back in the HTTP response its sender waits on.
             var userSender = Address.IsUserSender(target);
             target = userSender ? target : Address.Normalize(target);
-            // Over HTTP (an outbound row) when the address is in the static endpoint map, even if hosted here,
-            // and for a sync reply, which goes back in the HTTP response its sender waits on; else a local
-            // agent gets it in its inbox.
-            var local = syncReply || userSender || EndpointMap.Contains(target)
-                ? null
-                : await Messages.FindLocalAgentAsync(Connection, Transaction, target, cancellationToken);
+            var route = await Messages.RouteAsync(Connection, Transaction, EndpointMap, Agent.Id, target,
+                overHttp: syncReply || userSender, cancellationToken);
             var (sent, _) = await Messages.EnqueueAsync(Connection, Transaction, new NewMessage(
-                AgentId: local ?? Agent.Id,
-                Direction: local is null ? MessageDirection.Outbound : MessageDirection.Inbound,
+                AgentId: route.AgentId,
+                Direction: route.Direction,
                 Sender: sender,
                 Target: target,
                 Session: Message.Session,
@@ -273,7 +277,7 @@ public sealed class MessageHandler(
                 Hops: Message.Hops + 1,
                 SchemaDigest: schemaDigest,
                 ProtocolDigest: protocolDigest,
-                SyncReply: syncReply && local is null), cancellationToken);
+                SyncReply: syncReply), cancellationToken);
             return sent.Id;
         }
     }

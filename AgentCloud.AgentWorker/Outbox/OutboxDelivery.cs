@@ -20,6 +20,7 @@ namespace AgentCloud.AgentWorker.Outbox;
 public sealed class OutboxDelivery(
     NpgsqlDataSource dataSource,
     IEndpointResolver resolver,
+    StaticEndpointMap endpointMap,
     IHttpClientFactory httpClients,
     BackendAgent backend,
     WorkerIdentity worker,
@@ -93,7 +94,12 @@ public sealed class OutboxDelivery(
         var url = await resolver.ResolveAsync(message.Target, cancellationToken);
         if (url is null)
         {
-            return new Outcome(null, Error: $"no endpoint for {message.Target}");
+            // Without an Almanac, only the map could ever name a URL: retrying cannot help (until someone edits
+            // the map, and then a new send is the way). An Almanac that does not know the address yet might later.
+            return endpointMap.CanResolve(message.Target)
+                ? new Outcome(null, Error: $"no endpoint for {message.Target}")
+                : new Outcome(null, Error: $"no endpoint for {message.Target}: it is not in the static endpoint map and no Almanac is configured",
+                    Permanent: true);
         }
 
         activity?.SetTag("url.full", url);

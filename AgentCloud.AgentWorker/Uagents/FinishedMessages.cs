@@ -38,14 +38,17 @@ public sealed class FinishedMessages(string connectionString, ILogger logger)
 
     private async Task ListenAsync(CancellationToken stoppingToken)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 15 };
+        var builder = new NpgsqlDataSourceBuilder(connectionString);
+        builder.ConnectionStringBuilder.Pooling = false;
+        builder.ConnectionStringBuilder.KeepAlive = 15;
+        builder.ConfigureTracing(AgentCloud.Shared.Hosting.DatabaseExtensions.TraceOnlyWithinATrace);
+        await using var dataSource = builder.Build();
         var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await using var connection = new NpgsqlConnection(builder.ConnectionString);
-                await connection.OpenAsync(stoppingToken);
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, e) =>
                 {
                     if (Guid.TryParse(e.Payload, out var id))

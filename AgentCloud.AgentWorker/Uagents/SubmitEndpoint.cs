@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
 using Dapper;
@@ -102,7 +103,7 @@ public static class SubmitEndpoint
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         if (await FindAgentAsync(connection, envelope.Target, cancellationToken) is not { } agent)
         {
             return Error(SubmitErrors.UnableToRoute);
@@ -150,7 +151,8 @@ public static class SubmitEndpoint
                 SchemaDigest: envelope.SchemaDigest,
                 ProtocolDigest: envelope.ProtocolDigest,
                 Traceparent: Activity.Current?.Id,
-                Deduplicate: true,
+                // The same envelope again (a sender's retry) lands on the first copy; a new envelope is a new message.
+                DedupKey: envelope.Identity(),
                 ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
                 SyncReply: isSync), cancellationToken);
             await transaction.CommitAsync(cancellationToken);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
 using Dapper;
@@ -29,7 +30,8 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
     /// <summary>However far away <c>expires</c> is: an HTTP request is not held open for longer.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);
 
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    // The notification wakes the wait; the poll only covers one lost to a reconnect of the LISTEN connection.
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
     public async Task<Envelope> WaitForReplyAsync(Envelope request, HostedAgent agent, Guid inboundId, CancellationToken cancellationToken)
     {
@@ -42,8 +44,10 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
         var error = Expired;
         while (true)
         {
-            await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+            // A connection only for the read: a waiting request holds none, so hundreds of them can wait at once.
+            try
             {
+                await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
                 var status = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
                     "SELECT status FROM messages WHERE id = @inboundId", new { inboundId }, cancellationToken: cancellationToken));
                 if (status is null || MessageStatus.IsFinal(status))
@@ -64,6 +68,11 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
                     error = status == MessageStatus.Dead ? Failed : NoReply;
                     break;
                 }
+            }
+            catch (NpgsqlException exception) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The envelope is stored (the sender may replay it and get this same answer): try again at the next wake-up.
+                logger.LogDebug("Could not read sync message {MessageId} while waiting for it: {Reason}", inboundId, exception.Message);
             }
 
             var remaining = wait - Stopwatch.GetElapsedTime(started);

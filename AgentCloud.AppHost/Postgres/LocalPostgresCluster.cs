@@ -21,6 +21,9 @@ public sealed class LocalPostgresCluster
 
     public required bool Ephemeral { get; init; }
 
+    /// <summary>The server's max_connections, which the AppHost's <see cref="ConnectionBudget"/> shares out.</summary>
+    public int MaxConnections { get; init; } = ConnectionBudget.DefaultMaxConnections;
+
     /// <summary>PostgreSQL refuses to run as root, so as root it runs as the postgres OS user.</summary>
     public bool RunAsPostgresUser { get; } = Environment.IsPrivilegedProcess;
 
@@ -37,7 +40,11 @@ public sealed class LocalPostgresCluster
             : configuration["Postgres:DataDirectory"] is { Length: > 0 } configured
                 ? Path.GetFullPath(configured)
                 : DefaultPersistentDirectory(appHostDirectory);
-        return new() { BinDirectory = binDirectory, BaseDirectory = baseDirectory, Ephemeral = ephemeral };
+        return new()
+        {
+            BinDirectory = binDirectory, BaseDirectory = baseDirectory, Ephemeral = ephemeral,
+            MaxConnections = ConnectionBudget.From(configuration).MaxConnections,
+        };
     }
 
     /// <summary>The postgres server command line, after the optional switch to the postgres user.</summary>
@@ -46,7 +53,7 @@ public sealed class LocalPostgresCluster
         "-D", DataDirectory,
         "-c", "listen_addresses=127.0.0.1",
         "-c", $"unix_socket_directories={SocketDirectory}",
-        "-c", "max_connections=200",
+        "-c", $"max_connections={MaxConnections}",
     ];
 
     /// <summary>

@@ -1,5 +1,8 @@
+using System.Diagnostics;
 using Dapper;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
+using Npgsql;
 
 namespace AgentCloud.Shared.Hosting;
 
@@ -13,6 +16,20 @@ public static class DatabaseExtensions
     /// metrics). Sessions run in UTC because the original schema's columns are <c>TIMESTAMP</c> without
     /// time zone: every timestamp written or read is UTC wall time.
     /// </summary>
+    /// <summary>The most connections this process's pool opens (overrides the connection string's Maximum Pool Size).</summary>
+    public const string MaxPoolSizeKey = "Database:MaxPoolSize";
+
+    /// <summary>
+    /// A statement is traced only as part of a trace (a request, a handled message, the migration): polls,
+    /// claims, pings and probes that run on their own would otherwise each be a one-span trace, and at idle
+    /// they are all there is. A handled message's statements are children of its process span. Opening a
+    /// physical connection is not traced at all: it happens whenever a pool grows, idle or not.
+    /// </summary>
+    public static void TraceOnlyWithinATrace(NpgsqlTracingOptionsBuilder tracing) => tracing
+        .EnablePhysicalOpenTracing(false)
+        .ConfigureCommandFilter(_ => Activity.Current is not null)
+        .ConfigureBatchFilter(_ => Activity.Current is not null);
+
     public static TBuilder AddAgentCloudDatabase<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -26,6 +43,14 @@ public static class DatabaseExtensions
             {
                 connection.Timeout = FailFastConnectTimeoutSeconds;
             }
+
+            // Every process's total must fit the server's max_connections (the AppHost divides it up).
+            if (builder.Configuration.GetValue<int?>(MaxPoolSizeKey) is { } maxPoolSize and > 0)
+            {
+                connection.MaxPoolSize = maxPoolSize;
+            }
+
+            dataSource.ConfigureTracing(TraceOnlyWithinATrace);
         });
         return builder;
     }

@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
 
@@ -96,10 +95,17 @@ public sealed record NewMessage(
     string? ProtocolDigest = null,
     Guid? InReplyTo = null,
     string? Traceparent = null,
-    bool Deduplicate = false,
+    string? DedupKey = null,
     int Hops = 0,
     DateTime? ExpiresAt = null,
-    bool SyncReply = false);
+    bool SyncReply = false,
+    string? IdempotencyKey = null);
+
+/// <summary>Where a message from an agent goes: into the inbox of an agent hosted here, or its sender's outbox.</summary>
+public readonly record struct Route(int AgentId, string Direction)
+{
+    public bool IsLocal => Direction == MessageDirection.Inbound;
+}
 
 public static class Messages
 {
@@ -113,37 +119,42 @@ public static class Messages
 
     /// <summary>
     /// Queues a message inside the caller's transaction and wakes whoever handles it once that
-    /// commits (NOTIFY is transactional). With <see cref="NewMessage.Deduplicate"/>, a message with the
-    /// same sender, session and payload already in that agent's box is returned instead
-    /// (<c>Duplicate</c> true) and nothing new is stored.
+    /// commits (NOTIFY is transactional). A message whose <see cref="NewMessage.DedupKey"/> (the envelope's
+    /// identity) is already in that agent's box, or whose sender already used its
+    /// <see cref="NewMessage.IdempotencyKey"/>, is not stored again: the first copy is returned
+    /// (<c>Duplicate</c> true). Without either key every call stores a new message.
     /// </summary>
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken)
     {
-        var dedupKey = message.Deduplicate ? DedupKey(message.Sender, message.Session, message.PayloadJson) : null;
+        // No conflict target: either unique key (envelope identity or client key) makes it a repeat.
         var inserted = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
             $"""
             INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest,
-                                  payload, in_reply_to, hops, dedup_key, traceparent, expires_at, sync_reply)
+                                  payload, in_reply_to, hops, dedup_key, idempotency_key, traceparent, expires_at, sync_reply)
             VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest,
-                    @PayloadJson::jsonb, @InReplyTo, @Hops, @dedupKey, @Traceparent, @expiresAt, @SyncReply)
-            ON CONFLICT (agent_id, direction, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+                    @PayloadJson::jsonb, @InReplyTo, @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SyncReply)
+            ON CONFLICT DO NOTHING
             RETURNING {Columns}
             """,
             new
             {
                 message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
                 message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
-                message.Hops, dedupKey, message.Traceparent, message.SyncReply,
+                message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SyncReply,
                 expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
             },
             transaction, cancellationToken: cancellationToken));
 
         if (inserted is null)
         {
+            // Under READ COMMITTED this statement sees the conflicting row, committed by the time the insert gave way.
             var existing = await connection.QuerySingleAsync<MessageRow>(new CommandDefinition(
-                $"SELECT {Columns} FROM messages WHERE agent_id = @AgentId AND direction = @Direction AND dedup_key = @dedupKey",
-                new { message.AgentId, message.Direction, dedupKey }, transaction, cancellationToken: cancellationToken));
+                message.IdempotencyKey is not null
+                    ? $"SELECT {Columns} FROM messages WHERE sender = @Sender AND idempotency_key = @IdempotencyKey"
+                    : $"SELECT {Columns} FROM messages WHERE agent_id = @AgentId AND direction = @Direction AND dedup_key = @DedupKey",
+                new { message.AgentId, message.Direction, message.DedupKey, message.Sender, message.IdempotencyKey },
+                transaction, cancellationToken: cancellationToken));
             return (existing, true);
         }
 
@@ -160,12 +171,18 @@ public static class Messages
         return (inserted, false);
     }
 
-    /// <summary>SHA-256 over sender, session and the payload (re-serialised compactly, so whitespace does not matter).</summary>
-    public static string DedupKey(string sender, Guid session, string payloadJson)
-    {
-        var canonical = System.Text.Json.Nodes.JsonNode.Parse(payloadJson)?.ToJsonString() ?? "null";
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{sender}\n{session:D}\n{canonical}")));
-    }
+    /// <summary>
+    /// The one routing rule for a message an agent sends (the API's <c>/send</c> and the worker's replies
+    /// and forwards): an address in the static endpoint map, or <paramref name="overHttp"/>, goes over HTTP
+    /// from the sender's outbox even when hosted here; else an agent hosted here gets it in its inbox;
+    /// anything else waits in the sender's outbox for remote delivery.
+    /// </summary>
+    public static async Task<Route> RouteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        StaticEndpointMap endpointMap, int senderAgentId, string target, bool overHttp, CancellationToken cancellationToken) =>
+        !overHttp && !endpointMap.Contains(target)
+            && await FindLocalAgentAsync(connection, transaction, target, cancellationToken) is { } local
+            ? new Route(local, MessageDirection.Inbound)
+            : new Route(senderAgentId, MessageDirection.Outbound);
 
     /// <summary>The agent hosted here under <paramref name="address"/>, if any.</summary>
     public static Task<int?> FindLocalAgentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string address,

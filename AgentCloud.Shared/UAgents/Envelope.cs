@@ -105,5 +105,19 @@ public sealed record Envelope
         return this with { Signature = identity.Sign(Digest()) };
     }
 
+    /// <summary>
+    /// What identifies this envelope, so that a redelivery is recognised (hex SHA-256): the signed digest
+    /// (sender, target, session, schema, payload, expires, nonce) and the signature in its canonical
+    /// low-S form. Two sends of the same message are two envelopes because their signatures differ (the
+    /// reference signs with a random k). Unsigned (user…) senders have only the digest: for them a
+    /// distinct envelope needs a distinct nonce or expiry, and the same one again is a redelivery.
+    /// </summary>
+    public string Identity()
+    {
+        var digest = Digest();
+        var signature = Signatures.Canonical(Signature);
+        return Convert.ToHexStringLower(signature is null ? SHA256.HashData(digest) : SHA256.HashData([.. digest, .. signature]));
+    }
+
     public bool HasValidSignature() => Signatures.Verify(Sender, Digest(), Signature);
 }

@@ -55,6 +55,13 @@ public sealed class StaticEndpointMap(IOptionsMonitor<OutboundEndpointOptions> o
     }
 
     public bool Contains(string address) => Find(address) is not null;
+
+    /// <summary>
+    /// Whether any endpoint source could ever name a URL for <paramref name="address"/>: it is in the map, or
+    /// an Almanac is configured. When not, a send to it can only fail, so it is refused or dead at once.
+    /// </summary>
+    public bool CanResolve(string address) =>
+        Contains(address) || !string.IsNullOrWhiteSpace(options.CurrentValue.AlmanacApiUrl);
 }
 
 public static class OutboundEndpointExtensions

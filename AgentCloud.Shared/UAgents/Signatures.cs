@@ -25,4 +25,23 @@ public static class Signatures
         var lowS = s.IsHigh ? new SecpECDSASignature(r, s.Negate(), false) : parsed;
         return publicKey.SigVerify(lowS, digest);
     }
+
+    /// <summary>
+    /// The 64 bytes r||s with S made low, or null when <paramref name="signature"/> is no signature: (r, s)
+    /// and (r, n−s) sign the same digest, so an envelope re-sent with S flipped is still the same envelope.
+    /// </summary>
+    public static byte[]? Canonical(string? signature)
+    {
+        if (!Bech32.TryDecode(signature, out var hrp, out var raw) || hrp != Prefix || raw.Length != 64
+            || !SecpECDSASignature.TryCreateFromCompact(raw, out var parsed) || parsed is null)
+        {
+            return null;
+        }
+
+        var (r, s) = parsed;
+        var lowS = s.IsHigh ? new SecpECDSASignature(r, s.Negate(), false) : parsed;
+        var canonical = new byte[64];
+        lowS.WriteCompactToSpan(canonical);
+        return canonical;
+    }
 }

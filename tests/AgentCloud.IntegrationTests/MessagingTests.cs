@@ -106,6 +106,8 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var sender = await user.CreateAgentAsync("sender");
         var remote = AgentCloud.Shared.UAgents.AgentIdentity.FromSeed("some remote uagent somewhere").Address;
+        // An address the API knows how to reach (nothing listens there); one nobody can reach is refused (OutboundTests).
+        await fixture.AddEndpointAsync(remote, "http://127.0.0.1:9/submit");
 
         using var response = await user.Client.PostAsJsonAsync($"/agents/{sender["id"]}/send", new { target = remote, payload = "hi" });
 
@@ -113,7 +115,7 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         var outbound = await ListMessagesAsync(user, sender, "?direction=outbound");
         var queued = Assert.Single(outbound);
         Assert.Equal(remote, queued["target"]!.GetValue<string>());
-        // The outbox takes it at once; with no endpoint for the address it fails and ends dead (OutboundTests).
+        // The outbox takes it at once; with nobody answering at the endpoint it fails and ends dead (OutboundTests).
         Assert.Contains(queued["status"]!.GetValue<string>(), new[] { "queued", "processing", "failed", "dead" });
     }
 

@@ -88,18 +88,47 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
     }
 
     [Fact]
-    public async Task AnAddressWithoutAnEndpointEndsDead()
+    public async Task AnAddressNobodyCanResolveIsDeadAfterOneAttempt()
+    {
+        // Not in the static map and no Almanac configured: no retry could ever find it. The API refuses such a
+        // send up front (below), so the message comes from the worker: a forward to that address.
+        var user = await fixture.CreateUserAsync();
+        var nowhere = AgentIdentity.FromSeed($"nowhere {Guid.NewGuid()}").Address;
+        var agent = await user.CreateAgentAsync("forwarder", new { behavior = "forward", target = nowhere });
+
+        using var posted = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", new { text = "anyone?" });
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+
+        var outbound = await MessagingTests.PollAsync(async () =>
+            (await MessagingTests.ListMessagesAsync(user, agent, "?direction=outbound")).FirstOrDefault());
+        var row = await WaitUntilFinishedAsync(Guid.Parse(outbound["id"]!.GetValue<string>()));
+        Assert.Equal("dead", row.Status);
+        Assert.Equal(1, row.Attempts);
+        Assert.Contains($"no endpoint for {nowhere}", row.Error);
+        Assert.Contains("no Almanac is configured", row.Error);
+        var logs = await LogsAsync(agent);
+        Assert.Contains(logs, line => line.Level == "ERROR" && line.Message.Contains($"no endpoint for {nowhere}"));
+        Assert.DoesNotContain(logs, line => line.Level == "WARNING" && line.Message.StartsWith($"Delivery of message {outbound["id"]}", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ASendToAnAddressNobodyCanResolveIsRefusedUpFrontAndStoresNothing()
     {
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync("sender");
         var nowhere = AgentIdentity.FromSeed($"nowhere {Guid.NewGuid()}").Address;
 
-        var id = await SendAsync(user, agent, nowhere, "anyone?");
+        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/send", new { target = nowhere, text = "anyone?" });
+        using var waited = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/send?wait=5", new { target = nowhere, text = "anyone?" });
 
-        var row = await WaitUntilFinishedAsync(id);
-        Assert.Equal("dead", row.Status);
-        Assert.Contains($"no endpoint for {nowhere}", row.Error);
-        Assert.Contains(await LogsAsync(agent), line => line.Level == "ERROR" && line.Message.Contains($"no endpoint for {nowhere}"));
+        foreach (var refused in new[] { response, waited })
+        {
+            var problem = await refused.AssertProblemAsync(HttpStatusCode.BadRequest);
+            Assert.Contains(nowhere, problem["detail"]!.GetValue<string>());
+        }
+
+        Assert.Empty(await MessagingTests.ListMessagesAsync(user, agent, ""));
+        Assert.DoesNotContain(await LogsAsync(agent), line => line.Message.StartsWith("Sent message", StringComparison.Ordinal));
     }
 
     [Fact]

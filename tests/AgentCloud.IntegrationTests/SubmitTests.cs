@@ -185,6 +185,59 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task TwoDistinctEnvelopesWithTheSameSessionAndPayloadAreBothHandled()
+    {
+        // A uAgent saying the same thing twice in one conversation: two envelopes (here a second apart, as the
+        // reference's expires = now + 30 makes them), two messages, two answers.
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var peer = NewPeer();
+        var session = Guid.NewGuid();
+        var expires = DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds();
+        var first = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("again"), session, expires: expires);
+        var second = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("again"), session, expires: expires + 1);
+
+        foreach (var envelope in new[] { first, second })
+        {
+            using var response = await peer.SubmitAsync(envelope);
+            Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
+        }
+
+        var done = await MessagingTests.PollAsync(async () =>
+            await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done") is { Count: 2 } items ? items : null);
+        Assert.All(done, message => Assert.Equal(session, Guid.Parse(message["session"]!.GetValue<string>())));
+        Assert.NotEqual(done[0]["id"]!.GetValue<string>(), done[1]["id"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task TheSameEnvelopeTwiceIsHandledOnceEvenWithItsSignatureReencoded()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var peer = NewPeer();
+        var envelope = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("only once"));
+        // (r, n−s) is as valid as (r, s): a replay with S flipped must not pass for a new envelope.
+        var raw = Bech32.Decode(envelope.Signature!, Signatures.Prefix);
+        var order = System.Numerics.BigInteger.Parse(
+            "0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", System.Globalization.NumberStyles.HexNumber);
+        var flipped = (order - new System.Numerics.BigInteger(raw.AsSpan(32), isUnsigned: true, isBigEndian: true))
+            .ToByteArray(isUnsigned: true, isBigEndian: true);
+        var replay = envelope with { Signature = Bech32.Encode(Signatures.Prefix, [.. raw[..32], .. new byte[32 - flipped.Length], .. flipped]) };
+
+        foreach (var copy in new[] { envelope, replay })
+        {
+            using var response = await peer.SubmitAsync(copy);
+            Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
+        }
+
+        await MessagingTests.PollAsync(async () =>
+            (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done")).FirstOrDefault());
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound"));
+        Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=outbound"));
+    }
+
+    [Fact]
     public async Task ASyncSubmitToAnEchoAgentGetsTheSignedEchoBack()
     {
         var user = await fixture.CreateUserAsync();

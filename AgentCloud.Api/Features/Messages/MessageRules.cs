@@ -54,6 +54,24 @@ public static class MessageRules
             .Must(session => session is null || ParseSession(session) is not null)
             .WithMessage("session must be a UUID, e.g. 0b7e4c6a-2f1d-4e8b-9a53-6c1f0e2d3b4a.");
 
+    public const int MaxIdempotencyKeyLength = 255;
+
+    /// <summary>The client's idempotency key, from the <c>Idempotency-Key</c> header or the body's <c>idempotency_key</c>.</summary>
+    public static string? IdempotencyKey(string? header, string? body) => header ?? body;
+
+    /// <summary>1–255 visible ASCII characters, the same in the header and the body when both are given.</summary>
+    public static IRuleBuilderOptions<T, T> ValidIdempotencyKey<T>(this IRuleBuilder<T, T> rule, Func<T, string?> header,
+        Func<T, string?> body) =>
+        rule
+            .Must(r => IsIdempotencyKey(header(r)) && IsIdempotencyKey(body(r))
+                && (header(r) is null || body(r) is null || header(r) == body(r)))
+            .WithName("idempotency_key")
+            .WithMessage($"The idempotency key (header Idempotency-Key or field idempotency_key) must be 1 to {MaxIdempotencyKeyLength} "
+                + "visible ASCII characters, the same in both when both are given.");
+
+    private static bool IsIdempotencyKey(string? key) =>
+        key is null || key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is >= '!' and <= '~');
+
     internal static bool IsWholeNumber(string? text, int min, int max) =>
         int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max;
 }

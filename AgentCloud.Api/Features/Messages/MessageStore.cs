@@ -1,6 +1,8 @@
 using AgentCloud.Api.Features.Agents;
 using AgentCloud.Shared.Data;
+using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
 using MessageTable = AgentCloud.Shared.Messaging.Messages;
@@ -14,62 +16,97 @@ public static class Delivery
     public const string Remote = "remote";
 }
 
-public sealed record SentMessage(MessageRow Message, string Delivery);
+/// <summary>Why a send stored nothing new, or <see cref="Sent"/> (<see cref="SendResult.Repeat"/>: the key's first message).</summary>
+public enum SendOutcome
+{
+    Sent,
+    NoSuchAgent,
+    KeyReused,
+    Unresolvable,
+}
+
+public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null, string Delivery = AgentCloud.Api.Features.Messages.Delivery.Local,
+    bool Repeat = false)
+{
+    public static readonly SendResult NoSuchAgent = new(SendOutcome.NoSuchAgent);
+}
 
 /// <summary>What to list of one agent's messages.</summary>
 public sealed record MessageQuery(int AgentId, string? Status, string? Direction, long? BeforeSeq, int Take);
 
 /// <summary>
 /// Messages of the caller's agents. Each send commits its row (and the NOTIFY that wakes a worker) in
-/// one transaction before the API answers, so an accepted message is never lost.
+/// one transaction before the API answers, so an accepted message is never lost. With an idempotency
+/// key, a repeat returns the first message and stores nothing.
 /// </summary>
-public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing)
+public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, StaticEndpointMap endpointMap)
 {
-    /// <summary>The owner's message into their agent's inbox; null when the caller has no such agent.</summary>
-    public async Task<MessageRow?> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
-        CancellationToken cancellationToken)
+    /// <summary>The owner's message into their agent's inbox.</summary>
+    public async Task<SendResult> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
+        string? idempotencyKey, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var address = await OwnedAgentAddressAsync(connection, transaction, userId, agentId, cancellationToken);
         if (address is null)
         {
-            return null;
+            return SendResult.NoSuchAgent;
         }
 
-        var (message, _) = await MessageTable.EnqueueAsync(connection, transaction,
+        var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
-                Traceparent: traceparent),
+                Traceparent: traceparent, IdempotencyKey: idempotencyKey),
             cancellationToken);
+        if (repeat && (message.AgentId != agentId || message.Direction != MessageDirection.Inbound))
+        {
+            return new SendResult(SendOutcome.KeyReused);
+        }
+
         await transaction.CommitAsync(cancellationToken);
-        return message;
+        return new SendResult(SendOutcome.Sent, message, Delivery.Local, repeat);
     }
 
     /// <summary>
-    /// A message from the caller's agent to <paramref name="target"/> (a normalised address): straight into
-    /// the inbox of the agent hosted here under it, whoever owns that one, or else an outbound row that
-    /// waits for remote delivery. Null when the caller has no such agent. <paramref name="overHttp"/> makes it
-    /// an outbound row even for an agent hosted here (an address in the static endpoint map);
-    /// <paramref name="waitForReply"/> marks an outbound row for a sync POST whose answer becomes its reply.
+    /// A message from the caller's agent to <paramref name="target"/> (a normalised address), routed by
+    /// <see cref="MessageTable.RouteAsync"/>: the inbox of the agent hosted here under it, whoever owns that
+    /// one, or an outbound row that waits for remote delivery; refused (nothing stored) when no endpoint
+    /// source could reach it. <paramref name="waitForReply"/> marks an outbound row for a sync POST whose
+    /// answer becomes its reply.
     /// </summary>
-    public async Task<SentMessage?> SendFromAgentAsync(int userId, int agentId, string target, string payloadJson, Guid session,
-        string? traceparent, CancellationToken cancellationToken, bool overHttp = false, bool waitForReply = false)
+    public async Task<SendResult> SendFromAgentAsync(int userId, int agentId, string target, string payloadJson, Guid session,
+        string? traceparent, string? idempotencyKey, bool waitForReply, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var sender = await OwnedAgentAddressAsync(connection, transaction, userId, agentId, cancellationToken);
         if (sender is null)
         {
-            return null;
+            return SendResult.NoSuchAgent;
         }
 
-        var localAgent = overHttp ? null : await MessageTable.FindLocalAgentAsync(connection, transaction, target, cancellationToken);
-        var (message, _) = await MessageTable.EnqueueAsync(connection, transaction,
-            localAgent is { } targetId
-                ? new NewMessage(targetId, MessageDirection.Inbound, sender, target, session, payloadJson, Traceparent: traceparent)
-                : new NewMessage(agentId, MessageDirection.Outbound, sender, target, session, payloadJson, Traceparent: traceparent),
+        var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, agentId, target, overHttp: false, cancellationToken);
+        if (!route.IsLocal && !endpointMap.CanResolve(target))
+        {
+            return new SendResult(SendOutcome.Unresolvable);
+        }
+
+        var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
+            new NewMessage(route.AgentId, route.Direction, sender, target, session, payloadJson, Traceparent: traceparent,
+                IdempotencyKey: idempotencyKey),
             cancellationToken);
-        if (localAgent is null && waitForReply)
+        var delivery = message.Direction == MessageDirection.Inbound ? Delivery.Local : Delivery.Remote;
+        if (repeat)
+        {
+            if (message.Target != target)
+            {
+                return new SendResult(SendOutcome.KeyReused);
+            }
+
+            await transaction.CommitAsync(cancellationToken);
+            return new SendResult(SendOutcome.Sent, message, delivery, Repeat: true);
+        }
+
+        if (!route.IsLocal && waitForReply)
         {
             await connection.ExecuteAsync(new CommandDefinition("UPDATE messages SET wait_for_reply = true WHERE id = @id",
                 new { id = message.Id }, transaction, cancellationToken: cancellationToken));
@@ -78,13 +115,13 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, $"Sent message {message.Id} to {target}", transaction,
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new SentMessage(message, localAgent is null ? Delivery.Remote : Delivery.Local);
+        return new SendResult(SendOutcome.Sent, message, delivery);
     }
 
     /// <summary>One message of an agent (whose ownership the caller has checked).</summary>
     public async Task<MessageRow?> FindAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
             $"SELECT {MessageTable.Columns} FROM messages WHERE id = @messageId AND agent_id = @agentId",
             new { messageId, agentId }, cancellationToken: cancellationToken));
@@ -109,7 +146,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             conditions.Add("seq < @BeforeSeq");
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
             $"""
             SELECT {MessageTable.Columns}

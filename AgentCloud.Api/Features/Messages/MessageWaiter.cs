@@ -5,23 +5,28 @@ using AgentCloud.Shared.Messaging;
 namespace AgentCloud.Api.Features.Messages;
 
 /// <summary>
-/// Waits for a message to finish (done or dead): woken by <c>message_finished</c>, and re-reading the
-/// row every half second anyway, so a notification lost to a reconnect never makes a wait miss it.
+/// Waits for a message to finish (done or dead) holding no database connection: woken by
+/// <c>message_finished</c> through the process's one LISTEN connection, it only borrows a connection for
+/// the short read after each wake-up (and every <see cref="PollInterval"/>, so a notification lost to a
+/// reconnect never makes a wait miss it; reconnects also wake every waiter).
 /// </summary>
-public sealed class MessageWaiter(MessageStore messages, DatabaseNotifications notifications)
+public sealed class MessageWaiter(MessageStore messages, DatabaseNotifications notifications, ILogger<MessageWaiter> logger)
 {
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    /// <summary>The message once finished, or as it stands when <paramref name="timeout"/> runs out.</summary>
+    /// <summary>
+    /// The message once finished, or as last seen when <paramref name="timeout"/> runs out. The message is
+    /// already committed, so a read that fails (no connection free, the database gone) is no reason to
+    /// answer with an error: it is tried again at the next wake-up, and the answer is the message as last seen.
+    /// </summary>
     public async Task<MessageRow> WaitUntilFinishedAsync(MessageRow message, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        // Subscribed before the first read: a notification between the read and the wait still wakes it.
+        // Subscribed right after the commit; a notification sent before that is caught by the next poll.
         using var finished = notifications.Subscribe(NotifyChannels.MessageFinished, message.Id.ToString("D"));
         var started = Stopwatch.GetTimestamp();
         while (true)
         {
-            // A message that vanished (its agent was deleted) is answered as last seen.
-            message = await messages.FindAsync(message.AgentId, message.Id, cancellationToken) ?? message;
+            // The message as given was read in the transaction that just committed: wait before reading again.
             var remaining = timeout - Stopwatch.GetElapsedTime(started);
             if (MessageStatus.IsFinal(message.Status) || remaining <= TimeSpan.Zero)
             {
@@ -29,6 +34,16 @@ public sealed class MessageWaiter(MessageStore messages, DatabaseNotifications n
             }
 
             await finished.WaitAsync(remaining < PollInterval ? remaining : PollInterval, cancellationToken);
+            try
+            {
+                // A message that vanished (its agent was deleted) is answered as last seen.
+                message = await messages.FindAsync(message.AgentId, message.Id, cancellationToken) ?? message;
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested
+                && ProblemExceptionHandler.IsDatabaseUnavailable(exception))
+            {
+                logger.LogDebug("Could not re-read message {MessageId} while waiting for it: {Reason}", message.Id, exception.Message);
+            }
         }
     }
 }

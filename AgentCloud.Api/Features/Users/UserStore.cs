@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Hosting;
 using Dapper;
 using Npgsql;
 
@@ -48,7 +49,8 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
 
     public async Task<bool> ExistsAsync(int id, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // Every authenticated request asks this: in a burst it queues for a connection rather than fail.
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             "SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, cancellationToken: cancellationToken));
     }

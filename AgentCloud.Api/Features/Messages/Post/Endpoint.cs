@@ -19,11 +19,14 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
                 "and optionally session (a UUID; a new one when left out). The payload may be at most 32 KiB of JSON (else 413). " +
                 "The message is stored before the answer: 202 with it, status queued. With ?wait=N (0–30 seconds) the call " +
                 "waits for the agent to finish it: 200 with the finished message (done or dead, with its reply), or 202 with " +
-                "its current state when N seconds pass first.";
+                "its current state when N seconds pass first. With an idempotency key (header Idempotency-Key, or " +
+                "idempotency_key in the body) a repeat stores nothing and answers with the first message (same id); without one, " +
+                "every post is a new message.";
             s.Responses[200] = "The message, finished (with ?wait).";
             s.Responses[202] = "The message, accepted and not finished yet.";
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
+            s.Responses[422] = "The idempotency key was already used for a message to another agent.";
         });
     }
 
@@ -37,13 +40,15 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
         }
 
         var session = MessageRules.ParseSession(request.Session) ?? Guid.NewGuid();
-        var message = await messages.SendToAgentAsync(User.UserId(), request.AgentId, payload, session,
-            MessageRules.CurrentTraceparent(), ct);
-        if (message is null)
+        var sent = await messages.SendToAgentAsync(User.UserId(), request.AgentId, payload, session,
+            MessageRules.CurrentTraceparent(), request.ClientKey, ct);
+        if (sent.Outcome != SendOutcome.Sent)
         {
-            await Send.ResultAsync(AgentProblems.NotFound());
+            await Send.ResultAsync(sent.Outcome == SendOutcome.KeyReused ? MessageProblems.IdempotencyKeyReused() : AgentProblems.NotFound());
             return;
         }
+
+        var message = sent.Message!;
 
         if (request.WaitTime is { } wait)
         {

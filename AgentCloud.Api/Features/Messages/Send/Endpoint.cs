@@ -8,7 +8,7 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Send;
 
-public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, StaticEndpointMap endpointMap) : Endpoint<Request, Response>
+public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -25,11 +25,15 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Static
                 "is noted in the sending agent's log. With ?wait=N (0–30 seconds) the call waits for the answer: a remote " +
                 "target is sent the envelope as a sync request (x-uagents-connection: sync) and its reply envelope's payload " +
                 "becomes reply; a local target's reply is what that agent answered. 200 once finished (done or dead), else " +
-                "202 with the message as it stands.";
+                "202 with the message as it stands. An address that is not hosted here, not in the static endpoint map, with no " +
+                "Almanac configured, is refused (400) and nothing is sent. An idempotency key (header Idempotency-Key, or " +
+                "idempotency_key in the body) makes a repeat answer with the first message and send nothing.";
             s.Responses[200] = "The message, finished (with ?wait), with the reply.";
             s.Responses[202] = "The message, accepted.";
+            s.Responses[400] = "Invalid request, or a target nobody can reach.";
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
+            s.Responses[422] = "The idempotency key was already used for a message to another target.";
         });
     }
 
@@ -44,15 +48,21 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Static
 
         var session = MessageRules.ParseSession(request.Session) ?? Guid.NewGuid();
         var sent = await messages.SendFromAgentAsync(User.UserId(), request.AgentId, request.NormalTarget, payload, session,
-            MessageRules.CurrentTraceparent(), ct, overHttp: endpointMap.Contains(request.NormalTarget),
-            waitForReply: request.WaitTime is not null);
-        if (sent is null)
+            MessageRules.CurrentTraceparent(), request.ClientKey, waitForReply: request.WaitTime is not null, ct);
+        switch (sent.Outcome)
         {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
+            case SendOutcome.NoSuchAgent:
+                await Send.ResultAsync(AgentProblems.NotFound());
+                return;
+            case SendOutcome.KeyReused:
+                await Send.ResultAsync(MessageProblems.IdempotencyKeyReused());
+                return;
+            case SendOutcome.Unresolvable:
+                await Send.ResultAsync(MessageProblems.Unresolvable(request.NormalTarget));
+                return;
         }
 
-        var message = sent.Message;
+        var message = sent.Message!;
         if (sent.Delivery == Delivery.Remote)
         {
             HttpContext.Response.Headers.Location =

@@ -23,6 +23,15 @@ public sealed class Request
     /// <summary>A UUID grouping a conversation; a new one when left out.</summary>
     public string? Session { get; init; }
 
+    /// <summary>Optional: a repeat with the same key returns the first message (same id) and stores nothing.</summary>
+    [FromHeader("Idempotency-Key", IsRequired = false)]
+    public string? IdempotencyKeyHeader { get; init; }
+
+    /// <summary>The same as the <c>Idempotency-Key</c> header, for clients that cannot set headers.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    public string? ClientKey => MessageRules.IdempotencyKey(IdempotencyKeyHeader, IdempotencyKey);
+
     /// <summary>0–30: seconds to wait for the answer (a sync send).</summary>
     [QueryParam]
     public string? Wait { get; init; }
@@ -41,6 +50,7 @@ public sealed class Request
             RuleFor(r => r).HasPayloadOrText(r => r.Payload, r => r.Text);
             RuleFor(r => r).StorablePayload(r => r.Payload, r => r.Text);
             RuleFor(r => r.Session).ValidSession();
+            RuleFor(r => r).ValidIdempotencyKey(r => r.IdempotencyKeyHeader, r => r.IdempotencyKey);
             RuleFor(r => r.Wait)
                 .Must(wait => wait is null || MessageRules.IsWholeNumber(wait, 0, Post.Request.MaxWaitSeconds))
                 .WithMessage($"wait must be a whole number of seconds from 0 to {Post.Request.MaxWaitSeconds}.");

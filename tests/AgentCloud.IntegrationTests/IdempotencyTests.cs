@@ -1,0 +1,145 @@
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Dapper;
+
+namespace AgentCloud.IntegrationTests;
+
+/// <summary>
+/// A message is recognised as a repeat only by a key its client chose (header Idempotency-Key, or
+/// idempotency_key in the body), never by its content.
+/// </summary>
+[Collection(AgentCloudCollection.Name)]
+public sealed class IdempotencyTests(AgentCloudFixture fixture)
+{
+    [Fact]
+    public async Task ARepeatWithTheSameIdempotencyKeyReturnsTheFirstMessageAndStoresOneRow()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var key = $"retry-{Guid.NewGuid()}";
+
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+            {
+                Content = JsonContent.Create(new { text = "pay once" }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await user.Client.SendAsync(request);
+            Assert.True(response.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, $"{(int)response.StatusCode}");
+            ids.Add((await response.ReadJsonAsync())["id"]!.GetValue<string>());
+        }
+
+        Assert.Single(ids.Distinct());
+        await MessagingTests.PollUntilFinishedAsync(user, agent, ids[0]);
+        Assert.Equal(1, await CountAsync(agent));
+    }
+
+    [Fact]
+    public async Task TheKeyMayComeInTheBodyAndARepeatDuringAWaitAnswersWithTheFinishedMessage()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var key = $"body-{Guid.NewGuid()}";
+
+        using var first = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20",
+            new { payload = new { n = 1 }, idempotency_key = key });
+        using var again = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20",
+            new { payload = new { n = 1 }, idempotency_key = key });
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var (one, two) = (await first.ReadJsonAsync(), await again.ReadJsonAsync());
+        Assert.Equal(one["id"]!.GetValue<string>(), two["id"]!.GetValue<string>());
+        Assert.Equal("done", two["status"]!.GetValue<string>());
+        Assert.Equal(1, await CountAsync(agent));
+    }
+
+    [Fact]
+    public async Task WithoutAKeyTwoIdenticalPostsAreTwoMessages()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var session = Guid.NewGuid();
+
+        var first = await SendAndWaitAsync(user, agent, new { text = "same", session });
+        var second = await SendAndWaitAsync(user, agent, new { text = "same", session });
+
+        Assert.NotEqual(first["id"]!.GetValue<string>(), second["id"]!.GetValue<string>());
+        Assert.Equal(2, await CountAsync(agent));
+    }
+
+    [Fact]
+    public async Task AKeyReusedForAnotherAgentIsRefusedAndStoresNothing()
+    {
+        var user = await fixture.CreateUserAsync();
+        var first = await user.CreateAgentAsync("first");
+        var second = await user.CreateAgentAsync("second");
+        var key = $"reuse-{Guid.NewGuid()}";
+
+        using var accepted = await user.Client.PostAsJsonAsync($"/agents/{first["id"]}/messages", new { text = "a", idempotency_key = key });
+        using var refused = await user.Client.PostAsJsonAsync($"/agents/{second["id"]}/messages", new { text = "b", idempotency_key = key });
+
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        await refused.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
+        Assert.Equal(0, await CountAsync(second));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("ünïcode")]
+    public async Task AnUnusableKeyIsA400(string key)
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("plain");
+
+        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "x", idempotency_key = key });
+
+        await response.AssertProblemAsync(HttpStatusCode.BadRequest);
+        Assert.Equal(0, await CountAsync(agent));
+    }
+
+    [Fact]
+    public async Task ASendRepeatedWithItsKeyIsSentOnce()
+    {
+        var user = await fixture.CreateUserAsync();
+        var sender = await user.CreateAgentAsync("sender");
+        var receiver = await user.CreateAgentAsync("receiver", new { behavior = "echo" });
+        var key = $"send-{Guid.NewGuid()}";
+
+        var ids = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{sender["id"]}/send")
+            {
+                Content = JsonContent.Create(new { target = receiver["address"]!.GetValue<string>(), text = "once" }),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            using var response = await user.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids.Add((await response.ReadJsonAsync())["id"]!.GetValue<string>());
+        }
+
+        Assert.Single(ids.Distinct());
+        Assert.Equal(1, await CountAsync(receiver, "inbound"));
+        await using var db = await fixture.OpenDatabaseAsync();
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM agent_logs WHERE agent_id = @id AND message LIKE 'Sent message %'", new { id = sender["id"]!.GetValue<int>() }));
+    }
+
+    private static async Task<JsonObject> SendAndWaitAsync(TestUser user, JsonObject agent, object body)
+    {
+        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", body);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.ReadJsonAsync();
+    }
+
+    private async Task<long> CountAsync(JsonObject agent, string direction = "inbound")
+    {
+        await using var db = await fixture.OpenDatabaseAsync();
+        return await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id AND direction = @direction",
+            new { id = agent["id"]!.GetValue<int>(), direction });
+    }
+}
