@@ -71,7 +71,10 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbox__AttemptTimeout", OutboxAttemptTimeout.ToString())
                 .WithEnvironment("AgentWorker__Outbox__RetryBaseDelay", "00:00:00.200")
                 .WithEnvironment("AgentWorker__Outbox__RetryMaxDelay", "00:00:00.500")
-                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200");
+                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200")
+                // The tests stand in for a reverse proxy on loopback: CreateApiClient's X-Forwarded-For is believed.
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__0", "127.0.0.0/8")
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "::1/128");
         }
 
         app = await builder.BuildAsync(ct);

@@ -1,4 +1,5 @@
 using AgentCloud.Api.Features.Agents;
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Messaging;
 using Dapper;
@@ -23,7 +24,7 @@ public sealed record MessageQuery(int AgentId, string? Status, string? Direction
 /// Messages of the caller's agents. Each send commits its row (and the NOTIFY that wakes a worker) in
 /// one transaction before the API answers, so an accepted message is never lost.
 /// </summary>
-public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing)
+public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, QuotaChecks quotas)
 {
     /// <summary>The owner's message into their agent's inbox; null when the caller has no such agent.</summary>
     public async Task<MessageRow?> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
@@ -36,6 +37,8 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         {
             return null;
         }
+
+        await quotas.TakeMessageAsync(connection, transaction, userId, agentId, MessageDirection.Inbound, cancellationToken);
 
         var (message, _) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
@@ -64,6 +67,9 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         }
 
         var localAgent = overHttp ? null : await MessageTable.FindLocalAgentAsync(connection, transaction, target, cancellationToken);
+        // A local target's inbox fills (whoever owns it); a remote one's queue is this agent's outbox.
+        await quotas.TakeMessageAsync(connection, transaction, userId, localAgent ?? agentId,
+            localAgent is null ? MessageDirection.Outbound : MessageDirection.Inbound, cancellationToken);
         var (message, _) = await MessageTable.EnqueueAsync(connection, transaction,
             localAgent is { } targetId
                 ? new NewMessage(targetId, MessageDirection.Inbound, sender, target, session, payloadJson, Traceparent: traceparent)
@@ -120,6 +126,28 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             """,
             query, cancellationToken: cancellationToken));
         return rows.AsList();
+    }
+
+    /// <summary>
+    /// Deletes one message of an agent (whose ownership the caller has checked); false when there is none.
+    /// A message a worker holds right now goes too: the worker's finish is fenced on its lease, finds no
+    /// row and commits nothing (no reply, no log lines), so it neither fails nor retries.
+    /// </summary>
+    public async Task<bool> DeleteAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM messages WHERE id = @messageId AND agent_id = @agentId",
+            new { messageId, agentId }, cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>Deletes every message of an agent in <paramref name="status"/> (both directions); how many went.</summary>
+    public async Task<int> PurgeAsync(int agentId, string status, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM messages WHERE agent_id = @agentId AND status = @status",
+            new { agentId, status }, cancellationToken: cancellationToken));
     }
 
     // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it.
