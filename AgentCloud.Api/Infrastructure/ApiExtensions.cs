@@ -4,6 +4,7 @@ using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Auth;
 using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Api.Features.Users;
 using AgentCloud.Shared.Messaging.Behaviors;
 using AgentCloud.Shared.UAgents;
@@ -31,6 +32,8 @@ public static class ApiExtensions
             builder.AddOpenApiDocument();
         }
 
+        QuotaChecks.AddQuotas(builder);
+        builder.Services.AddSingleton<LoginThrottle>();
         builder.Services.AddSingleton<PasswordHashing>();
         builder.Services.AddSingleton<UserStore>();
         builder.Services.AddSingleton<AgentStore>();
@@ -54,6 +57,7 @@ public static class ApiExtensions
         app.UseRequestBodyLimit();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAgentRestrictions();
         app.UseRateLimiter();
         app.UseJsonTextCheck();
         app.UseFastEndpoints(config =>

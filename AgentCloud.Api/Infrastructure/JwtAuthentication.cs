@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text;
+using AgentCloud.Api.Features.ApiKeys;
 using AgentCloud.Api.Features.Auth;
 using AgentCloud.Api.Features.Users;
 using AgentCloud.Shared.Hosting;
@@ -40,7 +41,8 @@ public static class JwtAuthentication
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton<TokenIssuer>();
 
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(options =>
+        builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddAuthentication(ApiKeyAuthentication.SelectorScheme).AddApiKeys().AddJwtBearer(options =>
         {
             options.MapInboundClaims = false;
             options.TokenValidationParameters = new TokenValidationParameters
@@ -64,7 +66,7 @@ public static class JwtAuthentication
                 OnChallenge = WriteChallengeAsync,
             };
         });
-        builder.Services.AddAuthorization();
+        builder.Services.AddScopePolicies();
         return builder;
     }
 
@@ -72,7 +74,8 @@ public static class JwtAuthentication
     public static int UserId(this ClaimsPrincipal user) =>
         int.Parse(user.FindFirstValue(JwtRegisteredClaimNames.Sub)!, NumberStyles.None, CultureInfo.InvariantCulture);
 
-    // A token outlives its user: a deleted account's tokens must stop working at once.
+    // A token outlives its user, its password and its logout: a deleted account's tokens, those issued
+    // before a password change and a revoked one must all stop working at once.
     private static async Task RefuseUnknownSubjectsAsync(TokenValidatedContext context)
     {
         var subject = context.Principal?.FindFirstValue(JwtRegisteredClaimNames.Sub);
@@ -83,10 +86,16 @@ public static class JwtAuthentication
         }
 
         var users = context.HttpContext.RequestServices.GetRequiredService<UserStore>();
-        if (!await users.ExistsAsync(userId, context.HttpContext.RequestAborted))
+        var state = await users.FindTokenStateAsync(userId, context.Principal!.Jti(), context.HttpContext.RequestAborted);
+        if (!AuthClaims.SessionStands(context.Principal!, state))
         {
-            context.Fail("The token's user no longer exists.");
+            context.Fail(state is null ? "The token's user no longer exists." : "The token was revoked.");
+            return;
         }
+
+        // A login token may do everything its user may.
+        context.Principal!.AddIdentity(new ClaimsIdentity(
+            [new Claim(AuthClaims.Credential, AuthClaims.Session), .. ApiScopes.All.Select(scope => new Claim(AuthClaims.Scope, scope))]));
     }
 
     private static Task WriteChallengeAsync(JwtBearerChallengeContext context)

@@ -1,3 +1,4 @@
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -53,6 +54,28 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
             // RequestBodyLimit.DrainedBytes never gets here: it is read to the end and answered first.)
             context.Response.Headers.Connection = "close";
             await ProblemResponses.WriteAsync(context, badRequest.StatusCode, detail);
+            return true;
+        }
+
+        if (exception is QuotaExceededException quota)
+        {
+            if (quota.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = QuotaChecks.Seconds(retryAfter);
+            }
+
+            context.Response.StatusCode = quota.Status;
+            var problems = context.RequestServices.GetRequiredService<IProblemDetailsService>();
+            await problems.WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = context,
+                ProblemDetails = new ProblemDetails
+                {
+                    Status = quota.Status,
+                    Detail = quota.Message,
+                    Extensions = { ["quota"] = quota.Quota, ["limit"] = quota.Limit },
+                },
+            });
             return true;
         }
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.RateLimiting;
 
 namespace AgentCloud.Api.Infrastructure;
@@ -11,7 +10,7 @@ public static class RateLimits
     public const string Signup = "signup";
 
     /// <summary>
-    /// Per client address, fixed windows: <c>RateLimiting:Login:PermitLimit</c>/<c>WindowSeconds</c>
+    /// Per client (<see cref="ClientAddresses.PartitionKey"/>), fixed windows: <c>RateLimiting:Login:PermitLimit</c>/<c>WindowSeconds</c>
     /// (default 10 per 60 s) and <c>RateLimiting:Signup:…</c> (5 per 60 s).
     /// </summary>
     public static WebApplicationBuilder AddAuthRateLimits(this WebApplicationBuilder builder)
@@ -36,24 +35,13 @@ public static class RateLimits
         return builder;
     }
 
-    /// <summary>
-    /// The client address behind a reverse proxy: X-Forwarded-For/-Proto are trusted from the default
-    /// known proxies only (loopback), so a remote client cannot pick its own rate-limit partition.
-    /// </summary>
-    public static WebApplicationBuilder AddForwardedClientAddresses(this WebApplicationBuilder builder)
-    {
-        builder.Services.Configure<ForwardedHeadersOptions>(options =>
-            options.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
-        return builder;
-    }
-
     private static void AddPerClientPolicy(RateLimiterOptions options, string name, IConfiguration section,
         int defaultPermits, int defaultWindowSeconds)
     {
         var permits = section.GetValue("PermitLimit", defaultPermits);
         var window = TimeSpan.FromSeconds(section.GetValue("WindowSeconds", defaultWindowSeconds));
         options.AddPolicy(name, context => RateLimitPartition.GetFixedWindowLimiter(
-            context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+            ClientAddresses.PartitionKey(context.Connection.RemoteIpAddress),
             _ => new FixedWindowRateLimiterOptions { PermitLimit = permits, Window = window, QueueLimit = 0 }));
     }
 }

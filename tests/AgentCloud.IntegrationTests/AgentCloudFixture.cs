@@ -79,7 +79,11 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
                 .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1")
                 // A queue cap a test can reach (remote senders only; the owner's messages do not count).
-                .WithEnvironment("AgentWorker__Submit__MaxQueuedPerAgent", MaxQueuedPerAgent.ToString());
+                .WithEnvironment("AgentWorker__Submit__MaxQueuedPerAgent", MaxQueuedPerAgent.ToString())
+
+                // The tests stand in for a reverse proxy on loopback: CreateApiClient's X-Forwarded-For is believed.
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__0", "127.0.0.0/8")
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "::1/128");
         }
 
         app = await builder.BuildAsync(ct);

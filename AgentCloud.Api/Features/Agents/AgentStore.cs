@@ -1,4 +1,5 @@
 using System.Text.Json;
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
 using Dapper;
 using Npgsql;
@@ -17,18 +18,20 @@ public class AgentRow
 }
 
 /// <summary>Agents by owner: every query is scoped to the caller, so another user's agent is simply absent.</summary>
-public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing addressing)
+public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, QuotaChecks quotas)
 {
     private const string Columns = "id, name, user_id, COALESCE(config, '{}'::jsonb)::text AS config, address, created_at, updated_at";
 
     /// <summary>
     /// The id comes first so the address (derived from it) is in the row from the start; row and its
-    /// "created" log line commit together.
+    /// "created" log line commit together. Throws <see cref="QuotaExceededException"/> when the user has
+    /// no room for it.
     /// </summary>
     public async Task<AgentRow> CreateAsync(int userId, string name, JsonElement config, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await quotas.CheckAgentsAsync(connection, transaction, userId, config.GetRawText(), replacing: null, cancellationToken);
         var id = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             "SELECT nextval(pg_get_serial_sequence('agents', 'id'))::int", transaction: transaction, cancellationToken: cancellationToken));
         var agent = await connection.QuerySingleAsync<AgentRow>(new CommandDefinition(
@@ -60,13 +63,16 @@ public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing add
     }
 
     /// <summary>Newest first; <paramref name="take"/> rows with an id below <paramref name="beforeId"/> when given.</summary>
-    public async Task<IReadOnlyList<AgentRow>> ListAsync(int userId, int? beforeId, int take, CancellationToken cancellationToken)
+    /// <param name="only">When given, just these agents (an API key limited to them).</param>
+    public async Task<IReadOnlyList<AgentRow>> ListAsync(int userId, int? beforeId, int take, CancellationToken cancellationToken,
+        IReadOnlySet<int>? only = null)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var keyset = beforeId is null ? "" : "AND id < @beforeId";
+        var restriction = only is null ? "" : "AND id = ANY(@ids)";
         var rows = await connection.QueryAsync<AgentRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM agents WHERE user_id = @userId {keyset} ORDER BY id DESC LIMIT @take",
-            new { userId, beforeId, take }, cancellationToken: cancellationToken));
+            $"SELECT {Columns} FROM agents WHERE user_id = @userId {keyset} {restriction} ORDER BY id DESC LIMIT @take",
+            new { userId, beforeId, take, ids = only?.ToArray() }, cancellationToken: cancellationToken));
         return rows.AsList();
     }
 
@@ -75,6 +81,11 @@ public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing add
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (config is { } replacement)
+        {
+            await quotas.CheckAgentsAsync(connection, transaction, userId, replacement.GetRawText(), replacing: id, cancellationToken);
+        }
+
         var updated = await connection.QuerySingleOrDefaultAsync<UpdatedAgentRow>(new CommandDefinition(
             """
             WITH old AS (SELECT id, config FROM agents WHERE id = @id AND user_id = @userId FOR UPDATE)

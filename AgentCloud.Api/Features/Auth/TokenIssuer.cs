@@ -12,14 +12,23 @@ public sealed class TokenIssuer(JwtSettings settings)
 {
     private readonly JsonWebTokenHandler _handler = new();
 
-    public AccessToken Issue(int userId)
+    /// <summary>
+    /// A token for the user at <paramref name="tokenVersion"/> (a password change moves past it), with a
+    /// jti so this one token can be revoked alone.
+    /// </summary>
+    public AccessToken Issue(int userId, int tokenVersion)
     {
         var now = DateTime.UtcNow;
         var token = _handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = settings.Issuer,
             Audience = settings.Audience,
-            Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(CultureInfo.InvariantCulture))]),
+            Subject = new ClaimsIdentity(
+            [
+                new Claim(JwtRegisteredClaimNames.Sub, userId.ToString(CultureInfo.InvariantCulture)),
+                new Claim(JwtRegisteredClaimNames.Jti, Guid.NewGuid().ToString("D")),
+                new Claim(AuthClaims.TokenVersion, tokenVersion.ToString(CultureInfo.InvariantCulture)),
+            ]),
             IssuedAt = now,
             NotBefore = now,
             Expires = now + settings.AccessTokenLifetime,

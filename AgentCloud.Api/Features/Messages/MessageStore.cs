@@ -1,4 +1,5 @@
 using AgentCloud.Api.Features.Agents;
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
@@ -39,7 +40,8 @@ public sealed record MessageQuery(int AgentId, string? Status, string? Direction
 /// one transaction before the API answers, so an accepted message is never lost. With an idempotency
 /// key, a repeat returns the first message and stores nothing.
 /// </summary>
-public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, StaticEndpointMap endpointMap)
+public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, StaticEndpointMap endpointMap,
+    QuotaChecks quotas)
 {
     /// <summary>The owner's message into their agent's inbox.</summary>
     public async Task<SendResult> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
@@ -52,6 +54,8 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         {
             return SendResult.NoSuchAgent;
         }
+
+        await quotas.TakeMessageAsync(connection, transaction, userId, agentId, MessageDirection.Inbound, cancellationToken);
 
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
@@ -90,6 +94,8 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return new SendResult(SendOutcome.Unresolvable);
         }
 
+        // A local target's inbox fills (whoever owns it); a remote one's queue is this agent's outbox.
+        await quotas.TakeMessageAsync(connection, transaction, userId, route.AgentId, route.Direction, cancellationToken);
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(route.AgentId, route.Direction, sender, target, session, payloadJson, Traceparent: traceparent,
                 IdempotencyKey: idempotencyKey),
@@ -157,6 +163,28 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             """,
             query, cancellationToken: cancellationToken));
         return rows.AsList();
+    }
+
+    /// <summary>
+    /// Deletes one message of an agent (whose ownership the caller has checked); false when there is none.
+    /// A message a worker holds right now goes too: the worker's finish is fenced on its lease, finds no
+    /// row and commits nothing (no reply, no log lines), so it neither fails nor retries.
+    /// </summary>
+    public async Task<bool> DeleteAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM messages WHERE id = @messageId AND agent_id = @agentId",
+            new { messageId, agentId }, cancellationToken: cancellationToken)) > 0;
+    }
+
+    /// <summary>Deletes every message of an agent in <paramref name="status"/> (both directions); how many went.</summary>
+    public async Task<int> PurgeAsync(int agentId, string status, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM messages WHERE agent_id = @agentId AND status = @status",
+            new { agentId, status }, cancellationToken: cancellationToken));
     }
 
     // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it.

@@ -17,19 +17,29 @@ public sealed class Credentials
 {
     public int Id { get; init; }
     public string PasswordHash { get; init; } = "";
+    public int TokenVersion { get; init; }
+}
+
+/// <summary>What decides whether a token of the user still stands.</summary>
+public sealed class TokenState
+{
+    public int TokenVersion { get; init; }
+    public bool Revoked { get; init; }
 }
 
 public sealed class UserStore(NpgsqlDataSource dataSource)
 {
     private const string UserColumns = "id, username, email, created_at, updated_at";
 
-    /// <summary>The new user, or null when the username or email (in any case) is taken.</summary>
+    /// <summary>
+    /// The new user, or null when the username (after NFKC, in any case) or the email (in any case) is taken.
+    /// </summary>
     public async Task<UserRow?> CreateAsync(string username, string email, string passwordHash, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         try
         {
-            // The unique constraints decide: of two concurrent signups for one name, exactly one commits.
+            // The unique indexes decide: of two concurrent signups for one name, exactly one commits.
             return await connection.QuerySingleAsync<UserRow>(new CommandDefinition(
                 $"INSERT INTO users (username, email, password_hash) VALUES (@username, @email, @passwordHash) RETURNING {UserColumns}",
                 new { username, email, passwordHash }, cancellationToken: cancellationToken));
@@ -47,19 +57,32 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
             $"SELECT {UserColumns} FROM users WHERE id = @id", new { id }, cancellationToken: cancellationToken));
     }
 
-    public async Task<bool> ExistsAsync(int id, CancellationToken cancellationToken)
+    /// <summary>Null when the user no longer exists; else their token version and whether token <paramref name="jti"/> was revoked.</summary>
+    public async Task<TokenState?> FindTokenStateAsync(int id, Guid? jti, CancellationToken cancellationToken)
     {
         // Every authenticated request asks this: in a burst it queues for a connection rather than fail.
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE id = @id)", new { id }, cancellationToken: cancellationToken));
+        return await connection.QuerySingleOrDefaultAsync<TokenState>(new CommandDefinition(
+            """
+            SELECT token_version,
+                   (@jti::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = @jti::uuid)) AS revoked
+            FROM users WHERE id = @id
+            """, new { id, jti }, cancellationToken: cancellationToken));
     }
 
     public async Task<Credentials?> FindCredentialsAsync(string username, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<Credentials>(new CommandDefinition(
-            "SELECT id, password_hash FROM users WHERE username = @username", new { username }, cancellationToken: cancellationToken));
+            "SELECT id, password_hash, token_version FROM users WHERE username = @username", new { username },
+            cancellationToken: cancellationToken));
+    }
+
+    public async Task<Credentials?> FindCredentialsAsync(int id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<Credentials>(new CommandDefinition(
+            "SELECT id, password_hash, token_version FROM users WHERE id = @id", new { id }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Replaces the hash only if it is still the one that was checked (a concurrent change wins).</summary>
@@ -69,5 +92,41 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE users SET password_hash = @newHash WHERE id = @id AND password_hash = @oldHash",
             new { id, oldHash, newHash }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// A new password, and a new token version so every token issued before is refused. Null when the hash
+    /// changed since it was checked; else the new version.
+    /// </summary>
+    public async Task<int?> ChangePasswordAsync(int id, string checkedHash, string newHash, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(
+            """
+            UPDATE users SET password_hash = @newHash, token_version = token_version + 1
+            WHERE id = @id AND password_hash = @checkedHash
+            RETURNING token_version
+            """,
+            new { id, checkedHash, newHash }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Ends one token: listed until it would have expired anyway (older entries are swept on the way).</summary>
+    public async Task RevokeTokenAsync(int id, Guid jti, DateTime expiresAtUtc, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            """
+            DELETE FROM revoked_tokens WHERE expires_at < (now() AT TIME ZONE 'utc') - interval '5 minutes';
+            INSERT INTO revoked_tokens (jti, user_id, expires_at) VALUES (@jti, @id, @expires) ON CONFLICT (jti) DO NOTHING;
+            """,
+            new { id, jti, expires = DateTime.SpecifyKind(expiresAtUtc, DateTimeKind.Unspecified) }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Ends every token of the user at once.</summary>
+    public async Task RevokeAllTokensAsync(int id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE users SET token_version = token_version + 1 WHERE id = @id", new { id }, cancellationToken: cancellationToken));
     }
 }

@@ -47,6 +47,13 @@ public sealed class SignupValidatorTests
     public void ABadEmailIsNamed(string email) =>
         _validator.TestValidate(Valid(email: email)).ShouldHaveValidationErrorFor(r => r.Email);
 
+    [Theory]
+    [InlineData("ali\u200Bce@example.com")]
+    [InlineData("alice@exa\u202Emple.com")]
+    public void AnEmailWithAnInvisibleCharacterIsNamed(string email) =>
+        _validator.TestValidate(Valid(email: email)).ShouldHaveValidationErrorFor(r => r.Email)
+            .WithErrorMessage("email must not contain invisible or control characters.");
+
     [Fact]
     public void AnEmailOver100CharactersIsTooLong() =>
         _validator.TestValidate(Valid(email: new string('e', 95) + "@x.com")).ShouldHaveValidationErrorFor(r => r.Email);

@@ -8,6 +8,7 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request>
     public override void Configure()
     {
         Delete("/agents/{id}");
+        Policies(ApiScopes.AgentsWrite);
         Summary(s =>
         {
             s.Summary = "Delete an agent and its logs";

@@ -8,6 +8,7 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentRespons
     public override void Configure()
     {
         Get("/agents/{id}");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "One of the caller's agents";

@@ -8,6 +8,7 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentRespons
     public override void Configure()
     {
         Put("/agents/{id}");
+        Policies(ApiScopes.AgentsWrite);
         Summary(s =>
         {
             s.Summary = "Rename an agent and/or replace its config";

@@ -1,10 +1,11 @@
+using System.Globalization;
 using AgentCloud.Api.Features.Users;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Auth.Login;
 
-public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIssuer tokens) : Endpoint<Request, Response>
+public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIssuer tokens, LoginThrottle throttle) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -20,25 +21,35 @@ public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIs
             s.Description = "Accepts JSON or the OAuth2 password grant form (application/x-www-form-urlencoded).";
             s.Responses[200] = "The access token.";
             s.Responses[401] = "Incorrect username or password.";
+            s.Responses[429] = "Too many attempts from this client, or too many failed ones for this account.";
         });
     }
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        var userId = await CheckCredentialsAsync(request.Username, request.Password, ct);
-        if (userId is null)
+        if (throttle.Blocked(request.Username) is { } wait)
         {
+            HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status429TooManyRequests,
+                "Too many failed logins for this account. Try again later."));
+            return;
+        }
+
+        var credentials = await CheckCredentialsAsync(request.Username, request.Password, ct);
+        if (credentials is null)
+        {
+            throttle.Failed(request.Username);
             HttpContext.Response.Headers.WWWAuthenticate = "Bearer";
             await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status401Unauthorized, "Incorrect username or password"));
             return;
         }
 
-        var token = tokens.Issue(userId.Value);
+        var token = tokens.Issue(credentials.Id, credentials.TokenVersion);
         await Send.OkAsync(new Response(token.Token, "bearer", (int)token.Lifetime.TotalSeconds), ct);
     }
 
-    /// <summary>The user's id when the password is right; upgrades an old-style hash on the way.</summary>
-    private async Task<int?> CheckCredentialsAsync(string username, string password, CancellationToken ct)
+    /// <summary>The user when the password is right; upgrades an old-style hash on the way.</summary>
+    private async Task<Credentials?> CheckCredentialsAsync(string username, string password, CancellationToken ct)
     {
         var credentials = await users.FindCredentialsAsync(username, ct);
         if (credentials is null)
@@ -50,10 +61,10 @@ public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIs
         switch (passwords.Verify(credentials.PasswordHash, password))
         {
             case PasswordCheck.Succeeded:
-                return credentials.Id;
+                return credentials;
             case PasswordCheck.SucceededRehashNeeded:
                 await users.ReplacePasswordHashAsync(credentials.Id, credentials.PasswordHash, passwords.Hash(password), ct);
-                return credentials.Id;
+                return credentials;
             default:
                 return null;
         }

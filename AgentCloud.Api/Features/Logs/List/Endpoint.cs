@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, LogStore logs) : Endpoint<Reques
     public override void Configure()
     {
         Get("/agents/{agent_id}/logs");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "An agent's logs, newest first, a page at a time";

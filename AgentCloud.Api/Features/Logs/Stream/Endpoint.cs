@@ -7,9 +7,13 @@ namespace AgentCloud.Api.Features.Logs.Stream;
 
 public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint<Request>
 {
+    /// <summary>How soon a revoked credential's stream ends.</summary>
+    private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(3);
+
     public override void Configure()
     {
         Get("/agents/{agent_id}/logs/stream");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "Follow an agent's log live (server-sent events)";
@@ -19,7 +23,8 @@ public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint
                 "GET /agents/{agent_id}/logs shows it. Lines come in id order, except that a line whose transaction committed " +
                 "after a higher one was sent comes as soon as it is seen (within seconds). " +
                 "A Last-Event-ID header resumes after that line instead of the tail. " +
-                "A \": keep-alive\" comment comes every 15 seconds.";
+                "A \": keep-alive\" comment comes every 15 seconds. The stream ends when its credential does: at the " +
+                "token's (or key's) expiry, and within seconds of a logout, a password change or the key's deletion.";
             s.Responses[200] = "The event stream.";
             s.Responses[404] = "No such agent, or not the caller's.";
         });
@@ -41,6 +46,53 @@ public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint
         await response.StartAsync(ct);
 
         var lastEventId = Request.ParseLastEventId(HttpContext.Request.Headers["Last-Event-ID"]);
-        await follower.FollowAsync(response, request.AgentId, request.ParsedTail, lastEventId, ct);
+        using var credentialEnded = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var watch = WatchCredentialAsync(credentialEnded, ct);
+        try
+        {
+            await follower.FollowAsync(response, request.AgentId, request.ParsedTail, lastEventId, credentialEnded.Token);
+        }
+        catch (OperationCanceledException) when (credentialEnded.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            // The credential ended: close the stream; a reconnect meets the 401.
+        }
+        finally
+        {
+            await credentialEnded.CancelAsync();
+            await watch;
+        }
+    }
+
+    /// <summary>Cancels the stream at the credential's expiry, or once a re-check finds it revoked.</summary>
+    private async Task WatchCredentialAsync(CancellationTokenSource credentialEnded, CancellationToken ct)
+    {
+        var expires = User.TokenExpiresAt();
+        try
+        {
+            while (!credentialEnded.IsCancellationRequested)
+            {
+                var untilExpiry = expires is { } at ? at - DateTimeOffset.UtcNow : TimeSpan.MaxValue;
+                await Task.Delay(untilExpiry < RecheckInterval ? TimeSpan.FromTicks(Math.Max(0, untilExpiry.Ticks)) : RecheckInterval,
+                    credentialEnded.Token);
+                if (!await User.StillValidAsync(HttpContext.RequestServices, credentialEnded.Token))
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        catch (Exception exception) when (ProblemExceptionHandler.IsDatabaseUnavailable(exception))
+        {
+            // Cannot tell now; a stream does not outlive its check, so it ends and the client reconnects.
+            Logger.LogInformation("Ending a log stream: its credential could not be re-checked ({Reason})", exception.GetType().Name);
+        }
+
+        if (!ct.IsCancellationRequested)
+        {
+            await credentialEnded.CancelAsync();
+        }
     }
 }

@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
     public override void Configure()
     {
         Get("/agents/{agent_id}/messages/{message_id}");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "One message of one of the caller's agents";

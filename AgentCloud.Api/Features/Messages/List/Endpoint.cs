@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
     public override void Configure()
     {
         Get("/agents/{agent_id}/messages");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "An agent's messages (its inbox and what waits for remote delivery), newest first, a page at a time";

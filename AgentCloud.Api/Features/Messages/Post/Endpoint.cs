@@ -11,6 +11,7 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
     public override void Configure()
     {
         Post("/agents/{agent_id}/messages");
+        Policies(ApiScopes.MessagesSend);
         Summary(s =>
         {
             s.Summary = "Send a message to one of the caller's agents";

@@ -13,6 +13,7 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
     public override void Configure()
     {
         Post("/agents/{agent_id}/send");
+        Policies(ApiScopes.MessagesSend);
         Summary(s =>
         {
             s.Summary = "Make one of the caller's agents send a message to an agent address";

@@ -1,0 +1,187 @@
+using System.Globalization;
+using Dapper;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace AgentCloud.Api.Features.Quotas;
+
+/// <summary>
+/// Per-user limits (section <c>Quotas</c>), sized for a small deployment: a user who reaches one is
+/// refused with problem details naming it, and nobody else notices.
+/// </summary>
+public sealed class QuotaOptions
+{
+    public const string Section = "Quotas";
+
+    /// <summary>Agents one user may own.</summary>
+    public int AgentsPerUser { get; set; } = 100;
+
+    /// <summary>Bytes of agent config one user may store, over all their agents (as PostgreSQL stores it).</summary>
+    public long ConfigBytesPerUser { get; set; } = 1024 * 1024;
+
+    /// <summary>Messages one user may send per UTC day (to their agents, and from them with /send).</summary>
+    public int MessagesPerDay { get; set; } = 10_000;
+
+    /// <summary>Unfinished messages one agent may have waiting, in each direction; sends beyond it wait for the queue to drain.</summary>
+    public int QueuedMessagesPerAgent { get; set; } = 1_000;
+}
+
+public static class QuotaNames
+{
+    public const string AgentsPerUser = "agents_per_user";
+    public const string ConfigBytesPerUser = "config_bytes_per_user";
+    public const string MessagesPerDay = "messages_per_day";
+    public const string QueuedMessagesPerAgent = "queued_messages_per_agent";
+}
+
+/// <summary>
+/// A quota stopped the request; the statement's transaction is rolled back, so nothing was stored. The
+/// exception handler answers it: 403 for a standing limit (agents, config bytes: free something first),
+/// 429 with Retry-After for one that passes (the day's messages, a full queue).
+/// </summary>
+public sealed class QuotaExceededException(string quota, long limit, string detail, TimeSpan? retryAfter = null)
+    : Exception(detail)
+{
+    public string Quota { get; } = quota;
+    public long Limit { get; } = limit;
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+    public int Status => RetryAfter is null ? StatusCodes.Status403Forbidden : StatusCodes.Status429TooManyRequests;
+}
+
+public sealed record QuotaUse(long Used, long Limit);
+
+/// <summary>The checks, each inside the caller's transaction so two racing requests cannot both take the last unit.</summary>
+public sealed class QuotaChecks(IOptions<QuotaOptions> options)
+{
+    private const string Pending = "status IN ('queued', 'processing', 'failed')";
+
+    public QuotaOptions Limits => options.Value;
+
+    public static WebApplicationBuilder AddQuotas(WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
+            .Validate(o => o.AgentsPerUser > 0 && o.ConfigBytesPerUser > 0 && o.MessagesPerDay > 0 && o.QueuedMessagesPerAgent > 0,
+                "Quotas must be positive.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<QuotaChecks>();
+        return builder;
+    }
+
+    /// <summary>
+    /// Room for one more agent with <paramref name="configJson"/>, or for replacing agent
+    /// <paramref name="replacing"/>'s config with it. Locks the user's row: the user's agent changes queue here.
+    /// </summary>
+    public async Task CheckAgentsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId, string? configJson,
+        int? replacing, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        await connection.ExecuteAsync(new CommandDefinition("SELECT 1 FROM users WHERE id = @userId FOR NO KEY UPDATE",
+            new { userId }, transaction, cancellationToken: cancellationToken));
+        var use = await connection.QuerySingleAsync<AgentUse>(new CommandDefinition(
+            """
+            SELECT count(*) AS agents,
+                   COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)) FILTER (WHERE id IS DISTINCT FROM @replacing), 0)
+                       + COALESCE(octet_length(@configJson::jsonb::text), 0) AS config_bytes
+            FROM agents WHERE user_id = @userId
+            """,
+            new { userId, configJson, replacing }, transaction, cancellationToken: cancellationToken));
+        if (replacing is null && use.Agents >= limits.AgentsPerUser)
+        {
+            throw new QuotaExceededException(QuotaNames.AgentsPerUser, limits.AgentsPerUser,
+                $"Quota {QuotaNames.AgentsPerUser} reached: a user may have at most {limits.AgentsPerUser} agents. Delete one first.");
+        }
+
+        if (configJson is not null && use.ConfigBytes > limits.ConfigBytesPerUser)
+        {
+            throw new QuotaExceededException(QuotaNames.ConfigBytesPerUser, limits.ConfigBytesPerUser,
+                $"Quota {QuotaNames.ConfigBytesPerUser} reached: a user's agent configs may total at most {limits.ConfigBytesPerUser} bytes "
+                + $"(this would make {use.ConfigBytes}).");
+        }
+    }
+
+    /// <summary>
+    /// Room in agent <paramref name="agentId"/>'s <paramref name="direction"/> queue for one more message, and in
+    /// <paramref name="userId"/>'s messages for today; counts the message against the day.
+    /// </summary>
+    public async Task TakeMessageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId, int agentId,
+        string direction, CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        // Sends into one queue take turns from here to commit, so a count cannot be overtaken.
+        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(12012, @agentId)",
+            new { agentId }, transaction, cancellationToken: cancellationToken));
+        var queued = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"""
+            SELECT count(*) FROM (
+                SELECT 1 FROM messages WHERE direction = @direction AND agent_id = @agentId AND {Pending} LIMIT @limit
+            ) AS pending
+            """,
+            new { agentId, direction, limit = limits.QueuedMessagesPerAgent }, transaction, cancellationToken: cancellationToken));
+        if (queued >= limits.QueuedMessagesPerAgent)
+        {
+            throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limits.QueuedMessagesPerAgent,
+                $"Quota {QuotaNames.QueuedMessagesPerAgent} reached: the agent already has {limits.QueuedMessagesPerAgent} "
+                + "unfinished messages. Try again once it has worked through some.", TimeSpan.FromSeconds(10));
+        }
+
+        var counted = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+            """
+            INSERT INTO usage_daily (user_id, day, messages) VALUES (@userId, (now() AT TIME ZONE 'utc')::date, 1)
+            ON CONFLICT (user_id, day) DO UPDATE SET messages = usage_daily.messages + 1
+                WHERE usage_daily.messages < @limit
+            RETURNING messages
+            """,
+            new { userId, limit = limits.MessagesPerDay }, transaction, cancellationToken: cancellationToken));
+        if (counted is null)
+        {
+            var now = DateTime.UtcNow;
+            throw new QuotaExceededException(QuotaNames.MessagesPerDay, limits.MessagesPerDay,
+                $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limits.MessagesPerDay} messages per UTC day.",
+                now.Date.AddDays(1) - now);
+        }
+    }
+
+    /// <summary>The user's use of each quota; queued messages as the fullest queue of any of their agents.</summary>
+    public async Task<IReadOnlyDictionary<string, QuotaUse>> UsageAsync(NpgsqlDataSource dataSource, int userId,
+        CancellationToken cancellationToken)
+    {
+        var limits = options.Value;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var use = await connection.QuerySingleAsync<UserUse>(new CommandDefinition(
+            $$"""
+            SELECT (SELECT count(*) FROM agents WHERE user_id = @userId) AS agents,
+                   (SELECT COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)), 0) FROM agents WHERE user_id = @userId) AS config_bytes,
+                   (SELECT COALESCE(max(messages), 0) FROM usage_daily
+                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today,
+                   (SELECT COALESCE(max(n), 0) FROM (
+                        SELECT count(*) AS n FROM messages m JOIN agents a ON a.id = m.agent_id
+                        WHERE a.user_id = @userId AND m.{{Pending}}
+                        GROUP BY m.agent_id, m.direction) AS queues) AS fullest_queue
+            """,
+            new { userId }, cancellationToken: cancellationToken));
+        return new Dictionary<string, QuotaUse>
+        {
+            [QuotaNames.AgentsPerUser] = new(use.Agents, limits.AgentsPerUser),
+            [QuotaNames.ConfigBytesPerUser] = new(use.ConfigBytes, limits.ConfigBytesPerUser),
+            [QuotaNames.MessagesPerDay] = new(use.MessagesToday, limits.MessagesPerDay),
+            [QuotaNames.QueuedMessagesPerAgent] = new(use.FullestQueue, limits.QueuedMessagesPerAgent),
+        };
+    }
+
+    public static string Seconds(TimeSpan span) =>
+        Math.Max(1, (int)Math.Ceiling(span.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+
+    private sealed class AgentUse
+    {
+        public long Agents { get; init; }
+        public long ConfigBytes { get; init; }
+    }
+
+    private sealed class UserUse
+    {
+        public long Agents { get; init; }
+        public long ConfigBytes { get; init; }
+        public long MessagesToday { get; init; }
+        public long FullestQueue { get; init; }
+    }
+}
