@@ -13,6 +13,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddHostedService<AgentWorker>();
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
+        Llm.LlmExtensions.AddLlmAgents(builder);
         return builder;
     }
 

@@ -16,6 +16,7 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WaitForCompletion(migrator)
     .WithEnvironment("JWT_SECRET_KEY", jwtSecretKey)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
+    .WithModelConnections()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
@@ -24,6 +25,7 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
+    .WithModelConnections()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 // What remote uAgents are told: the replicas' shared (external) endpoint.

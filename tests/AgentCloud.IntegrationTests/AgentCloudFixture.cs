@@ -23,6 +23,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     /// <summary>Outbound deliveries: attempts before dead, and how long one POST may take.</summary>
     public const int OutboxMaxAttempts = 3;
+
+    /// <summary>Model calls one llm run may make here.</summary>
+    public const int LlmMaxModelCalls = 4;
     public static readonly TimeSpan OutboxAttemptTimeout = TimeSpan.FromSeconds(2);
 
     private readonly string endpointsDirectory = Directory.CreateTempSubdirectory("agentcloud-endpoints-").FullName;
@@ -38,17 +41,22 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>The OpenAI-compatible server standing in for the model provider (ConnectionStrings:llm of the API and worker).</summary>
+    public ScriptedModelServer Models { get; } = new();
+
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var ct = timeout.Token;
 
         await File.WriteAllTextAsync(EndpointsFile, "{}", ct);
+        await Models.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentCloud_AppHost>(
             [
                 "--Postgres:Ephemeral=true",
                 $"--Parameters:jwt-secret-key={JwtSecret}",
                 $"--Parameters:backend-agent-seed={AgentSeed}",
+                $"--ConnectionStrings:llm={Models.ConnectionString}",
             ],
             ct);
 
@@ -71,7 +79,10 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbox__AttemptTimeout", OutboxAttemptTimeout.ToString())
                 .WithEnvironment("AgentWorker__Outbox__RetryBaseDelay", "00:00:00.200")
                 .WithEnvironment("AgentWorker__Outbox__RetryMaxDelay", "00:00:00.500")
-                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200");
+                .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200")
+                // Small run limits, so a test reaches one quickly.
+                .WithEnvironment("AgentWorker__Llm__MaxModelCalls", LlmMaxModelCalls.ToString())
+                .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000");
         }
 
         app = await builder.BuildAsync(ct);
@@ -96,6 +107,7 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         {
         }
 
+        await Models.DisposeAsync();
         if (app is null)
         {
             return;
