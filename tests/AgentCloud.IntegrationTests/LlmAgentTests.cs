@@ -244,7 +244,7 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         }
     }
 
-    private static async Task<JsonObject> CreateLlmAgentAsync(TestUser user, ScriptedModelServer.Script script, string? instructions = null,
+    internal static async Task<JsonObject> CreateLlmAgentAsync(TestUser user, ScriptedModelServer.Script script, string? instructions = null,
         string[]? tools = null) =>
         await user.CreateAgentAsync("thinker", new
         {
@@ -253,7 +253,7 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
             tools = tools ?? [],
         });
 
-    private static async Task<JsonObject> SendAsync(TestUser user, JsonObject agent, string text, string? session = null, object? script = null)
+    internal static async Task<JsonObject> SendAsync(TestUser user, JsonObject agent, string text, string? session = null, object? script = null)
     {
         using var timeout = new CancellationTokenSource(Wait);
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30",
@@ -269,14 +269,14 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         return message;
     }
 
-    private static async Task<JsonObject> GetJsonAsync(TestUser user, string path)
+    internal static async Task<JsonObject> GetJsonAsync(TestUser user, string path)
     {
         using var response = await user.Client.GetAsync(path);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         return await response.ReadJsonAsync();
     }
 
-    private static string Content(JsonNode? message) =>
+    internal static string Content(JsonNode? message) =>
         message?["content"] switch
         {
             JsonValue value => value.GetValue<string>(),
@@ -287,6 +287,6 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
     private static string Unescaped(JsonObject problem) =>
         problem.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
-    private static string LastToolResult(JsonObject body) =>
+    internal static string LastToolResult(JsonObject body) =>
         Content(body["messages"]!.AsArray().Last(m => m!["role"]!.GetValue<string>() == "tool"));
 }
