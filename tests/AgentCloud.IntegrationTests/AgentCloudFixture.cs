@@ -44,6 +44,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     /// <summary>The OpenAI-compatible server standing in for the model provider (ConnectionStrings:llm of the API and worker).</summary>
     public ScriptedModelServer Models { get; } = new();
 
+    /// <summary>An MCP server the worker offers llm agents as <c>kit</c>.</summary>
+    public McpTestServer Mcp { get; } = new();
+
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
@@ -51,12 +54,14 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
         await File.WriteAllTextAsync(EndpointsFile, "{}", ct);
         await Models.StartAsync();
+        await Mcp.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentCloud_AppHost>(
             [
                 "--Postgres:Ephemeral=true",
                 $"--Parameters:jwt-secret-key={JwtSecret}",
                 $"--Parameters:backend-agent-seed={AgentSeed}",
                 $"--ConnectionStrings:llm={Models.ConnectionString}",
+                $"--AgentCloud:Llm:McpServers:{McpTestServer.Name}:Url={Mcp.Url}",
             ],
             ct);
 
@@ -108,6 +113,7 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         }
 
         await Models.DisposeAsync();
+        await Mcp.DisposeAsync();
         if (app is null)
         {
             return;

@@ -143,6 +143,29 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         Assert.Equal("plain question", Content(script.Request(0)["messages"]!.AsArray()[^1]));
     }
 
+    [Fact]
+    public async Task AnMcpToolOfTheOperatorsServerIsCalledAndItsResultFedBack()
+    {
+        var script = Models.NewScript((n, body) => n switch
+        {
+            0 => new ToolCallsReply(("call_1", $"{McpTestServer.Name}__reverse", """{"text":"stressed"}""")),
+            _ => new TextReply("Reversed: " + LastToolResult(body)),
+        });
+        var user = await fixture.CreateUserAsync();
+        var agent = await CreateLlmAgentAsync(user, script, tools: [$"{McpTestServer.Name}.reverse"]);
+        var before = McpTestServer.KitTools.Calls;
+
+        var message = await SendAsync(user, agent, "reverse stressed");
+
+        Assert.Equal("done", message["status"]!.GetValue<string>());
+        Assert.Equal("Reversed: desserts", message["reply"]!.GetValue<string>());
+        Assert.True(McpTestServer.KitTools.Calls > before);
+        var declared = Assert.Single(script.Request(0)["tools"]!.AsArray());
+        Assert.Equal($"{McpTestServer.Name}__reverse", declared!["function"]!["name"]!.GetValue<string>());
+        Assert.Equal("Reverses a text.", declared["function"]!["description"]!.GetValue<string>());
+        Assert.NotNull(declared["function"]!["parameters"]!["properties"]!["text"]);
+    }
+
     private sealed record Row(string? SchemaDigest, string? ProtocolDigest, string Payload);
 
     private async Task<List<Row>> OutboundAsync(JsonObject agent, int count)
