@@ -87,7 +87,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200")
                 // Small run limits, so a test reaches one quickly.
                 .WithEnvironment("AgentWorker__Llm__MaxModelCalls", LlmMaxModelCalls.ToString())
-                .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000");
+                .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000")
+                .WithEnvironment("AgentWorker__Llm__ProviderRetries", "1");
         }
 
         app = await builder.BuildAsync(ct);

@@ -172,6 +172,27 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         Assert.Contains("HTTP 401", error);
         Assert.Contains("Incorrect API key provided", error);
         Assert.DoesNotContain(ScriptedModelServer.Key, error);
+        using var logs = await user.Client.GetAsync($"/agents/{agent["id"]}/logs");
+        var text = await logs.Content.ReadAsStringAsync();
+        Assert.Contains("HTTP 401", text);
+        Assert.DoesNotContain(ScriptedModelServer.Key, text);
+    }
+
+    [Fact]
+    public async Task AProviderThatKeepsFailingWithServerErrorsIsRetriedThenTheMessageIsDeadWithItsReason()
+    {
+        var script = Models.NewScript((_, _) => new ErrorReply(503, "The engine is overloaded"));
+        var user = await fixture.CreateUserAsync();
+        var agent = await CreateLlmAgentAsync(user, script);
+
+        var message = await SendAsync(user, agent, "hello");
+
+        Assert.Equal("dead", message["status"]!.GetValue<string>());
+        Assert.Equal(AgentCloudFixture.MaxAttempts, message["attempts"]!.GetValue<int>());
+        Assert.Contains("HTTP 503", message["error"]!.GetValue<string>());
+        Assert.Contains("The engine is overloaded", message["error"]!.GetValue<string>());
+        // Each attempt: the call and the SDK's one retry.
+        Assert.Equal(AgentCloudFixture.MaxAttempts * 2, script.Count);
     }
 
     [Fact]
@@ -216,6 +237,7 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         Assert.Contains("config.temperature", await ProblemAsync(new { behavior = "llm", temperature = 3 }));
         Assert.Contains("config.max_output_tokens", await ProblemAsync(new { behavior = "llm", max_output_tokens = 0 }));
         Assert.Contains("config.instructions", await ProblemAsync(new { behavior = "llm", instructions = 5 }));
+        Assert.Contains("'web.search' is not a tool", await ProblemAsync(new { behavior = "llm", tools = new[] { "web.search" } }));
 
         var agent = await user.CreateAgentAsync("ok", new { behavior = "llm", model = ScriptedModelServer.OtherModel, tools = new[] { "remember" } });
         using var update = await user.Client.PutAsJsonAsync($"/agents/{agent["id"]}", new { config = new { behavior = "llm", tools = new[] { "remember", "remember" } } });
