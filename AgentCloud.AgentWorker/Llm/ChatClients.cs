@@ -30,7 +30,8 @@ public sealed class ChatClients(IOptions<LlmOptions> options, ILoggerFactory log
                     Endpoint = connection.Endpoint,
                     // Retries 408, 429 and 5xx with exponential backoff, waiting what Retry-After asks.
                     RetryPolicy = new ClientRetryPolicy(settings.ProviderRetries),
-                    NetworkTimeout = settings.ModelCallTimeout,
+                    // The run's own timeout (ModelCallTimeout) ends a slow call as a failed attempt; the SDK's must not come first.
+                    NetworkTimeout = settings.ModelCallTimeout + TimeSpan.FromSeconds(30),
                 });
             return openAi.GetChatClient(model).AsIChatClient()
                 .AsBuilder()

@@ -26,6 +26,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     /// <summary>Model calls one llm run may make here.</summary>
     public const int LlmMaxModelCalls = 4;
+
+    /// <summary>How long one model call may take here before its attempt fails.</summary>
+    public static readonly TimeSpan LlmModelCallTimeout = TimeSpan.FromSeconds(20);
     public static readonly TimeSpan OutboxAttemptTimeout = TimeSpan.FromSeconds(2);
 
     private readonly string endpointsDirectory = Directory.CreateTempSubdirectory("agentcloud-endpoints-").FullName;
@@ -88,7 +91,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 // Small run limits, so a test reaches one quickly.
                 .WithEnvironment("AgentWorker__Llm__MaxModelCalls", LlmMaxModelCalls.ToString())
                 .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000")
-                .WithEnvironment("AgentWorker__Llm__ProviderRetries", "1");
+                .WithEnvironment("AgentWorker__Llm__ProviderRetries", "1")
+                .WithEnvironment("AgentWorker__Llm__ModelCallTimeout", LlmModelCallTimeout.ToString());
         }
 
         app = await builder.BuildAsync(ct);

@@ -98,6 +98,31 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AModelCallPastItsTimeoutIsAFailedAttemptAndTheNextOneSucceeds()
+    {
+        var script = Models.NewScript(
+            new TextReply("never seen") { Delay = AgentCloudFixture.LlmModelCallTimeout + TimeSpan.FromSeconds(10) },
+            new TextReply("second time lucky"));
+        var user = await fixture.CreateUserAsync();
+        var agent = await CreateLlmAgentAsync(user, script);
+        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages", TestApi.RawJson("""{"text":"hello"}"""));
+        var id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
+
+        var message = await MessagingTests.PollAsync(async () =>
+        {
+            var m = await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}");
+            return m["status"]!.GetValue<string>() is "done" or "dead" ? m : null;
+        }, seconds: 90);
+
+        Assert.Equal("done", message["status"]!.GetValue<string>());
+        Assert.Equal("second time lucky", message["reply"]!.GetValue<string>());
+        Assert.Equal(2, message["attempts"]!.GetValue<int>());
+        Assert.Equal(2, script.Count);
+        using var logs = await user.Client.GetAsync($"/agents/{agent["id"]}/logs");
+        Assert.Contains("did not answer within", await logs.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task AChatMessageEnvelopeIsAcknowledgedAndAnsweredWithTheModelsText()
     {
         var script = Models.NewScript(new TextReply("Hello, uAgent"));
