@@ -15,6 +15,7 @@ public static class AgentWorkerExtensions
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
         builder.AddUagentsSubmit();
+        Llm.LlmExtensions.AddLlmAgents(builder);
         return builder;
     }
 

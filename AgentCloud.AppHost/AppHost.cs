@@ -20,6 +20,7 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithEnvironment("JWT_SECRET_KEY", jwtSecretKey)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
     .WithEnvironment("Database__MaxPoolSize", connections.ApiPool.ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithModelConnections()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 
@@ -30,6 +31,7 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
     .WithEnvironment("Database__MaxPoolSize",
         connections.WorkerPool(workerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture))
+    .WithModelConnections()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 // What remote uAgents are told: the replicas' shared (external) endpoint.

@@ -162,7 +162,8 @@ public sealed class MessageHandler(
         }
 
         var error = exception.Message;
-        if (message.Attempts < settings.MaxAttempts)
+        // A refused key or a reached run limit fails every attempt the same way: dead now.
+        if (message.Attempts < settings.MaxAttempts && exception is not PermanentBehaviorException)
         {
             var delay = RetryBackoff.Delay(message.Attempts, settings.RetryBaseDelay, settings.RetryMaxDelay);
             await Inbox.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);

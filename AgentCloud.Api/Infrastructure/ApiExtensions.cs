@@ -40,6 +40,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton<LogStore>();
         builder.Services.AddSingleton<LogFollower>();
         builder.Services.AddSingleton<MessageStore>();
+        builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
         builder.Services.AddSingleton<DatabaseNotifications>();
         builder.Services.AddHostedService(services => services.GetRequiredService<DatabaseNotifications>());

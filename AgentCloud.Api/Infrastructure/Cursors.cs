@@ -13,6 +13,7 @@ public static class Cursors
     private const string AgentTag = "agents.v1";
     private const string LogTag = "logs.v1";
     private const string MessageTag = "messages.v1";
+    private const string ConversationTag = "conversations.v1";
 
     public static string ForAgent(int lastId) => Encode($"{AgentTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
 
@@ -49,6 +50,17 @@ public static class Cursors
     {
         lastSeq = 0;
         var parts = Decode(cursor, MessageTag, 1);
+        return parts is not null
+            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out lastSeq) && lastSeq > 0;
+    }
+
+    /// <summary>A conversation list position: the newest message seq of the last conversation shown.</summary>
+    public static string ForConversation(long lastSeq) => Encode($"{ConversationTag}|{lastSeq.ToString(CultureInfo.InvariantCulture)}");
+
+    public static bool TryReadConversation(string? cursor, out long lastSeq)
+    {
+        lastSeq = 0;
+        var parts = Decode(cursor, ConversationTag, 1);
         return parts is not null
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out lastSeq) && lastSeq > 0;
     }

@@ -26,6 +26,12 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     /// <summary>Outbound deliveries: attempts before dead, and how long one POST may take.</summary>
     public const int OutboxMaxAttempts = 3;
+
+    /// <summary>Model calls one llm run may make here.</summary>
+    public const int LlmMaxModelCalls = 4;
+
+    /// <summary>How long one model call may take here before its attempt fails.</summary>
+    public static readonly TimeSpan LlmModelCallTimeout = TimeSpan.FromSeconds(20);
     public static readonly TimeSpan OutboxAttemptTimeout = TimeSpan.FromSeconds(2);
 
     private readonly string endpointsDirectory = Directory.CreateTempSubdirectory("agentcloud-endpoints-").FullName;
@@ -41,17 +47,27 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
     public string ConnectionString { get; private set; } = "";
 
+    /// <summary>The OpenAI-compatible server standing in for the model provider (ConnectionStrings:llm of the API and worker).</summary>
+    public ScriptedModelServer Models { get; } = new();
+
+    /// <summary>An MCP server the worker offers llm agents as <c>kit</c>.</summary>
+    public McpTestServer Mcp { get; } = new();
+
     public async Task InitializeAsync()
     {
         using var timeout = new CancellationTokenSource(StartTimeout);
         var ct = timeout.Token;
 
         await File.WriteAllTextAsync(EndpointsFile, "{}", ct);
+        await Models.StartAsync();
+        await Mcp.StartAsync();
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.AgentCloud_AppHost>(
             [
                 "--Postgres:Ephemeral=true",
                 $"--Parameters:jwt-secret-key={JwtSecret}",
                 $"--Parameters:backend-agent-seed={AgentSeed}",
+                $"--ConnectionStrings:llm={Models.ConnectionString}",
+                $"--AgentCloud:Llm:McpServers:{McpTestServer.Name}:Url={Mcp.Url}",
             ],
             ct);
 
@@ -80,10 +96,14 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1")
                 // A queue cap a test can reach (remote senders only; the owner's messages do not count).
                 .WithEnvironment("AgentWorker__Submit__MaxQueuedPerAgent", MaxQueuedPerAgent.ToString())
-
                 // The tests stand in for a reverse proxy on loopback: CreateApiClient's X-Forwarded-For is believed.
                 .WithEnvironment("ForwardedHeaders__KnownNetworks__0", "127.0.0.0/8")
-                .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "::1/128");
+                .WithEnvironment("ForwardedHeaders__KnownNetworks__1", "::1/128")
+                // Small run limits, so a test reaches one quickly.
+                .WithEnvironment("AgentWorker__Llm__MaxModelCalls", LlmMaxModelCalls.ToString())
+                .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000")
+                .WithEnvironment("AgentWorker__Llm__ProviderRetries", "1")
+                .WithEnvironment("AgentWorker__Llm__ModelCallTimeout", LlmModelCallTimeout.ToString());
         }
 
         app = await builder.BuildAsync(ct);
@@ -108,6 +128,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         {
         }
 
+        await Models.DisposeAsync();
+        await Mcp.DisposeAsync();
         if (app is null)
         {
             return;

@@ -72,6 +72,9 @@ public static class AgentBehaviorRegistration
         services.AddSingleton<IAgentBehavior, DefaultBehavior>();
         services.AddSingleton<IAgentBehavior, EchoBehavior>();
         services.AddSingleton<IAgentBehavior, ForwardBehavior>();
+        services.AddSingleton<Llm.ModelCatalog>();
+        services.AddSingleton<Llm.McpServerCatalog>();
+        services.AddSingleton<IAgentBehavior, LlmBehavior>();
         if (configuration.GetValue("AgentCloud:EnableTestBehaviors", false))
         {
             services.AddSingleton<IAgentBehavior, FailingBehavior>();

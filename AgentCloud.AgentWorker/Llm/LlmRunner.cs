@@ -1,0 +1,523 @@
+using System.ClientModel;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentCloud.AgentWorker.Messaging;
+using AgentCloud.Shared.Llm;
+using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.Messaging.Behaviors;
+using AgentCloud.Shared.UAgents;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace AgentCloud.AgentWorker.Llm;
+
+/// <summary>
+/// The run of one message of an llm agent: model call, tool calls and results, until the model answers.
+/// Every step is stored as it completes, so an attempt that follows a dead worker continues from the
+/// last stored step instead of starting over (see docs/llm-agents.md).
+/// </summary>
+public sealed class LlmRunner(
+    ModelCatalog models,
+    McpServerCatalog mcpServers,
+    ChatClients clients,
+    McpTools mcpTools,
+    RunStore store,
+    IRunEvents events,
+    StaticEndpointMap endpointMap,
+    IOptions<LlmOptions> llmOptions,
+    IOptions<MessagingOptions> messagingOptions,
+    ILogger<LlmRunner> logger) : ILlmRunner
+{
+    private const int MaxEarlierMessages = 200;
+    private static readonly TimeSpan ReplyPollInterval = TimeSpan.FromMilliseconds(200);
+
+    public async ValueTask<BehaviorResult> RunAsync(BehaviorContext context, CancellationToken cancellationToken)
+    {
+        var problems = LlmAgentConfig.Validate(context.Config, models, mcpServers);
+        if (problems.Count > 0)
+        {
+            // The operator removed a model or server since the agent was configured: no attempt can succeed.
+            throw new PermanentBehaviorException(string.Join(" ", problems));
+        }
+
+        var config = LlmAgentConfig.Read(context.Config);
+        var (connection, model) = models.Resolve(config.Model)!.Value;
+        await using var lease = new LeaseKeeper(store, context.Message.Id, messagingOptions.Value.LeaseDuration, logger, cancellationToken);
+        try
+        {
+            return await RunCoreAsync(context, config, clients.For(connection, model), model, lease.Token);
+        }
+        catch (OperationCanceledException) when (lease.IsLost)
+        {
+            throw new LeaseLostException(context.Message.Id);
+        }
+    }
+
+    private async Task<BehaviorResult> RunCoreAsync(BehaviorContext context, LlmAgentConfig config, IChatClient client, string model,
+        CancellationToken cancellationToken)
+    {
+        var settings = llmOptions.Value;
+        var message = context.Message;
+        await using var db = await store.OpenAsync(cancellationToken);
+        var run = new RunState(message.Id, context.AgentId, message.Session, [.. await RunSteps.LoadAsync(db, message.Id, cancellationToken)]);
+        if (run.Steps.Count > 0)
+        {
+            logger.LogInformation("Continuing the run of message {MessageId} from its step {Steps} (attempt {Attempt})",
+                message.Id, run.Steps.Count, message.Attempts);
+        }
+
+        var started = run.Steps.Count > 0 ? DateTime.SpecifyKind(run.Steps[0].CreatedAt, DateTimeKind.Utc) : DateTime.UtcNow;
+        var earlier = await RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, message.Seq, MaxEarlierMessages, cancellationToken);
+        var history = Trim([.. earlier.Select(e => RunSteps.Turns(e.Message, e.Steps, finishedOnly: true)).Where(t => t.Count > 0)],
+            settings.HistoryBudgetChars);
+        var tools = await ToolsAsync(config, cancellationToken);
+
+        while (true)
+        {
+            if (run.Steps.LastOrDefault(s => s.Kind == StepKinds.Answer) is { } answer)
+            {
+                return Answer(context, answer.Json["text"]?.GetValue<string>() ?? "", run);
+            }
+
+            var lastModelCall = run.Steps.FindLastIndex(s => s.Kind == StepKinds.ModelCall);
+            if (lastModelCall >= 0)
+            {
+                foreach (var call in run.Steps[lastModelCall].Json["tool_calls"] as JsonArray ?? [])
+                {
+                    var id = call?["id"]?.GetValue<string>() ?? "";
+                    if (!run.Steps.Skip(lastModelCall).Any(s => s.Kind == StepKinds.ToolResult && s.Json["id"]?.GetValue<string>() == id))
+                    {
+                        await ExecuteToolAsync(context, run, lastModelCall, (JsonObject)call!, tools, started, db, cancellationToken);
+                    }
+                }
+            }
+
+            if (run.ModelCalls >= settings.MaxModelCalls)
+            {
+                throw LimitReached(message, $"the run reached its limit of {settings.MaxModelCalls} model calls");
+            }
+
+            CheckWallTime(message, started);
+            var chat = new List<ChatMessage>();
+            if (!string.IsNullOrEmpty(config.Instructions))
+            {
+                chat.Add(new ChatMessage(ChatRole.System, config.Instructions));
+            }
+
+            chat.AddRange(history.SelectMany(turns => turns).Select(ToChat));
+            chat.Add(new ChatMessage(ChatRole.User, PayloadText.Of(message.Payload, message.SchemaDigest)));
+            chat.AddRange(RunSteps.StepTurns(message.Id, run.Steps).Select(ToChat));
+            await CallModelAsync(run, client, model, chat, config, tools, started, message, cancellationToken);
+        }
+    }
+
+    private async Task CallModelAsync(RunState run, IChatClient client, string model, List<ChatMessage> chat, LlmAgentConfig config,
+        IReadOnlyDictionary<string, AITool> tools, DateTime started, MessageRow message, CancellationToken cancellationToken)
+    {
+        var settings = llmOptions.Value;
+        var options = new ChatOptions
+        {
+            Temperature = config.Temperature,
+            MaxOutputTokens = config.MaxOutputTokens,
+            Tools = tools.Count > 0 ? [.. tools.Values] : null,
+        };
+        var remaining = settings.MaxWallTime - (DateTime.UtcNow - started);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(remaining < settings.ModelCallTimeout ? remaining : settings.ModelCallTimeout);
+        var stopwatch = Stopwatch.StartNew();
+        var updates = new List<ChatResponseUpdate>();
+        try
+        {
+            await foreach (var update in client.GetStreamingResponseAsync(chat, options, timeout.Token))
+            {
+                updates.Add(update);
+                if (update.Text is { Length: > 0 } delta)
+                {
+                    await PublishAsync(message.Id, "delta", new JsonObject { ["text"] = delta }, cancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            CheckWallTime(message, started);
+            throw new TimeoutException($"The model did not answer within {settings.ModelCallTimeout}.");
+        }
+        catch (ClientResultException exception)
+        {
+            throw ProviderFailure(exception);
+        }
+        catch (HttpRequestException exception)
+        {
+            throw new InvalidOperationException($"Could not reach the model provider: {exception.Message}");
+        }
+
+        var response = updates.ToChatResponse();
+        var calls = response.Messages.SelectMany(m => m.Contents).OfType<FunctionCallContent>().ToList();
+        var data = new JsonObject
+        {
+            ["text"] = response.Text,
+            ["tool_calls"] = new JsonArray([.. calls.Select(call => (JsonNode)ToolCallData(call))]),
+            ["finish_reason"] = response.FinishReason?.Value,
+        };
+        var step = new NewStep(StepKinds.ModelCall, data, model, response.Usage?.InputTokenCount, response.Usage?.OutputTokenCount,
+            stopwatch.Elapsed.TotalMilliseconds);
+        List<NewStep> steps = calls.Count == 0 ? [step, new NewStep(StepKinds.Answer, new JsonObject { ["text"] = response.Text })] : [step];
+        await store.CommitStepsAsync<bool>(run, steps, null, cancellationToken);
+        await PublishStepsAsync(run, steps.Count, cancellationToken);
+        if (run.OutputTokens > settings.MaxOutputTokens)
+        {
+            throw LimitReached(message, $"the run reached its limit of {settings.MaxOutputTokens} output tokens ({run.OutputTokens} used)");
+        }
+    }
+
+    private static JsonObject ToolCallData(FunctionCallContent call)
+    {
+        var data = new JsonObject
+        {
+            ["id"] = call.CallId,
+            ["name"] = call.Name,
+            ["arguments"] = call.Arguments is null ? new JsonObject() : JsonSerializer.SerializeToNode(call.Arguments, AIJsonUtilities.DefaultOptions),
+        };
+        if (call.Exception is not null)
+        {
+            data["error"] = "The arguments are not a valid JSON object.";
+        }
+
+        return data;
+    }
+
+    private async Task ExecuteToolAsync(BehaviorContext context, RunState run, int modelCallIndex, JsonObject call,
+        IReadOnlyDictionary<string, AITool> tools, DateTime started, Npgsql.NpgsqlConnection db, CancellationToken cancellationToken)
+    {
+        var settings = llmOptions.Value;
+        var message = context.Message;
+        var id = call["id"]?.GetValue<string>() ?? "";
+        var name = call["name"]?.GetValue<string>() ?? "";
+        var arguments = call["arguments"] as JsonObject ?? [];
+        var stepOfCall = run.Steps.Skip(modelCallIndex)
+            .FirstOrDefault(s => s.Kind == StepKinds.ToolCall && s.Json["id"]?.GetValue<string>() == id);
+        if (stepOfCall is null)
+        {
+            if (run.ToolCalls >= settings.MaxToolCalls)
+            {
+                throw LimitReached(message, $"the run reached its limit of {settings.MaxToolCalls} tool calls");
+            }
+
+            CheckWallTime(message, started);
+            var error = call["error"]?.GetValue<string>()
+                ?? (tools.ContainsKey(name) ? null : $"There is no tool '{name}'; the tools are: {string.Join(", ", tools.Keys)}.");
+            var data = new JsonObject { ["id"] = id, ["name"] = name, ["arguments"] = arguments.DeepClone() };
+            await PublishAsync(message.Id, "tool_call", data.DeepClone(), cancellationToken);
+            error ??= await CommitToolCallAsync(context, run, name, arguments, data, cancellationToken);
+            if (error is not null)
+            {
+                data["error"] = error;
+            }
+
+            // Committed with the call's effect, if the tool has one: a later attempt finds it and does not apply it again.
+            if (run.Steps.LastOrDefault()?.Kind != StepKinds.ToolCall || run.Steps[^1].Json["id"]?.GetValue<string>() != id)
+            {
+                await store.CommitStepsAsync<bool>(run, [new NewStep(StepKinds.ToolCall, data)], null, cancellationToken);
+            }
+
+            await PublishStepsAsync(run, 1, cancellationToken);
+            stepOfCall = run.Steps[^1];
+        }
+
+        var (result, isError) = await ToolResultAsync(context, stepOfCall, db, cancellationToken);
+        var resultData = new JsonObject { ["id"] = id, ["name"] = name, ["result"] = result, ["is_error"] = isError };
+        await store.CommitStepsAsync<bool>(run, [new NewStep(StepKinds.ToolResult, resultData)], null, cancellationToken);
+        await PublishAsync(message.Id, "tool_result", resultData.DeepClone(), cancellationToken);
+        await PublishStepsAsync(run, 1, cancellationToken);
+    }
+
+    /// <summary>Applies a tool's effect and stores its tool_call step in one transaction; an error for the model instead when its arguments are wrong.</summary>
+    private async Task<string?> CommitToolCallAsync(BehaviorContext context, RunState run, string name, JsonObject arguments,
+        JsonObject data, CancellationToken cancellationToken)
+    {
+        var step = new NewStep(StepKinds.ToolCall, data);
+        switch (name)
+        {
+            case BuiltInTools.Remember:
+            {
+                var key = LlmTools.Text(arguments, "key", LlmTools.MaxKeyLength, true, out var keyError);
+                var value = LlmTools.Text(arguments, "value", LlmTools.MaxValueLength, true, out var valueError);
+                if ((keyError ?? valueError) is { } error)
+                {
+                    return error;
+                }
+
+                await store.CommitStepsAsync(run, [step], (c, t) => LlmTools.RememberAsync(c, t, context.AgentId, key!, value!, cancellationToken).ContinueWith(_ => true, TaskScheduler.Default), cancellationToken);
+                return null;
+            }
+            case BuiltInTools.Forget:
+            {
+                var key = LlmTools.Text(arguments, "key", LlmTools.MaxKeyLength, true, out var keyError);
+                if (keyError is not null)
+                {
+                    return keyError;
+                }
+
+                await store.CommitStepsAsync(run, [step], async (c, t) =>
+                {
+                    data["existed"] = await LlmTools.ForgetAsync(c, t, context.AgentId, key!, cancellationToken);
+                    return true;
+                }, cancellationToken);
+                return null;
+            }
+            case BuiltInTools.SendMessage:
+                return await SendAsync(context, run, arguments, data, cancellationToken);
+            case BuiltInTools.Recall:
+                LlmTools.Text(arguments, "key", LlmTools.MaxKeyLength, false, out var recallError);
+                return recallError;
+            default:
+                return McpTools.IsMcpTool(name) ? null : $"There is no tool '{name}'.";
+        }
+    }
+
+    private async Task<string?> SendAsync(BehaviorContext context, RunState run, JsonObject arguments, JsonObject data,
+        CancellationToken cancellationToken)
+    {
+        var target = LlmTools.Text(arguments, "target", 200, true, out var targetError);
+        var text = LlmTools.Text(arguments, "text", LlmTools.MaxValueLength, true, out var textError);
+        if ((targetError ?? textError) is { } error)
+        {
+            return error;
+        }
+
+        target = Address.Normalize(target!);
+        if (!Address.IsValid(target))
+        {
+            return $"'{target}' is not an agent address (agent1…).";
+        }
+
+        if (context.Message.Hops >= messagingOptions.Value.MaxHops)
+        {
+            return $"This message has already passed {context.Message.Hops} agents (the limit is {messagingOptions.Value.MaxHops}); it cannot be sent on.";
+        }
+
+        if (string.IsNullOrEmpty(context.AgentAddress))
+        {
+            return "This agent has no address, so it cannot send messages.";
+        }
+
+        await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolCall, data)], async (connection, transaction) =>
+        {
+            var local = endpointMap.Contains(target)
+                ? null
+                : await Messages.FindLocalAgentAsync(connection, transaction, target, cancellationToken);
+            var (sent, _) = await Messages.EnqueueAsync(connection, transaction,
+                LlmTools.Outgoing(context.AgentId, context.AgentAddress, local, target, context.Message, text!, Activity.Current?.Id ?? context.Message.Traceparent),
+                cancellationToken);
+            await Shared.Data.AgentLogs.WriteAsync(connection, context.AgentId, Shared.Data.LogLevels.Info,
+                $"Sent message {sent.Id} to {target} (a tool call of message {context.Message.Id})", transaction, cancellationToken);
+            data["sent_message_id"] = sent.Id.ToString("D");
+            data["sent_seq"] = sent.Seq;
+            data["target"] = target;
+            return true;
+        }, cancellationToken);
+        return null;
+    }
+
+    private async Task<(string Result, bool IsError)> ToolResultAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
+        CancellationToken cancellationToken)
+    {
+        var data = callStep.Json;
+        if (data["error"]?.GetValue<string>() is { } error)
+        {
+            return (error, true);
+        }
+
+        var name = data["name"]?.GetValue<string>() ?? "";
+        var arguments = data["arguments"] as JsonObject ?? [];
+        switch (name)
+        {
+            case BuiltInTools.Remember:
+                return ($"Remembered '{arguments["key"]}'.", false);
+            case BuiltInTools.Forget:
+                return (data["existed"]?.GetValue<bool>() == true ? $"Forgot '{arguments["key"]}'." : $"Nothing was remembered under '{arguments["key"]}'.", false);
+            case BuiltInTools.Recall:
+                return (await LlmTools.RecallAsync(db, context.AgentId, arguments["key"]?.GetValue<string>(), cancellationToken), false);
+            case BuiltInTools.SendMessage:
+                return await WaitForReplyAsync(context, callStep, db, cancellationToken);
+            default:
+                return await mcpTools.CallAsync(name, arguments, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Waits for the answer to a message the run sent, polling the inbox (the reply queues behind the message
+    /// being run, so it is read here, not run). The wait is bounded and counted from the stored tool_call step,
+    /// so a later attempt waits only what is left, and a run never holds its agent for long.
+    /// </summary>
+    private async Task<(string, bool)> WaitForReplyAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
+        CancellationToken cancellationToken)
+    {
+        var data = callStep.Json;
+        var sentId = Guid.Parse(data["sent_message_id"]!.GetValue<string>());
+        var sentSeq = data["sent_seq"]!.GetValue<long>();
+        var target = data["target"]!.GetValue<string>();
+        var timeout = llmOptions.Value.SendMessageReplyTimeout;
+        var deadline = DateTime.SpecifyKind(callStep.CreatedAt, DateTimeKind.Utc) + timeout;
+        while (true)
+        {
+            if (await LlmTools.FindReplyAsync(db, context.AgentId, sentId, sentSeq, target, context.Message.Session, cancellationToken) is { } reply)
+            {
+                return (PayloadText.Of(reply.Payload, reply.SchemaDigest), false);
+            }
+
+            if (DateTime.UtcNow >= deadline)
+            {
+                return ($"No reply from {target} within {timeout.TotalSeconds:0} seconds.", true);
+            }
+
+            await Task.Delay(ReplyPollInterval, cancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyDictionary<string, AITool>> ToolsAsync(LlmAgentConfig config, CancellationToken cancellationToken)
+    {
+        var tools = new Dictionary<string, AITool>(StringComparer.Ordinal);
+        foreach (var name in config.Tools)
+        {
+            if (BuiltInTools.All.Contains(name))
+            {
+                tools[name] = LlmTools.Declaration(name);
+            }
+            else
+            {
+                foreach (var tool in await mcpTools.DeclarationsAsync(name, cancellationToken))
+                {
+                    tools[tool.Name] = tool;
+                }
+            }
+        }
+
+        return tools;
+    }
+
+    private BehaviorResult Answer(BehaviorContext context, string text, RunState run)
+    {
+        var message = context.Message;
+        var input = run.Steps.Sum(s => (long)(s.InputTokens ?? 0));
+        var log = new BehaviorLogLine(Shared.Data.LogLevels.Info,
+            $"Answered message {message.Id} after {run.ModelCalls} model calls and {run.ToolCalls} tool calls ({input} input and {run.OutputTokens} output tokens)");
+        if (ChatProtocol.IsChatMessage(message))
+        {
+            var now = DateTimeOffset.UtcNow;
+            var chat = ChatProtocol.Echo(new JsonObject { ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }) }, now);
+            return new BehaviorResult
+            {
+                Reply = chat.Payload,
+                Replies = ChatProtocol.Acknowledge(context.Payload, now) is { } ack ? [ack, chat] : [chat],
+                Logs = [log],
+            };
+        }
+
+        if (message.SchemaDigest == MessageModels.Message.Digest)
+        {
+            var reply = new JsonObject { ["message"] = text };
+            return new BehaviorResult { Reply = reply, Replies = [new ReplyMessage(reply.DeepClone(), message.SchemaDigest, message.ProtocolDigest)], Logs = [log] };
+        }
+
+        return new BehaviorResult { Reply = JsonValue.Create(text), Logs = [log] };
+    }
+
+    private void CheckWallTime(MessageRow message, DateTime started)
+    {
+        var limit = llmOptions.Value.MaxWallTime;
+        if (DateTime.UtcNow - started >= limit)
+        {
+            throw LimitReached(message, $"the run reached its limit of {limit} wall time");
+        }
+    }
+
+    private PermanentBehaviorException LimitReached(MessageRow message, string what)
+    {
+        logger.LogWarning("The run of message {MessageId} of agent {AgentId} stopped: {Limit}", message.Id, message.AgentId, what);
+        return new PermanentBehaviorException($"Stopped: {what}.");
+    }
+
+    /// <summary>401, 403, 404 and other refusals no retry can fix: dead now. 429 and 5xx (after the SDK's retries): a failed attempt.</summary>
+    private static Exception ProviderFailure(ClientResultException exception)
+    {
+        var reason = ProviderReason(exception);
+        return exception.Status is 400 or 401 or 403 or 404 or 422
+            ? new PermanentBehaviorException($"The model provider refused the call (HTTP {exception.Status}): {reason}")
+            : new InvalidOperationException($"The model provider failed (HTTP {exception.Status}): {reason}");
+    }
+
+    // The provider's own message, shortened; the SDK's text would add our request's details.
+    private static string ProviderReason(ClientResultException exception)
+    {
+        try
+        {
+            var body = exception.GetRawResponse()?.Content?.ToString();
+            if (!string.IsNullOrEmpty(body) && JsonNode.Parse(body)?["error"]?["message"] is JsonValue m && m.TryGetValue<string>(out var text))
+            {
+                return text.Length > 300 ? text[..300] + "…" : text;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return exception.GetRawResponse()?.ReasonPhrase ?? "no reason given";
+    }
+
+    private static List<IReadOnlyList<ConversationTurn>> Trim(List<IReadOnlyList<ConversationTurn>> turns, int budget)
+    {
+        static int Size(IReadOnlyList<ConversationTurn> turn) =>
+            turn.Sum(t => (t.Text?.Length ?? 0) + t.ToolCalls.Sum(c => c.Name.Length + c.Arguments.ToJsonString().Length));
+
+        var total = turns.Sum(Size);
+        while (turns.Count > 0 && total > budget)
+        {
+            total -= Size(turns[0]);
+            turns.RemoveAt(0);
+        }
+
+        return turns;
+    }
+
+    private static ChatMessage ToChat(ConversationTurn turn) => turn.Role switch
+    {
+        "user" => new ChatMessage(ChatRole.User, turn.Text ?? ""),
+        "tool" => new ChatMessage(ChatRole.Tool, [new FunctionResultContent(turn.ToolCallId ?? "", turn.Text)]),
+        _ => new ChatMessage(ChatRole.Assistant,
+        [
+            .. string.IsNullOrEmpty(turn.Text) ? [] : new AIContent[] { new TextContent(turn.Text) },
+            .. turn.ToolCalls.Select(call => (AIContent)new FunctionCallContent(call.Id, call.Name,
+                call.Arguments.ToDictionary(kv => kv.Key, kv => (object?)JsonSerializer.Deserialize<JsonElement>(kv.Value?.ToJsonString() ?? "null")))),
+        ]),
+    };
+
+    private async Task PublishStepsAsync(RunState run, int count, CancellationToken cancellationToken)
+    {
+        foreach (var step in run.Steps.TakeLast(count))
+        {
+            await PublishAsync(run.MessageId, "step", new JsonObject
+            {
+                ["step_index"] = step.StepIndex,
+                ["kind"] = step.Kind,
+                ["data"] = step.Json,
+                ["input_tokens"] = step.InputTokens,
+                ["output_tokens"] = step.OutputTokens,
+            }, cancellationToken);
+        }
+    }
+
+    // A stream that fails must not fail the run: the steps are stored either way.
+    private async Task PublishAsync(Guid messageId, string type, JsonNode data, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await events.PublishAsync(messageId, type, data, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogWarning(exception, "Could not publish a {Type} event of message {MessageId}", type, messageId);
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using AgentCloud.Shared.Llm;
+using Dapper;
+using Npgsql;
+
+namespace AgentCloud.Api.Features.Runs;
+
+public sealed record ConversationSummary(Guid Session, int Messages, DateTime StartedAt, DateTime LastMessageAt, long LastSeq);
+
+public sealed record UsageTotals(long ModelCalls, long InputTokens, long OutputTokens);
+
+public sealed record MemoryEntry(string Key, string Value, DateTime UpdatedAt);
+
+/// <summary>What the owner reads of llm agents' runs: steps, conversations, usage, memory. Callers check ownership first.</summary>
+public sealed class RunStore(NpgsqlDataSource dataSource)
+{
+    public async Task<IReadOnlyList<StepRow>?> StepsAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = @messageId AND agent_id = @agentId)",
+            new { messageId, agentId }, cancellationToken: cancellationToken));
+        return exists ? await RunSteps.LoadAsync(connection, messageId, cancellationToken) : null;
+    }
+
+    /// <summary>Conversations newest first (by their latest message), those whose latest seq is below <paramref name="beforeSeq"/>.</summary>
+    public async Task<IReadOnlyList<ConversationSummary>> ConversationsAsync(int agentId, long? beforeSeq, int take,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<ConversationSummary>(new CommandDefinition(
+            """
+            SELECT session, count(*)::int AS messages, min(created_at) AS startedat, max(created_at) AS lastmessageat, max(seq) AS lastseq
+            FROM messages
+            WHERE agent_id = @agentId AND direction = 'inbound' AND in_reply_to IS NULL
+            GROUP BY session
+            HAVING @beforeSeq::bigint IS NULL OR max(seq) < @beforeSeq
+            ORDER BY max(seq) DESC
+            LIMIT @take
+            """,
+            new { agentId, beforeSeq, take }, cancellationToken: cancellationToken))).AsList();
+    }
+
+    public async Task<IReadOnlyList<ConversationTurn>> TurnsAsync(int agentId, Guid session, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var messages = await RunSteps.LoadConversationAsync(connection, agentId, session, null, 1000, cancellationToken);
+        return [.. messages.SelectMany(m => RunSteps.Turns(m.Message, m.Steps, finishedOnly: false))];
+    }
+
+    public async Task<UsageTotals> UsageAsync(int agentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<UsageTotals>(new CommandDefinition(
+            """
+            SELECT count(*) FILTER (WHERE kind = 'model_call') AS modelcalls,
+                   COALESCE(sum(input_tokens), 0)::bigint AS inputtokens, COALESCE(sum(output_tokens), 0)::bigint AS outputtokens
+            FROM run_steps WHERE agent_id = @agentId
+            """,
+            new { agentId }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<MemoryEntry>> MemoryAsync(int agentId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<MemoryEntry>(new CommandDefinition(
+            "SELECT key, value, updated_at AS updatedat FROM agent_memory WHERE agent_id = @agentId ORDER BY key",
+            new { agentId }, cancellationToken: cancellationToken))).AsList();
+    }
+}
+
+/// <summary>A request about one of the caller's agents.</summary>
+public sealed class AgentRequest
+{
+    [FastEndpoints.BindFrom("agent_id")]
+    public int AgentId { get; init; }
+}

@@ -1,0 +1,29 @@
+using AgentCloud.Api.Features.Agents;
+using AgentCloud.Api.Infrastructure;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.Runs.AgentUsage;
+
+public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<AgentRequest, UsageTotals>
+{
+    public override void Configure()
+    {
+        Get("/agents/{agent_id}/usage");
+        Summary(s =>
+        {
+            s.Summary = "The model calls and tokens (input, output) all of an agent's runs used";
+            s.Responses[404] = "No such agent, or not the caller's.";
+        });
+    }
+
+    public override async Task HandleAsync(AgentRequest request, CancellationToken ct)
+    {
+        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
+        {
+            await Send.ResultAsync(AgentProblems.NotFound());
+            return;
+        }
+
+        await Send.OkAsync(await runs.UsageAsync(request.AgentId, ct), ct);
+    }
+}
