@@ -304,9 +304,9 @@ public sealed class LlmRunner(
 
         await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolCall, data)], async (connection, transaction) =>
         {
-            var local = endpointMap.Contains(target)
-                ? null
-                : await Messages.FindLocalAgentAsync(connection, transaction, target, cancellationToken);
+            var route = await Messages.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
+                cancellationToken);
+            int? local = route.IsLocal ? route.AgentId : null;
             var (sent, _) = await Messages.EnqueueAsync(connection, transaction,
                 LlmTools.Outgoing(context.AgentId, context.AgentAddress, local, target, context.Message, text!, Activity.Current?.Id ?? context.Message.Traceparent),
                 cancellationToken);
