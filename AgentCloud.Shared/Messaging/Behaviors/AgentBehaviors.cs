@@ -75,6 +75,7 @@ public static class AgentBehaviorRegistration
         if (configuration.GetValue("AgentCloud:EnableTestBehaviors", false))
         {
             services.AddSingleton<IAgentBehavior, FailingBehavior>();
+            services.AddSingleton<IAgentBehavior, StreamingTestBehavior>();
         }
 
         services.AddSingleton<AgentBehaviors>();

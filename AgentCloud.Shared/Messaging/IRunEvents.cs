@@ -1,0 +1,13 @@
+using System.Text.Json.Nodes;
+
+namespace AgentCloud.Shared.Messaging;
+
+/// <summary>
+/// Where a running message reports what it produces before it ends (model steps, text deltas, tool
+/// calls and results), for the doors that stream them. Types: "step", "delta", "tool_call",
+/// "tool_result". A delta's data is <c>{"text": "…"}</c>.
+/// </summary>
+public interface IRunEvents
+{
+    ValueTask PublishAsync(Guid messageId, string type, JsonNode data, CancellationToken cancellationToken);
+}
