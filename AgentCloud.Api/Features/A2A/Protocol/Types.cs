@@ -53,7 +53,7 @@ public sealed record Part
 
 public sealed record Message
 {
-    public string MessageId { get; init; } = "";
+    public string? MessageId { get; init; }
     public string? ContextId { get; init; }
     public string? TaskId { get; init; }
     public string Role { get; init; } = "";
