@@ -112,21 +112,28 @@ public sealed class A2ATests(AgentCloudFixture fixture)
     }
 
     [Fact]
-    public async Task TheOldMethodNamesAreAliasesAndStreamingSpeaksServerSentEvents()
+    public async Task TheOldMethodNamesAreAliasesThatAnswerIn03Shapes()
     {
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync(config: new { behavior = "stream", delay_ms = 10 });
         var path = $"/a2a/{agent["id"]}";
 
         using var legacy = await user.Client.PostAsync(path, TestApi.RawJson(
-            """{"jsonrpc":"2.0","id":7,"method":"message/send","params":{"message":{"kind":"message","messageId":"m1","role":"user","parts":[{"kind":"text","text":"old client"}]}}}"""));
-        var task = (await legacy.ReadJsonAsync())["result"]!["task"]!;
-        Assert.Equal("TASK_STATE_COMPLETED", task["status"]!["state"]!.GetValue<string>());
+            """{"jsonrpc":"2.0","id":7,"method":"message/send","params":{"message":{"kind":"message","messageId":"m1","role":"user","parts":[{"kind":"text","text":"old client"}]},"configuration":{"blocking":true}}}"""));
+        var task = (await legacy.ReadJsonAsync())["result"]!;
+        Assert.Equal("task", task["kind"]!.GetValue<string>());
+        Assert.Equal("completed", task["status"]!["state"]!.GetValue<string>());
+        Assert.Equal("agent", task["status"]!["message"]!["role"]!.GetValue<string>());
+        Assert.Equal("text", task["artifacts"]![0]!["parts"]![0]!["kind"]!.GetValue<string>());
+        Assert.Equal("old client", task["artifacts"]![0]!["parts"]![0]!["text"]!.GetValue<string>());
+
+        using var got = await user.Client.PostAsync(path, TestApi.RawJson(Fill("""{"jsonrpc":"2.0","id":8,"method":"tasks/get","params":{"id":"@0"}}""", task["id"])));
+        Assert.Equal("completed", (await got.ReadJsonAsync())["result"]!["status"]!["state"]!.GetValue<string>());
 
         var request = new HttpRequestMessage(HttpMethod.Post, path)
         {
             Content = new StringContent(
-                Fill("""{"jsonrpc":"2.0","id":"s","method":"message/stream","params":{"message":{"messageId":"m2","contextId":"@0","role":"ROLE_USER","parts":[{"text":"two words"}]}}}""", task["contextId"]),
+                Fill("""{"jsonrpc":"2.0","id":"s","method":"message/stream","params":{"message":{"kind":"message","messageId":"m2","contextId":"@0","role":"user","parts":[{"kind":"text","text":"two words"}]}}}""", task["contextId"]),
                 Encoding.UTF8, "application/json"),
         };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -134,10 +141,36 @@ public sealed class A2ATests(AgentCloudFixture fixture)
         var events = (await stream.ReadToEndAsync(timeout.Token)).Select(e => e.Json!).ToList();
 
         Assert.All(events, e => Assert.Equal("s", e["id"]!.GetValue<string>()));
-        Assert.Equal("TASK_STATE_SUBMITTED", events[0]["result"]!["task"]!["status"]!["state"]!.GetValue<string>());
-        Assert.Equal(task["contextId"]!.GetValue<string>(), events[0]["result"]!["task"]!["contextId"]!.GetValue<string>());
-        Assert.Equal("two words", string.Concat(events.Select(e => e["result"]!["artifactUpdate"]?["artifact"]!["parts"]![0]!["text"]!.GetValue<string>())));
-        Assert.Equal("TASK_STATE_COMPLETED", events[^1]["result"]!["statusUpdate"]!["status"]!["state"]!.GetValue<string>());
+        var results = events.Select(e => e["result"]!).ToList();
+        Assert.Equal("task", results[0]["kind"]!.GetValue<string>());
+        Assert.Equal("submitted", results[0]["status"]!["state"]!.GetValue<string>());
+        Assert.Equal(task["contextId"]!.GetValue<string>(), results[0]["contextId"]!.GetValue<string>());
+        Assert.Equal("two words", string.Concat(results.Where(r => r["kind"]!.GetValue<string>() == "artifact-update")
+            .Select(r => r["artifact"]!["parts"]![0]!["text"]!.GetValue<string>())));
+        Assert.Equal("status-update", results[^1]["kind"]!.GetValue<string>());
+        Assert.True(results[^1]["final"]!.GetValue<bool>());
+        Assert.Equal("completed", results[^1]["status"]!["state"]!.GetValue<string>());
+        Assert.All(results[..^1].Where(r => r["kind"]!.GetValue<string>() == "status-update"), r => Assert.False(r["final"]!.GetValue<bool>()));
+    }
+
+    [Fact]
+    public async Task SendStreamingMessageSpeaksServerSentEventsOfJsonRpcResponses()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/a2a/{agent["id"]}")
+        {
+            Content = new StringContent(
+                """{"jsonrpc":"2.0","id":9,"method":"SendStreamingMessage","params":{"message":{"messageId":"m3","role":"ROLE_USER","parts":[{"data":{"n":1}}]}}}""",
+                Encoding.UTF8, "application/json"),
+        };
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var stream = await EventStreamReader.OpenAsync(user.Client, request, timeout.Token);
+        var results = (await stream.ReadToEndAsync(timeout.Token)).Select(e => e.Json!["result"]!).ToList();
+
+        Assert.Equal("TASK_STATE_SUBMITTED", results[0]["task"]!["status"]!["state"]!.GetValue<string>());
+        Assert.Equal(1, results[^2]["artifactUpdate"]!["artifact"]!["parts"]![0]!["data"]!["n"]!.GetValue<int>());
+        Assert.Equal("TASK_STATE_COMPLETED", results[^1]["statusUpdate"]!["status"]!["state"]!.GetValue<string>());
     }
 
     [Fact]

@@ -107,6 +107,8 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
     [Fact]
     public async Task AWorkerKilledMidStreamStillLeavesTheClientWithDone()
     {
+        var replicas = await fixture.RunningAsync("agent-worker");
+        Assert.True(replicas.Count == 2, $"{replicas.Count} worker replicas running; this test kills one of two");
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync(config: new { behavior = "stream", delay_ms = 300 });
         var words = string.Join(' ', Enumerable.Range(1, 10).Select(i => $"w{i}"));
@@ -126,8 +128,15 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
         var leaseOwner = await db.ExecuteScalarAsync<string>("SELECT lease_owner FROM messages WHERE id = @messageId", new { messageId });
         Assert.NotNull(leaseOwner);
         var pid = int.Parse(leaseOwner.Split('/')[1]);
-        var victim = (await fixture.RunningAsync("agent-worker")).Single(r => ResourceProcesses.ServicePid(r.Pid) == pid);
-        System.Diagnostics.Process.GetProcessById(victim.Pid).Kill(entireProcessTree: true);
+        var victim = replicas.Single(r => ResourceProcesses.ServicePid(r.Pid) == pid);
+        using (var service = System.Diagnostics.Process.GetProcessById(pid))
+        using (var replica = System.Diagnostics.Process.GetProcessById(victim.Pid))
+        {
+            replica.Kill(entireProcessTree: true);
+            Assert.True(service.WaitForExit(TimeSpan.FromSeconds(10)), "the worker holding the lease is gone");
+        }
+
+        Assert.Equal("processing", await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE id = @messageId", new { messageId }));
         try
         {
             events.AddRange(await stream.ReadToEndAsync(timeout.Token));

@@ -78,7 +78,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
 
         if (Streaming(root) is { } call)
         {
-            await StreamAsync(userId, agent.Id, call.Id, call.Method, call.Parameters, ct);
+            await StreamAsync(userId, agent.Id, call.Id, call.Method, call.Parameters, call.Legacy, ct);
             return;
         }
 
@@ -96,7 +96,9 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         var request = node!.AsObject();
         var id = request["id"];
         var isNotification = !request.ContainsKey("id");
-        var method = A2AMethods.Canonical(request["method"]!.GetValue<string>());
+        var name = request["method"]!.GetValue<string>();
+        var legacy = Legacy.IsLegacyName(name);
+        var method = A2AMethods.Canonical(name);
         JsonObject answer;
         try
         {
@@ -107,7 +109,9 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
                     "UNSUPPORTED_OPERATION");
             }
 
-            answer = JsonRpcMessages.Result(id, await a2a.CallAsync(userId, agentId, method, Parameters(request)!, ct));
+            var parameters = Parameters(request)!;
+            var result = await a2a.CallAsync(userId, agentId, method, legacy ? Legacy.Parameters(parameters) : parameters, ct);
+            answer = JsonRpcMessages.Result(id, legacy ? Legacy.Result(method, result) : result);
         }
         catch (JsonRpcException error)
         {
@@ -122,7 +126,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         return isNotification ? null : answer;
     }
 
-    private async Task StreamAsync(int userId, int agentId, JsonNode? id, string method, JsonObject parameters, CancellationToken ct)
+    private async Task StreamAsync(int userId, int agentId, JsonNode? id, string method, JsonObject parameters, bool legacy, CancellationToken ct)
     {
         Shared.Messaging.MessageRow message;
         try
@@ -146,7 +150,8 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
                     continue;
                 }
 
-                await ServerSentEvents.WriteAsync(HttpContext.Response, null, null, JsonRpcMessages.Result(id, result).ToJsonString(), ct);
+                await ServerSentEvents.WriteAsync(HttpContext.Response, null, null,
+                    JsonRpcMessages.Result(id, legacy ? Legacy.StreamEvent(result) : result).ToJsonString(), ct);
             }
         }
         catch (Exception exception) when (ct.IsCancellationRequested && exception is OperationCanceledException or IOException)
@@ -156,11 +161,11 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
     }
 
     /// <summary>A valid request for a streaming method, or null (anything else goes the ordinary way, errors included).</summary>
-    private static (JsonNode? Id, string Method, JsonObject Parameters)? Streaming(JsonNode? node) =>
+    private static (JsonNode? Id, string Method, JsonObject Parameters, bool Legacy)? Streaming(JsonNode? node) =>
         Validate(node) is null && node!["id"] is var id && node.AsObject().ContainsKey("id")
-            && A2AMethods.Canonical(node["method"]!.GetValue<string>()) is var method && A2AMethods.IsStreaming(method)
+            && node["method"]!.GetValue<string>() is var name && A2AMethods.Canonical(name) is var method && A2AMethods.IsStreaming(method)
             && Parameters(node.AsObject()) is { } parameters
-            ? (id, method, parameters)
+            ? (id, method, parameters, Legacy.IsLegacyName(name))
             : null;
 
     /// <summary>The error answer for a malformed request object, or null when it is well formed.</summary>
