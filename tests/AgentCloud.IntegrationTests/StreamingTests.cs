@@ -175,6 +175,30 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AnIdleStreamGetsKeepAliveComments()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+        await fixture.HoldHeadOfLineAsync(agent);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(40));
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages?stream=true")
+        {
+            Content = JsonContent.Create(new { text = "waits behind the held one" }),
+        };
+        using var response = await StreamClient(user).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        string? line;
+        while ((line = await reader.ReadLineAsync(timeout.Token)) is not null && !line.StartsWith(':'))
+        {
+        }
+
+        Assert.Equal(": keep-alive", line);
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task ACanceledQueuedMessageEndsItsStreamWithAnErrorAndIsNeverHandled()
     {
         var user = await fixture.CreateUserAsync();
