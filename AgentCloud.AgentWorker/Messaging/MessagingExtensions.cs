@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Messaging.Behaviors;
 
 namespace AgentCloud.AgentWorker.Messaging;
@@ -17,6 +18,8 @@ public static class MessagingExtensions
         builder.Services.AddSingleton<InboxSignal>();
         builder.Services.AddSingleton<MessagingMetrics>();
         builder.Services.AddSingleton<MessageHandler>();
+        // Plain Add (not TryAdd): this one, which stores events for the streaming doors, wins over any default.
+        builder.Services.AddSingleton<IRunEvents, PostgresRunEvents>();
         builder.Services.AddHostedService<InboxListener>();
         builder.Services.AddHostedService<MessageProcessor>();
         return builder;

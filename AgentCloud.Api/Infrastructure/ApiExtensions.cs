@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Auth;
+using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Quotas;
@@ -42,6 +43,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
+        builder.AddDoors();
         builder.Services.AddSingleton<DatabaseNotifications>();
         builder.Services.AddHostedService(services => services.GetRequiredService<DatabaseNotifications>());
         builder.Services.AddAgentBehaviors(builder.Configuration);
@@ -67,6 +69,7 @@ public static class ApiExtensions
             config.Errors.UseProblemDetails();
             config.Binding.JsonExceptionTransformer = DescribeJsonError;
         });
+        app.MapDoors();
         if (app.Environment.IsDevelopment())
         {
             app.UseSwaggerGen();

@@ -11,7 +11,7 @@ namespace AgentCloud.Api.Infrastructure;
 /// </summary>
 public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<DatabaseNotifications> logger) : BackgroundService
 {
-    private static readonly string[] Channels = [NotifyChannels.MessageFinished, NotifyChannels.AgentLogs];
+    private static readonly string[] Channels = [NotifyChannels.MessageFinished, NotifyChannels.AgentLogs, RunEvents.Channel];
     private static readonly TimeSpan PingInterval = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
@@ -19,17 +19,23 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     private readonly Dictionary<(string Channel, string Payload), List<Subscription>> subscriptions = [];
 
     /// <summary>A signal raised by every notification of <paramref name="channel"/> carrying <paramref name="payload"/>; dispose it when done.</summary>
-    public Subscription Subscribe(string channel, string payload)
+    public Subscription Subscribe(string channel, string payload) => Subscribe(payload, [channel]);
+
+    /// <summary>One signal raised by a notification of any of <paramref name="channels"/> carrying <paramref name="payload"/>.</summary>
+    public Subscription Subscribe(string payload, string[] channels)
     {
-        var subscription = new Subscription(this, (channel, Normalize(payload)));
+        var subscription = new Subscription(this, [.. channels.Select(channel => (channel, Normalize(payload)))]);
         lock (gate)
         {
-            if (!subscriptions.TryGetValue(subscription.Key, out var list))
+            foreach (var key in subscription.Keys)
             {
-                subscriptions[subscription.Key] = list = [];
-            }
+                if (!subscriptions.TryGetValue(key, out var list))
+                {
+                    subscriptions[key] = list = [];
+                }
 
-            list.Add(subscription);
+                list.Add(subscription);
+            }
         }
 
         return subscription;
@@ -102,7 +108,7 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
         Subscription[] targets;
         lock (gate)
         {
-            targets = [.. subscriptions.Values.SelectMany(list => list)];
+            targets = [.. subscriptions.Values.SelectMany(list => list).Distinct()];
         }
 
         foreach (var subscription in targets)
@@ -115,9 +121,12 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
     {
         lock (gate)
         {
-            if (subscriptions.TryGetValue(subscription.Key, out var list) && list.Remove(subscription) && list.Count == 0)
+            foreach (var key in subscription.Keys)
             {
-                subscriptions.Remove(subscription.Key);
+                if (subscriptions.TryGetValue(key, out var list) && list.Remove(subscription) && list.Count == 0)
+                {
+                    subscriptions.Remove(key);
+                }
             }
         }
     }
@@ -131,13 +140,13 @@ public sealed class DatabaseNotifications(NpgsqlDataSource dataSource, ILogger<D
         private readonly DatabaseNotifications owner;
         private readonly SemaphoreSlim signal = new(0, 1);
 
-        internal Subscription(DatabaseNotifications owner, (string Channel, string Payload) key)
+        internal Subscription(DatabaseNotifications owner, (string Channel, string Payload)[] keys)
         {
             this.owner = owner;
-            Key = key;
+            Keys = keys;
         }
 
-        internal (string Channel, string Payload) Key { get; }
+        internal (string Channel, string Payload)[] Keys { get; }
 
         /// <summary>True when a notification came (since the last wait), false when <paramref name="timeout"/> passed first.</summary>
         public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) =>

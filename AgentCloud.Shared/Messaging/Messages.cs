@@ -13,10 +13,12 @@ public static class MessageStatus
     public const string Failed = "failed";
     /// <summary>Out of attempts: nobody will try again.</summary>
     public const string Dead = "dead";
+    /// <summary>Withdrawn by its sender before it finished: nobody will handle it.</summary>
+    public const string Canceled = "canceled";
 
-    public static readonly IReadOnlyList<string> All = [Queued, Processing, Done, Failed, Dead];
+    public static readonly IReadOnlyList<string> All = [Queued, Processing, Done, Failed, Dead, Canceled];
 
-    public static bool IsFinal(string status) => status is Done or Dead;
+    public static bool IsFinal(string status) => status is Done or Dead or Canceled;
 }
 
 public static class MessageDirection

@@ -78,6 +78,7 @@ public static class AgentBehaviorRegistration
         if (configuration.GetValue("AgentCloud:EnableTestBehaviors", false))
         {
             services.AddSingleton<IAgentBehavior, FailingBehavior>();
+            services.AddSingleton<IAgentBehavior, StreamingTestBehavior>();
         }
 
         services.AddSingleton<AgentBehaviors>();

@@ -6,7 +6,7 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Post;
 
-public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endpoint<Request, MessageResponse>
+public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events.MessageEventStream stream) : Endpoint<Request, MessageResponse>
 {
     public override void Configure()
     {
@@ -22,7 +22,8 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
                 "waits for the agent to finish it: 200 with the finished message (done or dead, with its reply), or 202 with " +
                 "its current state when N seconds pass first. With an idempotency key (header Idempotency-Key, or " +
                 "idempotency_key in the body) a repeat stores nothing and answers with the first message (same id); without one, " +
-                "every post is a new message.";
+                "every post is a new message. With Accept: text/event-stream (or ?stream=true) the answer is " +
+                "the message's event stream instead, as GET /agents/{agent_id}/messages/{message_id}/events sends it.";
             s.Responses[200] = "The message, finished (with ?wait).";
             s.Responses[202] = "The message, accepted and not finished yet.";
             s.Responses[404] = "No such agent, or not the caller's.";
@@ -50,14 +51,19 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
         }
 
         var message = sent.Message!;
+        HttpContext.Response.Headers.Location =
+            $"/agents/{request.AgentId.ToString(CultureInfo.InvariantCulture)}/messages/{message.Id:D}";
+        if (request.WantsStream(HttpContext.Request))
+        {
+            await stream.WriteAsync(HttpContext, message, lastEventId: null, ct);
+            return;
+        }
 
         if (request.WaitTime is { } wait)
         {
             message = await waiter.WaitUntilFinishedAsync(message, wait, ct);
         }
 
-        HttpContext.Response.Headers.Location =
-            $"/agents/{request.AgentId.ToString(CultureInfo.InvariantCulture)}/messages/{message.Id:D}";
         var status = MessageStatus.IsFinal(message.Status) ? StatusCodes.Status200OK : StatusCodes.Status202Accepted;
         await Send.ResponseAsync(MessageResponse.From(message), status, ct);
     }

@@ -34,6 +34,13 @@ public sealed class Request
     [QueryParam]
     public string? Wait { get; init; }
 
+    /// <summary>true: answer with the message's event stream (as Accept: text/event-stream does).</summary>
+    [QueryParam]
+    public string? Stream { get; init; }
+
+    public bool WantsStream(HttpRequest request) =>
+        Stream == "true" || request.Headers.Accept.Any(accept => accept?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
+
     public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
 
     public sealed class Validator : Validator<Request>
@@ -44,6 +51,9 @@ public sealed class Request
             RuleFor(r => r).StorablePayload(r => r.Payload, r => r.Text);
             RuleFor(r => r.Session).ValidSession();
             RuleFor(r => r).ValidIdempotencyKey(r => r.IdempotencyKeyHeader, r => r.IdempotencyKey);
+            RuleFor(r => r.Stream)
+                .Must(stream => stream is null or "true" or "false")
+                .WithMessage("stream must be true or false.");
             RuleFor(r => r.Wait)
                 .Must(wait => wait is null || MessageRules.IsWholeNumber(wait, 0, MaxWaitSeconds))
                 .WithMessage($"wait must be a whole number of seconds from 0 to {MaxWaitSeconds}.");

@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentCloud.Api.Features.A2A.Protocol;
+using AgentCloud.Api.Features.Doors;
+using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Shared.Messaging;
+
+namespace AgentCloud.Api.Features.A2A;
+
+/// <summary>
+/// The A2A methods over the message core for one agent of the caller. A method either returns a result
+/// or throws <see cref="JsonRpcException"/>; the streaming ones write server-sent events themselves.
+/// </summary>
+public sealed class A2AService(MessageStore messages, MessageWaiter waiter, MessageCancellation cancellation, Conversations conversations,
+    MessageEventFeed feed)
+{
+    /// <summary>SendMessage waits at most this long for the answer, then returns the task as it stands.</summary>
+    public static readonly TimeSpan SendWait = TimeSpan.FromSeconds(30);
+    private const int DefaultPageSize = 50;
+    private const int MaxPageSize = 100;
+
+    public async Task<JsonNode?> CallAsync(int userId, int agentId, string method, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        switch (method)
+        {
+            case A2AMethods.SendMessage:
+            {
+                var request = Parse<SendMessageRequest>(parameters);
+                var message = await SendAsync(userId, agentId, request, cancellationToken);
+                if (request.Configuration?.ReturnImmediately != true)
+                {
+                    message = await waiter.WaitUntilFinishedAsync(message, SendWait, cancellationToken);
+                }
+
+                return Serialize(new SendMessageResponse { Task = Tasks.From(message, request.Configuration?.HistoryLength) });
+            }
+
+            case A2AMethods.GetTask:
+            {
+                var request = Parse<GetTaskRequest>(parameters);
+                var message = await FindTaskAsync(agentId, request.Id, cancellationToken);
+                return Serialize(Tasks.From(message, request.HistoryLength));
+            }
+
+            case A2AMethods.ListTasks:
+                return Serialize(await ListAsync(agentId, Parse<ListTasksRequest>(parameters), cancellationToken));
+
+            case A2AMethods.CancelTask:
+            {
+                var request = Parse<CancelTaskRequest>(parameters);
+                var id = TaskId(request.Id);
+                var (message, canceled) = await cancellation.CancelAsync(agentId, id, cancellationToken);
+                if (message is null)
+                {
+                    throw TaskNotFound(request.Id!);
+                }
+
+                if (!canceled)
+                {
+                    throw JsonRpcException.Info(JsonRpcErrorCodes.TaskNotCancelable, "Task cannot be canceled", "TASK_NOT_CANCELABLE",
+                        new JsonObject { ["taskId"] = request.Id, ["state"] = Tasks.State(message.Status) });
+                }
+
+                return Serialize(Tasks.From(message));
+            }
+
+            default:
+                throw new JsonRpcException(JsonRpcErrorCodes.MethodNotFound, "Method not found");
+        }
+    }
+
+    /// <summary>SendStreamingMessage and SubscribeToTask: checks first (errors still come as a plain JSON-RPC answer), then the stream.</summary>
+    public async Task<MessageRow> StartStreamAsync(int userId, int agentId, string method, JsonObject parameters, CancellationToken cancellationToken)
+    {
+        if (method == A2AMethods.SendStreamingMessage)
+        {
+            return await SendAsync(userId, agentId, Parse<SendMessageRequest>(parameters), cancellationToken);
+        }
+
+        var request = Parse<SubscribeToTaskRequest>(parameters);
+        var message = await FindTaskAsync(agentId, request.Id, cancellationToken);
+        if (MessageStatus.IsFinal(message.Status))
+        {
+            throw JsonRpcException.Info(JsonRpcErrorCodes.UnsupportedOperation, "The task is in a terminal state", "UNSUPPORTED_OPERATION",
+                new JsonObject { ["taskId"] = request.Id, ["state"] = Tasks.State(message.Status) });
+        }
+
+        return message;
+    }
+
+    /// <summary>
+    /// The task first, then an artifact update per text delta (appended to the "answer" artifact), and the
+    /// final status; a run that streamed no text gets its whole answer as one artifact update before it.
+    /// </summary>
+    public async IAsyncEnumerable<JsonNode> StreamAsync(MessageRow message, DateTimeOffset until,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var taskId = message.Id.ToString("D");
+        var contextId = message.Session.ToString("D");
+        var streamedText = false;
+        var working = false;
+        await foreach (var item in feed.FollowAsync(message, null, until, cancellationToken))
+        {
+            switch (item.Type)
+            {
+                case FeedEventTypes.Accepted:
+                    yield return Serialize(new StreamResponse { Task = Tasks.From(item.Message!) });
+                    break;
+                case FeedEventTypes.Heartbeat:
+                    yield return new JsonObject();
+                    break;
+                case "delta" when item.DeltaText is { } delta:
+                    if (!working)
+                    {
+                        working = true;
+                        yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = new() { State = TaskStates.Working } } });
+                    }
+
+                    yield return Serialize(new StreamResponse
+                    {
+                        ArtifactUpdate = new()
+                        {
+                            TaskId = taskId, ContextId = contextId, Append = streamedText, LastChunk = false,
+                            Artifact = new() { ArtifactId = Tasks.AnswerArtifactId, Name = "answer", Parts = [new Part { Text = delta }] },
+                        },
+                    });
+                    streamedText = true;
+                    break;
+                case FeedEventTypes.Done or FeedEventTypes.Error:
+                    var row = item.Message!;
+                    if (row.Status == MessageStatus.Done && row.Reply is not null && !streamedText)
+                    {
+                        yield return Serialize(new StreamResponse
+                        {
+                            ArtifactUpdate = new() { TaskId = taskId, ContextId = contextId, Artifact = Tasks.Answer(row.Reply), LastChunk = true },
+                        });
+                    }
+
+                    yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = Tasks.Status(row) } });
+                    yield break;
+                default:
+                    if (!working)
+                    {
+                        working = true;
+                        yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = new() { State = TaskStates.Working } } });
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private async Task<MessageRow> SendAsync(int userId, int agentId, SendMessageRequest request, CancellationToken cancellationToken)
+    {
+        var message = request.Message ?? throw JsonRpcException.InvalidParams("message", "A message is required.");
+        if (message.Parts.Count == 0)
+        {
+            throw JsonRpcException.InvalidParams("message.parts", "At least one part is required");
+        }
+
+        if (message.Role is not (Roles.User or "user"))
+        {
+            throw JsonRpcException.InvalidParams("message.role", "A message sent to an agent has the role ROLE_USER.");
+        }
+
+        if (!string.IsNullOrEmpty(message.TaskId))
+        {
+            throw JsonRpcException.Info(JsonRpcErrorCodes.UnsupportedOperation,
+                "Each message is its own task here: send without taskId, with the same contextId to continue the conversation",
+                "UNSUPPORTED_OPERATION", new JsonObject { ["taskId"] = message.TaskId });
+        }
+
+        Guid session;
+        if (string.IsNullOrEmpty(message.ContextId))
+        {
+            session = Guid.NewGuid();
+        }
+        else if (!Guid.TryParse(message.ContextId, out session))
+        {
+            throw JsonRpcException.InvalidParams("message.contextId", "A contextId here is a UUID (it names an AgentCloud session).");
+        }
+
+        var payload = Tasks.Payload(message)
+            ?? throw JsonRpcException.InvalidParams("message.parts", "Only text and data parts are supported.");
+        if (!Shared.Data.StorableText.IsStorable(payload))
+        {
+            throw JsonRpcException.InvalidParams("message.parts", Shared.Data.StorableText.Problem);
+        }
+
+        var payloadJson = payload.ToJsonString();
+        if (MessageRules.IsTooLarge(payloadJson))
+        {
+            throw JsonRpcException.InvalidParams("message.parts", $"The content may be at most {MessageRules.MaxPayloadBytes} bytes of JSON.");
+        }
+
+        return (await messages.SendToAgentAsync(userId, agentId, payloadJson, session, MessageRules.CurrentTraceparent(),
+                idempotencyKey: null, cancellationToken)).Message
+            ?? throw TaskNotFound(""); // the agent vanished between the check and the send
+    }
+
+    private async Task<ListTasksResponse> ListAsync(int agentId, ListTasksRequest request, CancellationToken cancellationToken)
+    {
+        Guid? session = null;
+        if (!string.IsNullOrEmpty(request.ContextId))
+        {
+            session = Guid.TryParse(request.ContextId, out var parsed) ? parsed
+                : throw JsonRpcException.InvalidParams("contextId", "A contextId here is a UUID.");
+        }
+
+        IReadOnlyList<string>? statuses = null;
+        if (!string.IsNullOrEmpty(request.Status) && request.Status != "TASK_STATE_UNSPECIFIED")
+        {
+            statuses = TaskStates.All.Contains(request.Status)
+                ? Tasks.Statuses(request.Status) ?? []
+                : throw JsonRpcException.InvalidParams("status", $"status must be one of {string.Join(", ", TaskStates.All)}.");
+        }
+
+        var pageSize = request.PageSize ?? DefaultPageSize;
+        if (pageSize is < 1 or > MaxPageSize)
+        {
+            throw JsonRpcException.InvalidParams("pageSize", $"pageSize must be from 1 to {MaxPageSize}.");
+        }
+
+        long? beforeSeq = null;
+        if (!string.IsNullOrEmpty(request.PageToken))
+        {
+            beforeSeq = long.TryParse(request.PageToken, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) ? seq
+                : throw JsonRpcException.InvalidParams("pageToken", "Not a page token this server gave.");
+        }
+
+        var (rows, total) = statuses is { Count: 0 }
+            ? ([], 0)
+            : await conversations.PageAsync(agentId, session, statuses, beforeSeq, pageSize, cancellationToken);
+        return new ListTasksResponse
+        {
+            Tasks = [.. rows.Select(row => Tasks.From(row, request.HistoryLength ?? 0, request.IncludeArtifacts == true))],
+            NextPageToken = rows.Count == pageSize ? rows[^1].Seq.ToString(CultureInfo.InvariantCulture) : "",
+            PageSize = pageSize,
+            TotalSize = total,
+        };
+    }
+
+    private async Task<MessageRow> FindTaskAsync(int agentId, string? id, CancellationToken cancellationToken) =>
+        await conversations.InboundAsync(agentId, TaskId(id), cancellationToken) ?? throw TaskNotFound(id!);
+
+    private static Guid TaskId(string? id)
+    {
+        if (string.IsNullOrEmpty(id))
+        {
+            throw JsonRpcException.InvalidParams("id", "A task id is required.");
+        }
+
+        // Not one of our ids is simply no task of ours.
+        return Guid.TryParse(id, out var value) ? value : throw TaskNotFound(id);
+    }
+
+    private static JsonRpcException TaskNotFound(string id) =>
+        JsonRpcException.Info(JsonRpcErrorCodes.TaskNotFound, "Task not found", "TASK_NOT_FOUND", new JsonObject { ["taskId"] = id });
+
+    private static T Parse<T>(JsonObject parameters)
+    {
+        try
+        {
+            return parameters.Deserialize<T>(A2AJson.Options)
+                ?? throw JsonRpcException.InvalidParams("params", "The parameters are missing.");
+        }
+        catch (JsonException exception)
+        {
+            throw JsonRpcException.InvalidParams(exception.Path is { Length: > 2 } path ? path[2..] : "params", "A value of the wrong type.");
+        }
+    }
+
+    private static JsonNode Serialize<T>(T value) => JsonSerializer.SerializeToNode(value, A2AJson.Options)!;
+}

@@ -1,0 +1,94 @@
+using System.Text.Json.Nodes;
+
+namespace AgentCloud.Api.Features.A2A.Protocol;
+
+/// <summary>JSON-RPC 2.0 error codes, the standard ones and A2A's (specification sections 5.4 and 9.5).</summary>
+public static class JsonRpcErrorCodes
+{
+    public const int ParseError = -32700;
+    public const int InvalidRequest = -32600;
+    public const int MethodNotFound = -32601;
+    public const int InvalidParams = -32602;
+    public const int InternalError = -32603;
+    public const int TaskNotFound = -32001;
+    public const int TaskNotCancelable = -32002;
+    public const int PushNotificationNotSupported = -32003;
+    public const int UnsupportedOperation = -32004;
+    public const int ContentTypeNotSupported = -32005;
+    public const int InvalidAgentResponse = -32006;
+    public const int ExtendedAgentCardNotConfigured = -32007;
+    public const int ExtensionSupportRequired = -32008;
+    public const int VersionNotSupported = -32009;
+}
+
+/// <summary>The methods of the JSON-RPC binding (section 9.4), and the 0.3 names clients still send.</summary>
+public static class A2AMethods
+{
+    public const string SendMessage = "SendMessage";
+    public const string SendStreamingMessage = "SendStreamingMessage";
+    public const string GetTask = "GetTask";
+    public const string ListTasks = "ListTasks";
+    public const string CancelTask = "CancelTask";
+    public const string SubscribeToTask = "SubscribeToTask";
+
+    private static readonly Dictionary<string, string> Legacy = new(StringComparer.Ordinal)
+    {
+        ["message/send"] = SendMessage,
+        ["message/stream"] = SendStreamingMessage,
+        ["tasks/get"] = GetTask,
+        ["tasks/cancel"] = CancelTask,
+        ["tasks/resubscribe"] = SubscribeToTask,
+    };
+
+    /// <summary>The 1.0 name of a method, whichever name the client used.</summary>
+    public static string Canonical(string method) => Legacy.GetValueOrDefault(method, method);
+
+    public static bool IsKnown(string method) =>
+        method is SendMessage or SendStreamingMessage or GetTask or ListTasks or CancelTask or SubscribeToTask;
+
+    public static bool IsStreaming(string method) => method is SendStreamingMessage or SubscribeToTask;
+}
+
+/// <summary>A JSON-RPC error that ends a call; <see cref="Data"/> follows the A2A error detail shape.</summary>
+public sealed class JsonRpcException(int code, string message, JsonNode? data = null) : Exception(message)
+{
+    public int Code { get; } = code;
+    public JsonNode? Details { get; } = data;
+
+    public static JsonRpcException InvalidParams(string field, string description) => new(JsonRpcErrorCodes.InvalidParams,
+        "Invalid parameters", new JsonArray(new JsonObject
+        {
+            ["@type"] = "type.googleapis.com/google.rpc.BadRequest",
+            ["fieldViolations"] = new JsonArray(new JsonObject { ["field"] = field, ["description"] = description }),
+        }));
+
+    public static JsonRpcException Info(int code, string message, string reason, JsonObject? metadata = null) => new(code, message,
+        new JsonArray(new JsonObject
+        {
+            ["@type"] = "type.googleapis.com/google.rpc.ErrorInfo",
+            ["reason"] = reason,
+            ["domain"] = "a2a-protocol.org",
+            ["metadata"] = metadata ?? [],
+        }));
+}
+
+public static class JsonRpcMessages
+{
+    public static JsonObject Result(JsonNode? id, JsonNode? result) => new()
+    {
+        ["jsonrpc"] = "2.0",
+        ["id"] = id?.DeepClone(),
+        ["result"] = result,
+    };
+
+    public static JsonObject Error(JsonNode? id, int code, string message, JsonNode? data = null)
+    {
+        var error = new JsonObject { ["code"] = code, ["message"] = message };
+        if (data is not null)
+        {
+            error["data"] = data.DeepClone();
+        }
+
+        return new JsonObject { ["jsonrpc"] = "2.0", ["id"] = id?.DeepClone(), ["error"] = error };
+    }
+}

@@ -1,0 +1,34 @@
+using AgentCloud.Api.Features.A2A;
+using AgentCloud.Api.Features.Mcp;
+using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Messages.Events;
+
+namespace AgentCloud.Api.Features.Doors;
+
+public static class DoorsExtensions
+{
+    /// <summary>The streaming doors and the standard ones (A2A, MCP, OpenAI-compatible chat), all over the same message store.</summary>
+    public static WebApplicationBuilder AddDoors(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<MessageEventFeed>();
+        builder.Services.AddSingleton<MessageEventStream>();
+        builder.Services.AddSingleton<MessageCancellation>();
+        builder.Services.AddSingleton<Conversations>();
+        builder.Services.AddSingleton<A2AService>();
+        builder.Services.AddHttpContextAccessor();
+        // Stateless: any API replica answers any request, and no session outlives its request.
+        builder.Services.AddMcpServer(options => options.ServerInfo = new() { Name = "AgentCloud", Version = "1.0.0" })
+            .WithHttpTransport(options => options.Stateless = true)
+            .WithTools<AgentTools>()
+            .WithListResourcesHandler(AgentLogResources.ListAsync)
+            .WithReadResourceHandler(AgentLogResources.ReadAsync);
+        return builder;
+    }
+
+    /// <summary>/mcp (Streamable HTTP), authenticated like the rest of the API.</summary>
+    public static WebApplication MapDoors(this WebApplication app)
+    {
+        app.MapMcp("/mcp").RequireAuthorization();
+        return app;
+    }
+}

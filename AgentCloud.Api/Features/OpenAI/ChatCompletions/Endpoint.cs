@@ -1,0 +1,318 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using AgentCloud.Api.Features.Doors;
+using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Shared.Messaging;
+using FastEndpoints;
+
+namespace AgentCloud.Api.Features.OpenAI.ChatCompletions;
+
+/// <summary>
+/// OpenAI-compatible chat: the model names the agent (agent-{id}), the last user message is what it is
+/// sent, the session comes from the request's <c>user</c> field or an X-Session-Id header (else a new
+/// one, returned in X-Session-Id). The agent keeps the conversation itself, so earlier messages in the
+/// request are not sent again.
+/// </summary>
+public sealed class Endpoint(Conversations conversations, MessageStore messages, MessageWaiter waiter, MessageEventFeed feed)
+    : EndpointWithoutRequest
+{
+    public static readonly TimeSpan AnswerWait = TimeSpan.FromSeconds(30);
+    private const string SessionHeader = "X-Session-Id";
+
+    public override void Configure()
+    {
+        Post("/v1/chat/completions");
+        AllowAnonymous();
+        Summary(s =>
+        {
+            s.Summary = "OpenAI-compatible chat completion with one of the caller's agents";
+            s.Description = "Chat Completions request and answer shapes; stream: true answers with chat.completion.chunk events " +
+                "ending with data: [DONE]. Only n = 1; sampling parameters are accepted and ignored (the agent decides).";
+            s.Responses[200] = "A chat.completion, or its chunks as server-sent events.";
+            s.Responses[400] = "Invalid request (OpenAI-style error).";
+            s.Responses[401] = "No valid bearer token.";
+            s.Responses[404] = "No such model (agent) of the caller.";
+        });
+    }
+
+    public override async Task HandleAsync(CancellationToken ct)
+    {
+        if (await OpenAIErrors.AuthenticateAsync(HttpContext) is not { } userId)
+        {
+            return;
+        }
+
+        JsonObject request;
+        try
+        {
+            request = await JsonNode.ParseAsync(HttpContext.Request.Body, cancellationToken: ct) as JsonObject
+                ?? throw new JsonException("not an object");
+        }
+        catch (JsonException)
+        {
+            await BadRequestAsync("We could not parse the JSON body of your request. Expected a JSON object.", null);
+            return;
+        }
+
+        var model = request["model"] is JsonValue m && m.TryGetValue<string>(out var name) ? name : null;
+        if (model is null)
+        {
+            await BadRequestAsync("you must provide a model parameter", "model");
+            return;
+        }
+
+        if (Invalid(request) is { } problem)
+        {
+            await BadRequestAsync(problem.Message, problem.Param);
+            return;
+        }
+
+        var text = LastUserText(request["messages"]!.AsArray());
+        if (text is null)
+        {
+            await BadRequestAsync("messages must end with a message of role 'user' whose content is text.", "messages");
+            return;
+        }
+
+        var payload = DoorText.Payload(text);
+        if (payload is null)
+        {
+            await BadRequestAsync($"The last user message is too long (at most {MessageRules.MaxPayloadBytes} bytes) or holds U+0000.", "messages");
+            return;
+        }
+
+        if (Session(userId, request) is not { } session)
+        {
+            await BadRequestAsync($"The {SessionHeader} header must be a UUID.", SessionHeader);
+            return;
+        }
+
+        var agentId = OpenAIErrors.AgentId(model);
+        var message = agentId is { } id
+            ? (await messages.SendToAgentAsync(userId, id, payload, session, MessageRules.CurrentTraceparent(), idempotencyKey: null, ct)).Message
+            : null;
+        if (message is null)
+        {
+            await OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status404NotFound,
+                $"The model '{model}' does not exist or you do not have access to it.", "invalid_request_error", "model", "model_not_found");
+            return;
+        }
+
+        HttpContext.Response.Headers[SessionHeader] = session.ToString("D");
+        var completionId = $"chatcmpl-{message.Id:N}";
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (request["stream"] is JsonValue stream && stream.GetValueKind() == JsonValueKind.True)
+        {
+            var includeUsage = request["stream_options"]?["include_usage"] is JsonValue usage && usage.GetValueKind() == JsonValueKind.True;
+            await StreamAsync(message, completionId, created, model, includeUsage, ct);
+            return;
+        }
+
+        message = await waiter.WaitUntilFinishedAsync(message, AnswerWait, ct);
+        if (message.Status != MessageStatus.Done)
+        {
+            await NotAnsweredAsync(message);
+            return;
+        }
+
+        var (input, output) = await conversations.UsageAsync(message.Id, ct);
+        var completion = new JsonObject
+        {
+            ["id"] = completionId,
+            ["object"] = "chat.completion",
+            ["created"] = created,
+            ["model"] = model,
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = DoorText.Of(message.Reply), ["refusal"] = null },
+                ["logprobs"] = null,
+                ["finish_reason"] = "stop",
+            }),
+            ["usage"] = Usage(input, output),
+            ["system_fingerprint"] = null,
+        };
+        await Send.StringAsync(completion.ToJsonString(), contentType: "application/json", cancellation: ct);
+    }
+
+    private async Task StreamAsync(MessageRow message, string completionId, long created, string model, bool includeUsage, CancellationToken ct)
+    {
+        await ServerSentEvents.StartAsync(HttpContext, ct);
+        var response = HttpContext.Response;
+        var streamedText = false;
+        try
+        {
+            await WriteChunkAsync(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null);
+            await foreach (var item in feed.FollowAsync(message, null, ServerSentEvents.TokenExpiry(User), ct))
+            {
+                switch (item.Type)
+                {
+                    case FeedEventTypes.Heartbeat:
+                        await ServerSentEvents.WriteKeepAliveAsync(response, ct);
+                        break;
+                    case "delta" when item.DeltaText is { } delta:
+                        await WriteChunkAsync(new JsonObject { ["content"] = delta }, null);
+                        streamedText = true;
+                        break;
+                    case FeedEventTypes.Done:
+                        if (!streamedText)
+                        {
+                            await WriteChunkAsync(new JsonObject { ["content"] = DoorText.Of(item.Message!.Reply) }, null);
+                        }
+
+                        await WriteChunkAsync([], "stop");
+                        if (includeUsage)
+                        {
+                            var (input, output) = await conversations.UsageAsync(message.Id, ct);
+                            var chunk = Chunk([], null);
+                            chunk["choices"] = new JsonArray();
+                            chunk["usage"] = Usage(input, output);
+                            await ServerSentEvents.WriteAsync(response, null, null, chunk.ToJsonString(), ct);
+                        }
+
+                        break;
+                    case FeedEventTypes.Error:
+                        var error = new JsonObject
+                        {
+                            ["error"] = new JsonObject
+                            {
+                                ["message"] = $"The agent did not answer: the message is {item.Message!.Status}" +
+                                    (item.Message.Error is { } reason ? $" ({reason})" : "") + ".",
+                                ["type"] = "server_error", ["param"] = null, ["code"] = "agent_" + item.Message.Status,
+                            },
+                        };
+                        await ServerSentEvents.WriteAsync(response, null, null, error.ToJsonString(), ct);
+                        break;
+                }
+            }
+
+            await ServerSentEvents.WriteAsync(response, null, null, "[DONE]", ct);
+        }
+        catch (Exception exception) when (ct.IsCancellationRequested && exception is OperationCanceledException or IOException)
+        {
+            // The client went away.
+        }
+
+        Task WriteChunkAsync(JsonObject delta, string? finishReason) =>
+            ServerSentEvents.WriteAsync(response, null, null, Chunk(delta, finishReason).ToJsonString(), ct);
+
+        JsonObject Chunk(JsonObject delta, string? finishReason) => new()
+        {
+            ["id"] = completionId,
+            ["object"] = "chat.completion.chunk",
+            ["created"] = created,
+            ["model"] = model,
+            ["system_fingerprint"] = null,
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finishReason,
+            }),
+        };
+    }
+
+    private Task NotAnsweredAsync(MessageRow message) => MessageStatus.IsFinal(message.Status)
+        ? OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status502BadGateway,
+            $"The agent did not answer: message {message.Id:D} is {message.Status}" + (message.Error is { } e ? $" ({e})." : "."),
+            "server_error", code: "agent_" + message.Status)
+        : OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status504GatewayTimeout,
+            $"The agent has not answered within {AnswerWait.TotalSeconds:0} s; message {message.Id:D} is still {message.Status} " +
+            $"(GET /agents/{message.AgentId}/messages/{message.Id:D}).", "timeout", code: "agent_timeout");
+
+    private Task BadRequestAsync(string message, string? param) =>
+        OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status400BadRequest, message, "invalid_request_error", param);
+
+    /// <summary>What OpenAI itself would refuse, or what an agent cannot do (several choices, tools).</summary>
+    private static (string Message, string Param)? Invalid(JsonObject request)
+    {
+        if (request["messages"] is not JsonArray { Count: > 0 } list)
+        {
+            return ("messages must be a non-empty array.", "messages");
+        }
+
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i] is not JsonObject item || item["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String)
+            {
+                return ($"messages[{i}] must be an object with a role.", $"messages[{i}]");
+            }
+
+            if (role.GetValue<string>() is not ("system" or "developer" or "user" or "assistant" or "tool" or "function"))
+            {
+                return ($"messages[{i}].role '{role.GetValue<string>()}' is not one of system, developer, user, assistant, tool.", $"messages[{i}].role");
+            }
+        }
+
+        if (request["n"] is { } n && !(n is JsonValue value && value.TryGetValue<int>(out var count) && count == 1))
+        {
+            return ("Only n = 1 is supported: an agent gives one answer.", "n");
+        }
+
+        if (request["stream"] is { } stream && stream.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+        {
+            return ("stream must be a boolean.", "stream");
+        }
+
+        if (request["tools"] is JsonArray { Count: > 0 } || request["functions"] is JsonArray { Count: > 0 })
+        {
+            return ("Tools are not supported: the agent has its own.", request["tools"] is null ? "functions" : "tools");
+        }
+
+        return null;
+    }
+
+    /// <summary>The text of the last message, if it is the user's: a string, or its text parts joined.</summary>
+    private static string? LastUserText(JsonArray list)
+    {
+        if (list[^1] is not JsonObject last || last["role"]?.GetValue<string>() != "user")
+        {
+            return null;
+        }
+
+        return last["content"] switch
+        {
+            JsonValue value when value.TryGetValue<string>(out var text) => text,
+            JsonArray parts when parts.All(p => p?["type"]?.GetValueKind() == JsonValueKind.String) =>
+                string.Join("\n", parts.Where(p => p!["type"]!.GetValue<string>() == "text" && p["text"] is JsonValue)
+                    .Select(p => p!["text"]!.GetValue<string>())) is { Length: > 0 } joined ? joined : null,
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// X-Session-Id (a UUID) wins; else <c>user</c>, which clients fill with any string, becomes a UUID of
+    /// its own (the same string, the same conversation, per caller); else a new conversation. Null: a bad header.
+    /// </summary>
+    private Guid? Session(int userId, JsonObject request)
+    {
+        var header = HttpContext.Request.Headers[SessionHeader].ToString();
+        if (header.Length > 0)
+        {
+            return Guid.TryParse(header, out var session) ? session : null;
+        }
+
+        if (request["user"] is JsonValue user && user.TryGetValue<string>(out var name) && name.Length > 0)
+        {
+            if (Guid.TryParse(name, out var session))
+            {
+                return session;
+            }
+
+            var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"openai-user\n{userId}\n{name}"));
+            hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // a name-based UUID (version 5 layout)
+            hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+            return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+        }
+
+        return Guid.NewGuid();
+    }
+
+    private static JsonObject Usage(int input, int output) => new()
+    {
+        ["prompt_tokens"] = input,
+        ["completion_tokens"] = output,
+        ["total_tokens"] = input + output,
+    };
+}
