@@ -61,6 +61,15 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
             await Task.Delay(200, ct);
         }
 
+        // The handling's statements are children of its span, in its trace; no statement is a trace of its own.
+        await Task.Delay(TimeSpan.FromSeconds(1), ct);
+        var spans = receiver.Traces.SelectMany(OtlpSpans.Read).ToList();
+        var process = Assert.Single(spans, span => span.Name == "process agent_inbox");
+        Assert.Equal(5, process.Kind); // SPAN_KIND_CONSUMER
+        var statements = spans.Where(span => span.Scope == "Npgsql").ToList();
+        Assert.Contains(statements, span => span.ParentSpanId == process.SpanId && span.TraceId == process.TraceId);
+        Assert.All(statements, span => Assert.False(span.ParentSpanId.Length == 0, $"A root statement span: {span.Name}"));
+
         await using var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
         Assert.Equal("done", await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE direction = 'inbound'"));
     }
@@ -69,6 +78,81 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
 
     private static string Printable(byte[]? body) =>
         body is null ? "" : new string(Encoding.UTF8.GetString(body).Select(c => char.IsControl(c) ? '.' : c).Take(600).ToArray());
+
+    /// <summary>Just enough of the OTLP protobuf (ExportTraceServiceRequest → ResourceSpans → ScopeSpans → Span) to check parentage.</summary>
+    private static class OtlpSpans
+    {
+        public sealed record Span(string Scope, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind);
+
+        public static IEnumerable<Span> Read(byte[] request)
+        {
+            foreach (var resourceSpans in Fields(request).Where(f => f.Number == 1))
+            {
+                foreach (var scopeSpans in Fields(resourceSpans.Bytes).Where(f => f.Number == 2))
+                {
+                    var scopeFields = Fields(scopeSpans.Bytes).ToList();
+                    var scope = scopeFields.Where(f => f.Number == 1).Select(f => Text(Fields(f.Bytes), 1)).FirstOrDefault() ?? "";
+                    foreach (var span in scopeFields.Where(f => f.Number == 2))
+                    {
+                        var fields = Fields(span.Bytes).ToList();
+                        yield return new Span(scope, Hex(fields, 1), Hex(fields, 2), Hex(fields, 4), Text(fields, 5),
+                            (int)(fields.FirstOrDefault(f => f.Number == 6).Varint));
+                    }
+                }
+            }
+        }
+
+        private readonly record struct Field(int Number, ulong Varint, byte[] Bytes);
+
+        private static string Hex(IEnumerable<Field> fields, int number) =>
+            Convert.ToHexStringLower(fields.FirstOrDefault(f => f.Number == number).Bytes ?? []);
+
+        private static string Text(IEnumerable<Field> fields, int number) =>
+            Encoding.UTF8.GetString(fields.FirstOrDefault(f => f.Number == number).Bytes ?? []);
+
+        private static IEnumerable<Field> Fields(byte[] message)
+        {
+            var position = 0;
+            while (position < message.Length)
+            {
+                var key = ReadVarint(message, ref position);
+                var number = (int)(key >> 3);
+                switch (key & 7)
+                {
+                    case 0:
+                        yield return new Field(number, ReadVarint(message, ref position), []);
+                        break;
+                    case 1:
+                        position += 8;
+                        break;
+                    case 2:
+                        var length = (int)ReadVarint(message, ref position);
+                        yield return new Field(number, 0, message[position..(position + length)]);
+                        position += length;
+                        break;
+                    case 5:
+                        position += 4;
+                        break;
+                    default:
+                        throw new InvalidDataException($"Wire type {key & 7} at {position}.");
+                }
+            }
+        }
+
+        private static ulong ReadVarint(byte[] message, ref int position)
+        {
+            ulong value = 0;
+            for (var shift = 0; ; shift += 7)
+            {
+                var b = message[position++];
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+        }
+    }
 
     /// <summary>An OTLP/HTTP receiver on loopback that keeps the body of every trace export.</summary>
     private sealed class OtlpReceiver : IAsyncDisposable
