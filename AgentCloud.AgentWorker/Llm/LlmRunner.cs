@@ -67,6 +67,15 @@ public sealed class LlmRunner(
                 message.Id, run.Steps.Count, message.Attempts);
         }
 
+        if (run.Steps.Count == 0 && !Senders.IsUser(message.Sender)
+            && await LlmTools.WasTakenAsReplyAsync(db, context.AgentId, message.Id, cancellationToken))
+        {
+            return new BehaviorResult
+            {
+                Logs = [new(Shared.Data.LogLevels.Info, $"Message {message.Id} was the reply a run of this agent waited for; not answering it")],
+            };
+        }
+
         var started = run.Steps.Count > 0 ? DateTime.SpecifyKind(run.Steps[0].CreatedAt, DateTimeKind.Utc) : DateTime.UtcNow;
         var earlier = await RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, message.Seq, MaxEarlierMessages, cancellationToken);
         var history = Trim([.. earlier.Select(e => RunSteps.Turns(e.Message, e.Steps, finishedOnly: true)).Where(t => t.Count > 0)],
@@ -225,8 +234,13 @@ public sealed class LlmRunner(
             stepOfCall = run.Steps[^1];
         }
 
-        var (result, isError) = await ToolResultAsync(context, stepOfCall, db, cancellationToken);
+        var (result, isError, replyId) = await ToolResultAsync(context, stepOfCall, db, cancellationToken);
         var resultData = new JsonObject { ["id"] = id, ["name"] = name, ["result"] = result, ["is_error"] = isError };
+        if (replyId is { } reply)
+        {
+            resultData["reply_message_id"] = reply.ToString("D");
+        }
+
         await store.CommitStepsAsync<bool>(run, [new NewStep(StepKinds.ToolResult, resultData)], null, cancellationToken);
         await PublishAsync(message.Id, "tool_result", resultData.DeepClone(), cancellationToken);
         await PublishStepsAsync(run, 1, cancellationToken);
@@ -320,13 +334,13 @@ public sealed class LlmRunner(
         return null;
     }
 
-    private async Task<(string Result, bool IsError)> ToolResultAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
+    private async Task<(string Result, bool IsError, Guid? ReplyId)> ToolResultAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
         CancellationToken cancellationToken)
     {
         var data = callStep.Json;
         if (data["error"]?.GetValue<string>() is { } error)
         {
-            return (error, true);
+            return (error, true, null);
         }
 
         var name = data["name"]?.GetValue<string>() ?? "";
@@ -334,15 +348,16 @@ public sealed class LlmRunner(
         switch (name)
         {
             case BuiltInTools.Remember:
-                return ($"Remembered '{arguments["key"]}'.", false);
+                return ($"Remembered '{arguments["key"]}'.", false, null);
             case BuiltInTools.Forget:
-                return (data["existed"]?.GetValue<bool>() == true ? $"Forgot '{arguments["key"]}'." : $"Nothing was remembered under '{arguments["key"]}'.", false);
+                return (data["existed"]?.GetValue<bool>() == true ? $"Forgot '{arguments["key"]}'." : $"Nothing was remembered under '{arguments["key"]}'.", false, null);
             case BuiltInTools.Recall:
-                return (await LlmTools.RecallAsync(db, context.AgentId, arguments["key"]?.GetValue<string>(), cancellationToken), false);
+                return (await LlmTools.RecallAsync(db, context.AgentId, arguments["key"]?.GetValue<string>(), cancellationToken), false, null);
             case BuiltInTools.SendMessage:
                 return await WaitForReplyAsync(context, callStep, db, cancellationToken);
             default:
-                return await mcpTools.CallAsync(name, arguments, cancellationToken);
+                var (text, failed) = await mcpTools.CallAsync(name, arguments, cancellationToken);
+                return (text, failed, null);
         }
     }
 
@@ -351,7 +366,7 @@ public sealed class LlmRunner(
     /// being run, so it is read here, not run). The wait is bounded and counted from the stored tool_call step,
     /// so a later attempt waits only what is left, and a run never holds its agent for long.
     /// </summary>
-    private async Task<(string, bool)> WaitForReplyAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
+    private async Task<(string, bool, Guid?)> WaitForReplyAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
         CancellationToken cancellationToken)
     {
         var data = callStep.Json;
@@ -364,12 +379,12 @@ public sealed class LlmRunner(
         {
             if (await LlmTools.FindReplyAsync(db, context.AgentId, sentId, sentSeq, target, context.Message.Session, cancellationToken) is { } reply)
             {
-                return (PayloadText.Of(reply.Payload, reply.SchemaDigest), false);
+                return (PayloadText.Of(reply.Payload, reply.SchemaDigest), false, reply.Id);
             }
 
             if (DateTime.UtcNow >= deadline)
             {
-                return ($"No reply from {target} within {timeout.TotalSeconds:0} seconds.", true);
+                return ($"No reply from {target} within {timeout.TotalSeconds:0} seconds.", true, null);
             }
 
             await Task.Delay(ReplyPollInterval, cancellationToken);

@@ -100,11 +100,11 @@ public static class LlmTools
     /// or, from a remote uAgent whose envelopes cannot say what they answer, the next message from that
     /// address in the same session.
     /// </summary>
-    public static Task<(string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
+    public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
         long sentSeq, string target, Guid session, CancellationToken cancellationToken) =>
-        connection.QueryFirstOrDefaultAsync<(string Payload, string? SchemaDigest)?>(new CommandDefinition(
+        connection.QueryFirstOrDefaultAsync<(Guid Id, string Payload, string? SchemaDigest)?>(new CommandDefinition(
             """
-            SELECT payload::text, schema_digest FROM messages
+            SELECT id, payload::text, schema_digest FROM messages
             WHERE agent_id = @agentId AND direction = 'inbound' AND seq > @sentSeq
               AND (in_reply_to = @sentId OR (in_reply_to IS NULL AND sender = @target AND session = @session))
               AND schema_digest IS DISTINCT FROM @ack
@@ -112,6 +112,19 @@ public static class LlmTools
             """,
             new { agentId, sentId, sentSeq, target, session, ack = MessageModels.ChatAcknowledgement.Digest },
             cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// Whether a run already took this message as the reply to its send_message: a remote uAgent's reply
+    /// cannot say what it answers, so it arrives as a new message, which must not be answered again.
+    /// </summary>
+    public static Task<bool> WasTakenAsReplyAsync(NpgsqlConnection connection, int agentId, Guid messageId,
+        CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            """
+            SELECT EXISTS (SELECT 1 FROM run_steps
+                           WHERE agent_id = @agentId AND kind = 'tool_result' AND data ->> 'reply_message_id' = @id)
+            """,
+            new { agentId, id = messageId.ToString("D") }, cancellationToken: cancellationToken));
 
     public static NewMessage Outgoing(int senderAgentId, string senderAddress, int? localAgent, string target, MessageRow cause,
         string text, string? traceparent) => new(

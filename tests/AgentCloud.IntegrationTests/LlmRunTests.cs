@@ -33,6 +33,46 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task SendMessageToARemoteUagentTakesItsReplyAndDoesNotAnswerThatReplyAgain()
+    {
+        await using var remote = await UagentPeer.StartAsync(PeerMode.Accept);
+        var peer = new UagentsPeer(fixture, $"llm-remote-peer-{Guid.NewGuid()}");
+        await fixture.AddEndpointAsync(peer.Address, remote.Url);
+        var script = Models.NewScript((n, body) => n switch
+        {
+            0 => new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = peer.Address, ["text"] = "what time is it" }.ToJsonString())),
+            _ => new TextReply("The remote agent said: " + LastToolResult(body)),
+        });
+        var user = await fixture.CreateUserAsync();
+        var agent = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
+        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages", TestApi.RawJson("""{"text":"ask the remote"}"""));
+        var id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
+
+        var delivered = await MessagingTests.PollAsync(async () => { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; }, seconds: 30);
+        Assert.Equal("what time is it", JsonNode.Parse(delivered.Envelope.DecodePayload()!)!["message"]!.GetValue<string>());
+        using var reply = await peer.SubmitAsync(peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message,
+            """{"message":"half past twelve"}""", session: delivered.Envelope.Session));
+        Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(reply));
+
+        var message = await MessagingTests.PollAsync(async () =>
+        {
+            var m = await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}");
+            return m["status"]!.GetValue<string>() is "done" or "dead" ? m : null;
+        }, seconds: 40);
+        Assert.Equal("The remote agent said: half past twelve", message["reply"]!.GetValue<string>());
+        // The peer's reply, a new message on the wire, is then handled without a model call and answered with nothing.
+        var inbox = await MessagingTests.PollAsync(async () =>
+        {
+            var items = (await GetJsonAsync(user, $"/agents/{agent["id"]}/messages?direction=inbound"))["items"]!.AsArray();
+            return items.Count == 2 && items.All(m => m!["status"]!.GetValue<string>() == "done") ? items : null;
+        }, seconds: 30);
+        Assert.Equal(2, script.Count);
+        Assert.Single(remote.Received);
+        using var logs = await user.Client.GetAsync($"/agents/{agent["id"]}/logs");
+        Assert.Contains("was the reply a run of this agent waited for", await logs.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task AWorkerKilledAfterAToolStepCommittedIsFollowedByOneThatContinuesTheRun()
     {
         var user = await fixture.CreateUserAsync();
