@@ -107,23 +107,9 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         string direction, CancellationToken cancellationToken)
     {
         var limits = options.Value;
-        // Sends into one queue take turns from here to commit, so a count cannot be overtaken.
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(12012, @agentId)",
-            new { agentId }, transaction, cancellationToken: cancellationToken));
-        var queued = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"""
-            SELECT count(*) FROM (
-                SELECT 1 FROM messages WHERE direction = @direction AND agent_id = @agentId AND {Pending} LIMIT @limit
-            ) AS pending
-            """,
-            new { agentId, direction, limit = limits.QueuedMessagesPerAgent }, transaction, cancellationToken: cancellationToken));
-        if (queued >= limits.QueuedMessagesPerAgent)
-        {
-            throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limits.QueuedMessagesPerAgent,
-                $"Quota {QuotaNames.QueuedMessagesPerAgent} reached: the agent already has {limits.QueuedMessagesPerAgent} "
-                + "unfinished messages. Try again once it has worked through some.", TimeSpan.FromSeconds(10));
-        }
-
+        // The day's counter row first: it stays locked to commit, so one user's sends take turns from
+        // here and cannot overtake each other's count. (Sends from different users into one agent can
+        // overshoot its queue cap by as many as arrive at once: a bound, not a hole.)
         var counted = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
             """
             INSERT INTO usage_daily (user_id, day, messages) VALUES (@userId, (now() AT TIME ZONE 'utc')::date, 1)
@@ -138,6 +124,21 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             throw new QuotaExceededException(QuotaNames.MessagesPerDay, limits.MessagesPerDay,
                 $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limits.MessagesPerDay} messages per UTC day.",
                 now.Date.AddDays(1) - now);
+        }
+
+        var queued = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"""
+            SELECT count(*) FROM (
+                SELECT 1 FROM messages WHERE direction = @direction AND agent_id = @agentId AND {Pending} LIMIT @limit
+            ) AS pending
+            """,
+            new { agentId, direction, limit = limits.QueuedMessagesPerAgent }, transaction, cancellationToken: cancellationToken));
+        if (queued >= limits.QueuedMessagesPerAgent)
+        {
+            // Thrown inside the transaction: the day's count rolls back with the message.
+            throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limits.QueuedMessagesPerAgent,
+                $"Quota {QuotaNames.QueuedMessagesPerAgent} reached: the agent already has {limits.QueuedMessagesPerAgent} "
+                + "unfinished messages. Try again once it has worked through some.", TimeSpan.FromSeconds(10));
         }
     }
 
