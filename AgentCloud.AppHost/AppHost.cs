@@ -3,7 +3,17 @@ using AgentCloud.AppHost.Postgres;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-var db = builder.AddAgentsDatabase();
+IResourceBuilder<IResourceWithConnectionString> db;
+try
+{
+    db = builder.AddAgentsDatabase();
+}
+catch (ConfigurationProblem problem)
+{
+    Console.Error.WriteLine($"AgentCloud.AppHost: {problem.Message}");
+    return ConfigurationProblem.ExitCode;
+}
+
 var jwtSecretKey = builder.AddGeneratedSecret(ResourceNames.JwtSecretKey);
 var backendAgentSeed = builder.AddGeneratedSecret(ResourceNames.BackendAgentSeed);
 
@@ -17,10 +27,14 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithEnvironment("JWT_SECRET_KEY", jwtSecretKey)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
     .WithExternalHttpEndpoints()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    // The dashboard's api resource links the interactive OpenAPI page and the document (Development only).
+    .WithUrlForEndpoint("http", endpoint => new() { Url = $"{endpoint.Url}/swagger", DisplayText = "OpenAPI (Swagger UI)" })
+    .WithUrlForEndpoint("http", endpoint => new() { Url = $"{endpoint.Url}/swagger/v1/swagger.json", DisplayText = "OpenAPI document" });
 
 var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
     .WithReplicas(2)
+    .WithReplicasInManifest()
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
@@ -29,4 +43,9 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
 // What remote uAgents are told: the replicas' shared (external) endpoint.
 worker.WithEnvironment("AgentWorker__Uagents__PublicUrl", ReferenceExpression.Create($"{worker.GetEndpoint("http")}/submit"));
 
+// Everything runs over plain HTTP on localhost: no resource terminates TLS, so the dashboard has no
+// reason to ask for a trusted development certificate (its red banner would be a false alarm).
+builder.WithoutDevelopmentCertificates();
+
 builder.Build().Run();
+return 0;

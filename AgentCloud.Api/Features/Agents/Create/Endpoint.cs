@@ -17,6 +17,8 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentRespons
             s.Summary = "Create an agent";
             s.Description = "The agent gets its own uAgents address, and an \"Agent created\" line in its log.";
             s.Responses[201] = "The new agent.";
+            s.ExampleRequest = new Request { Name = "weather", Config = OpenApiExamples.Json("""{"behavior": "echo"}""") };
+            s.ResponseExamples[201] = OpenApiExamples.Agent;
         });
     }
 

@@ -20,6 +20,9 @@ public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIs
             s.Description = "Accepts JSON or the OAuth2 password grant form (application/x-www-form-urlencoded).";
             s.Responses[200] = "The access token.";
             s.Responses[401] = "Incorrect username or password.";
+            s.Responses[429] = "Too many attempts from this client: see Retry-After.";
+            s.ExampleRequest = new Request { Username = "ada", Password = "a long passphrase" };
+            s.ResponseExamples[200] = new Response("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "bearer", 1800);
         });
     }
 

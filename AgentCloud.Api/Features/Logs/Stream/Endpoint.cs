@@ -10,6 +10,7 @@ public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint
     public override void Configure()
     {
         Get("/agents/{agent_id}/logs/stream");
+        Description(route => route.Produces<string>(StatusCodes.Status200OK, "text/event-stream"));
         Summary(s =>
         {
             s.Summary = "Follow an agent's log live (server-sent events)";

@@ -24,6 +24,9 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
             s.Responses[202] = "The message, accepted and not finished yet.";
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
+            s.ExampleRequest = new Request { Payload = OpenApiExamples.Json("""{"hello": "world"}""") };
+            s.ResponseExamples[200] = OpenApiExamples.Message("done");
+            s.ResponseExamples[202] = OpenApiExamples.Message("queued");
         });
     }
 

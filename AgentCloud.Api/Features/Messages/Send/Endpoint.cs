@@ -30,6 +30,9 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Static
             s.Responses[202] = "The message, accepted.";
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
+            s.ExampleRequest = new Request { Target = OpenApiExamples.OtherAddress, Payload = OpenApiExamples.Json("\"hi\"") };
+            s.ResponseExamples[200] = OpenApiExamples.Sent("done");
+            s.ResponseExamples[202] = OpenApiExamples.Sent("queued");
         });
     }
 
