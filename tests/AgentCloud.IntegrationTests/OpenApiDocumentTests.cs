@@ -160,5 +160,19 @@ public sealed class OpenApiDocumentTests(AgentCloudFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task EveryRequestOfTheHttpFileIsARouteOfTheDocument()
+    {
+        var document = await DocumentAsync();
+        var lines = await File.ReadAllLinesAsync(RepositoryFiles.PathOf("AgentCloud.Api", "AgentCloud.Api.http"));
+        var requests = lines.Select(l => System.Text.RegularExpressions.Regex.Match(l, @"^(GET|POST|PUT|DELETE|PATCH) \{\{api\}\}(\S+)$"))
+            .Where(m => m.Success)
+            .Select(m => (Method: m.Groups[1].Value, Path: m.Groups[2].Value.Split('?')[0].Replace("{{", "").Replace("}}", "")))
+            .ToList();
+
+        Assert.True(requests.Count >= 14, $"only {requests.Count} requests in the .http file");
+        Assert.All(requests, r => Assert.True(OpenApiCoverage.OperationFor(document, r.Method, r.Path) is not null, $"{r.Method} {r.Path}"));
+    }
+
     private async Task<JsonObject> DocumentAsync() => await OpenApiCoverage.FetchDocumentAsync(fixture.CreateApiClient());
 }

@@ -47,18 +47,11 @@ public static class OpenApiCoverage
     /// </summary>
     public static List<string> Undocumented(JsonObject document, IEnumerable<ObservedStatus> observed)
     {
-        var routes = document["paths"]!.AsObject()
-            .Select(path => (Template: path.Key, Pattern: TemplatePattern(path.Key), Operations: path.Value!.AsObject()))
-            // A literal segment beats a parameter: /agents/{agent_id}/messages before /agents/{agent_id}/{x}.
-            .OrderByDescending(route => route.Template.Count(c => c == '/'))
-            .ThenBy(route => route.Template.Count(c => c == '{'))
-            .ToList();
-
+        var routes = Routes(document);
         var missing = new SortedSet<string>();
         foreach (var seen in observed)
         {
-            var route = routes.FirstOrDefault(r => r.Pattern.IsMatch(seen.Path));
-            if (route.Template is null || route.Operations[seen.Method.ToLowerInvariant()] is not JsonObject operation)
+            if (OperationFor(routes, seen.Method, seen.Path) is not var (template, operation))
             {
                 continue;
             }
@@ -66,12 +59,33 @@ public static class OpenApiCoverage
             var statuses = operation["responses"]!.AsObject().Select(r => r.Key).ToHashSet();
             if (!statuses.Contains(seen.Status.ToString()))
             {
-                missing.Add($"{seen.Method} {route.Template} {seen.Status} (e.g. {seen.Path})");
+                missing.Add($"{seen.Method} {template} {seen.Status} (e.g. {seen.Path})");
             }
         }
 
         return [.. missing];
     }
+
+    /// <summary>The document's template and operation for a request, or null when it has none.</summary>
+    public static (string Template, JsonObject Operation)? OperationFor(JsonObject document, string method, string path) =>
+        OperationFor(Routes(document), method, path);
+
+    private static (string Template, JsonObject Operation)? OperationFor(
+        List<(string Template, Regex Pattern, JsonObject Operations)> routes, string method, string path)
+    {
+        var route = routes.FirstOrDefault(r => r.Pattern.IsMatch(path));
+        return route.Template is not null && route.Operations[method.ToLowerInvariant()] is JsonObject operation
+            ? (route.Template, operation)
+            : null;
+    }
+
+    private static List<(string Template, Regex Pattern, JsonObject Operations)> Routes(JsonObject document) =>
+        document["paths"]!.AsObject()
+            .Select(path => (Template: path.Key, Pattern: TemplatePattern(path.Key), Operations: path.Value!.AsObject()))
+            // A literal segment beats a parameter: /agents/{agent_id}/messages before /agents/{agent_id}/{x}.
+            .OrderByDescending(route => route.Template.Count(c => c == '/'))
+            .ThenBy(route => route.Template.Count(c => c == '{'))
+            .ToList();
 
     private static Regex TemplatePattern(string template) =>
         new("^" + Regex.Replace(Regex.Escape(template), @"\\\{[^}]+\}", "[^/]+") + "/?$", RegexOptions.CultureInvariant);
