@@ -86,18 +86,26 @@ public sealed class AgentWorker(
     }
 
     /// <summary>
-    /// Idempotent and safe when several replicas start at once: the unique index on address lets
-    /// exactly one insert win; everyone then reads the winner's id in a fresh statement (fresh snapshot).
+    /// Idempotent and safe when several replicas start at once, without burning ids: the replicas take
+    /// turns under a transaction-scoped advisory lock and only the first finds no row and inserts. (An
+    /// INSERT … ON CONFLICT DO NOTHING that loses still draws a sequence value, and the first user agent
+    /// would then not be 2 on a fresh system.)
     /// </summary>
     private async Task<int> EnsureBackendAgentRowAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
-        var agent = new { Name = BackendAgent.Name, backendAgent.Address };
+        var agent = new { Name = BackendAgent.Name, backendAgent.Address, Lock = BackendAgentLockKey };
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO agents (name, user_id, address) VALUES (@Name, NULL, @Address)
-            ON CONFLICT (address) WHERE address IS NOT NULL DO NOTHING
-            """, agent, cancellationToken: cancellationToken));
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            "SELECT id FROM agents WHERE address = @Address", agent, cancellationToken: cancellationToken));
+            "SELECT pg_advisory_xact_lock(@Lock)", agent, transaction, cancellationToken: cancellationToken));
+        var id = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+            "SELECT id FROM agents WHERE address = @Address", agent, transaction, cancellationToken: cancellationToken));
+        id ??= await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            "INSERT INTO agents (name, user_id, address) VALUES (@Name, NULL, @Address) RETURNING id",
+            agent, transaction, cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return id.Value;
     }
+
+    // Any constant no other advisory lock in the system uses ("AgentCloud backend agent").
+    private const long BackendAgentLockKey = 0x4167_436C_6F75_6401;
 }

@@ -4,7 +4,17 @@ using AgentCloud.AppHost.Postgres;
 
 var builder = DistributedApplication.CreateBuilder(args);
 
-var db = builder.AddAgentsDatabase();
+IResourceBuilder<IResourceWithConnectionString> db;
+try
+{
+    db = builder.AddAgentsDatabase();
+}
+catch (ConfigurationProblem problem)
+{
+    Console.Error.WriteLine($"AgentCloud.AppHost: {problem.Message}");
+    return ConfigurationProblem.ExitCode;
+}
+
 const int workerReplicas = 2;
 var connections = ConnectionBudget.From(builder.Configuration);
 var jwtSecretKey = builder.AddGeneratedSecret(ResourceNames.JwtSecretKey);
@@ -22,10 +32,14 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithEnvironment("Database__MaxPoolSize", connections.ApiPool.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithModelConnections()
     .WithExternalHttpEndpoints()
-    .WithHttpHealthCheck("/health");
+    .WithHttpHealthCheck("/health")
+    // The dashboard's api resource links the interactive OpenAPI page and the document (Development only).
+    .WithUrlForEndpoint("http", endpoint => new() { Url = $"{endpoint.Url}/swagger", DisplayText = "OpenAPI (Swagger UI)" })
+    .WithUrlForEndpoint("http", endpoint => new() { Url = $"{endpoint.Url}/swagger/v1/swagger.json", DisplayText = "OpenAPI document" });
 
 var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.AgentWorker)
     .WithReplicas(workerReplicas)
+    .WithReplicasInManifest()
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
@@ -43,4 +57,9 @@ if (builder.Environment.IsDevelopment())
         .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
 }
 
+// Everything runs over plain HTTP on localhost: no resource terminates TLS, so the dashboard has no
+// reason to ask for a trusted development certificate (its red banner would be a false alarm).
+builder.WithoutDevelopmentCertificates();
+
 builder.Build().Run();
+return 0;

@@ -66,7 +66,9 @@ public static class ApiExtensions
         app.UseFastEndpoints(config =>
         {
             ConfigureJson(config.Serializer.Options);
-            config.Errors.UseProblemDetails();
+            config.Errors.ResponseBuilder = ProblemResponses.ValidationProblem;
+            config.Errors.ProducesMetadataType = typeof(ApiProblem);
+            config.Errors.ContentType = "application/problem+json";
             config.Binding.JsonExceptionTransformer = DescribeJsonError;
         });
         app.MapDoors();

@@ -20,6 +20,7 @@ public static class OpenApi
                 settings.DocumentName = "v1";
                 settings.Title = "AgentCloud API";
                 settings.Version = "v1";
+                settings.OperationProcessors.Add(new ProblemResponsesProcessor());
                 settings.AddAuth("OAuth2PasswordBearer", new OpenApiSecurityScheme
                 {
                     Type = OpenApiSecuritySchemeType.OAuth2,

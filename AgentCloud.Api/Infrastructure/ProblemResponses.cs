@@ -16,10 +16,37 @@ public static class ProblemResponses
     /// </summary>
     public static WebApplicationBuilder AddProblemResponses(this WebApplicationBuilder builder)
     {
-        builder.Services.AddProblemDetails();
+        builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context => Complete(context));
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         return builder;
     }
+
+    /// <summary>
+    /// Gives every problem written through <see cref="IProblemDetailsService"/> (endpoints' results, auth
+    /// challenges, rate limits, body limits, status pages, exceptions) the fields of <see cref="ApiProblem"/>.
+    /// </summary>
+    private static void Complete(ProblemDetailsContext context)
+    {
+        var problem = context.ProblemDetails;
+        var status = problem.Status ?? context.HttpContext.Response.StatusCode;
+        problem.Status = status;
+        problem.Type = ApiProblem.TypeFor(status);
+        problem.Title ??= ApiProblem.TitleFor(status);
+        if (string.IsNullOrEmpty(problem.Detail))
+        {
+            problem.Detail = problem.Title + ".";
+        }
+
+        problem.Instance ??= ApiProblem.InstanceOf(context.HttpContext);
+        problem.Extensions.Remove("traceId");
+        problem.Extensions["trace_id"] = ApiProblem.TraceIdOf(context.HttpContext);
+    }
+
+    /// <summary>FastEndpoints' answer to validation and binding failures, in the same shape.</summary>
+    public static object ValidationProblem(List<FluentValidation.Results.ValidationFailure> failures, HttpContext context, int status) =>
+        ApiProblem.Create(status, ApiProblem.ValidationDetail, context, failures
+            .GroupBy(f => f.PropertyName)
+            .ToDictionary(g => g.Key, g => g.Select(f => f.ErrorMessage).Distinct().ToArray()));
 
     public static Task WriteAsync(HttpContext context, int status, string? detail = null)
     {

@@ -16,6 +16,8 @@ public static class PostgresModes
 {
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
 
+    public const string PublishedDataVolume = "agentcloud-postgres-data";
+
     /// <summary>
     /// Adds the <c>agentsdb</c> database, served as <c>Postgres:Mode</c> says: an Aspire container,
     /// a server run from the local binaries, or an external connection string (auto picks one).
@@ -34,16 +36,28 @@ public static class PostgresModes
         switch (mode)
         {
             case PostgresMode.External:
+                if (builder.ExecutionContext.IsRunMode
+                    && string.IsNullOrEmpty(builder.Configuration[$"ConnectionStrings:{ResourceNames.Database}"]))
+                {
+                    // Else the orchestrator waits forever on an unresolved parameter.
+                    throw new ConfigurationProblem(
+                        $"Postgres:Mode=external needs the connection string ConnectionStrings:{ResourceNames.Database} " +
+                        $"(environment variable ConnectionStrings__{ResourceNames.Database}).");
+                }
                 return builder.AddConnectionString(ResourceNames.Database);
             case PostgresMode.Local:
                 return builder.AddLocalPostgres(ResourceNames.Postgres, binDirectory!)
                     .AddDatabase(ResourceNames.Database);
             default:
-                var postgres = builder.AddPostgres(ResourceNames.Postgres);
-                if (builder.ExecutionContext.IsRunMode)
-                {
-                    postgres.WithDataVolume();
-                }
+                // Published, the password has no generated default (azd asks for it) and the data lives on a
+                // named volume, so a restarted or redeployed container keeps its databases.
+                var password = builder.ExecutionContext.IsPublishMode
+                    ? builder.AddGeneratedSecret($"{ResourceNames.Postgres}-password")
+                    : null;
+                var postgres = builder.AddPostgres(ResourceNames.Postgres, password: password);
+                // A name that does not depend on where the AppHost was cloned, so every deployment from
+                // any machine mounts the same volume.
+                postgres.WithDataVolume(builder.ExecutionContext.IsPublishMode ? PublishedDataVolume : null);
                 return postgres.AddDatabase(ResourceNames.Database);
         }
     }
@@ -54,8 +68,8 @@ public static class PostgresModes
         var configured = configuration["Postgres:Mode"] is { Length: > 0 } value
             ? Enum.TryParse<PostgresMode>(value, ignoreCase: true, out var parsed)
                 ? parsed
-                : throw new InvalidOperationException(
-                    $"Postgres:Mode '{value}' is not one of auto, container, local, external.")
+                : throw new ConfigurationProblem(
+                    $"Postgres:Mode '{value}' is not one of auto, container, local, external (environment variable Postgres__Mode).")
             : PostgresMode.Auto;
 
         switch (configured)
@@ -66,7 +80,7 @@ public static class PostgresModes
                 return (configured, "Postgres:Mode=external, ConnectionStrings:agentsdb", null);
             case PostgresMode.Local:
                 return (configured, "Postgres:Mode=local", FindBinDirectory(configuration)
-                    ?? throw new InvalidOperationException(
+                    ?? throw new ConfigurationProblem(
                         "Postgres:Mode=local but no PostgreSQL server binaries were found: set Postgres:BinDirectory."));
         }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -116,6 +117,30 @@ public sealed class AgentCloudFixture : IAsyncLifetime
 
         ConnectionString = await app.GetConnectionStringAsync("agentsdb", ct)
             ?? throw new InvalidOperationException("agentsdb has no connection string.");
+        AgentIdsDrawnAtStart = await WaitForBothWorkersThenCountAgentIdsAsync(ct);
+    }
+
+    /// <summary>
+    /// How many values the agents' id sequence had given out once both worker replicas had made sure of
+    /// the backend agent and before any test ran: 1 when the backend agent was created once and no id
+    /// was burnt, so the first user agent is 2.
+    /// </summary>
+    public long AgentIdsDrawnAtStart { get; private set; }
+
+    private async Task<long> WaitForBothWorkersThenCountAgentIdsAsync(CancellationToken ct)
+    {
+        await using var db = await OpenDatabaseAsync();
+        while (await db.ExecuteScalarAsync<long>(new CommandDefinition(
+            """
+            SELECT count(*) FROM agent_logs l JOIN agents a ON a.id = l.agent_id
+            WHERE a.user_id IS NULL AND l.message LIKE 'Agent worker started%'
+            """, cancellationToken: ct)) < 2)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+        }
+
+        return await db.ExecuteScalarAsync<long>(new CommandDefinition(
+            "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM agents_id_seq", cancellationToken: ct));
     }
 
     public async Task DisposeAsync()
@@ -135,6 +160,18 @@ public sealed class AgentCloudFixture : IAsyncLifetime
             return;
         }
 
+        // The whole run's observations against the document: complete, so independent of test order.
+        List<string> undocumented = [];
+        try
+        {
+            using var client = new HttpClient { BaseAddress = App.GetEndpoint("api", "http"), Timeout = TimeSpan.FromSeconds(30) };
+            undocumented = OpenApiCoverage.Undocumented(await OpenApiCoverage.FetchDocumentAsync(client), StatusRecorder.Observed);
+        }
+        catch (Exception exception) when (exception is HttpRequestException or TaskCanceledException or Xunit.Sdk.XunitException)
+        {
+            // The API is already gone (a test stopped it): the test that checks as it goes still did.
+        }
+
         using var timeout = new CancellationTokenSource(StopTimeout);
         try
         {
@@ -146,6 +183,11 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         }
 
         await app.DisposeAsync();
+        if (undocumented.Count > 0)
+        {
+            throw new Xunit.Sdk.XunitException(
+                "The API answered statuses its OpenAPI document does not list:\n" + string.Join('\n', undocumented));
+        }
     }
 
     /// <summary>
@@ -154,7 +196,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     /// </summary>
     public HttpClient CreateApiClient()
     {
-        var client = App.CreateHttpClient("api");
+        // Every status the API answers is recorded, to be held against the OpenAPI document.
+        var client = new HttpClient(new StatusRecorder()) { BaseAddress = App.GetEndpoint("api", "http") };
         client.Timeout = TimeSpan.FromSeconds(30);
         var n = Interlocked.Increment(ref nextClientAddress);
         client.DefaultRequestHeaders.Add("X-Forwarded-For", $"198.18.{n / 250}.{n % 250 + 1}");

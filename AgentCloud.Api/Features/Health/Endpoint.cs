@@ -11,6 +11,7 @@ public sealed class Endpoint(HealthCheckService health) : EndpointWithoutRequest
     {
         Get("/health");
         AllowAnonymous();
+        Description(route => route.Produces<Response>(StatusCodes.Status503ServiceUnavailable, "application/json"));
         Summary(s =>
         {
             s.Summary = "Is the API up and can it reach its database";

@@ -132,20 +132,20 @@ public sealed class AgentValidatorTests
 
     [Fact]
     public void AnUpdateToABadBehaviourIsRefused() =>
-        _update.TestValidate(new AgentUpdate.Request { Id = 1, Config = Json("{\"behavior\": \"teleport\"}") })
+        _update.TestValidate(new AgentUpdate.Request { AgentId = 1, Config = Json("{\"behavior\": \"teleport\"}") })
             .ShouldHaveValidationErrorFor(r => r.Config);
 
     [Fact]
     public void AnUpdateNeedsANameOrAConfig() =>
-        Assert.False(_update.Validate(new AgentUpdate.Request { Id = 1 }).IsValid);
+        Assert.False(_update.Validate(new AgentUpdate.Request { AgentId = 1 }).IsValid);
 
     [Fact]
     public void AnUpdateOfTheConfigAlonePasses() =>
-        _update.TestValidate(new AgentUpdate.Request { Id = 1, Config = Json("{\"v\": 2}") }).ShouldNotHaveAnyValidationErrors();
+        _update.TestValidate(new AgentUpdate.Request { AgentId = 1, Config = Json("{\"v\": 2}") }).ShouldNotHaveAnyValidationErrors();
 
     [Fact]
     public void AnUpdateToABlankNameIsRefused() =>
-        _update.TestValidate(new AgentUpdate.Request { Id = 1, Name = "" }).ShouldHaveValidationErrorFor(r => r.Name);
+        _update.TestValidate(new AgentUpdate.Request { AgentId = 1, Name = "" }).ShouldHaveValidationErrorFor(r => r.Name);
 }
 
 public sealed class LogQueryTests

@@ -19,6 +19,8 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request, AgentRespons
             s.Description = "The agent gets its own uAgents address, and an \"Agent created\" line in its log.";
             s.Responses[201] = "The new agent.";
             s.Responses[403] = "A quota (agents_per_user, config_bytes_per_user) is reached, or the API key is limited to certain agents.";
+            s.ExampleRequest = new Request { Name = "weather", Config = OpenApiExamples.Json("""{"behavior": "echo"}""") };
+            s.ResponseExamples[201] = OpenApiExamples.Agent;
         });
     }
 

@@ -7,7 +7,7 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request>
 {
     public override void Configure()
     {
-        Delete("/agents/{id}");
+        Delete("/agents/{agent_id}");
         Policies(ApiScopes.AgentsWrite);
         Summary(s =>
         {
@@ -19,7 +19,7 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request>
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.DeleteAsync(User.UserId(), request.Id, ct))
+        if (!await agents.DeleteAsync(User.UserId(), request.AgentId, ct))
         {
             await Send.ResultAsync(AgentProblems.NotFound());
             return;

@@ -1,6 +1,9 @@
+using FastEndpoints;
+
 namespace AgentCloud.Api.Features.Agents.Delete;
 
 public sealed class Request
 {
-    public int Id { get; init; }
+    [BindFrom("agent_id")]
+    public int AgentId { get; init; }
 }

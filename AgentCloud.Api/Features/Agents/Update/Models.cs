@@ -7,8 +7,9 @@ namespace AgentCloud.Api.Features.Agents.Update;
 
 public sealed class Request
 {
-    /// <summary>From the route; a route value wins over an "id" in the body.</summary>
-    public int Id { get; init; }
+    /// <summary>From the route.</summary>
+    [BindFrom("agent_id")]
+    public int AgentId { get; init; }
 
     public string? Name { get; init; }
 

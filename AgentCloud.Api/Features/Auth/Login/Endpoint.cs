@@ -22,6 +22,8 @@ public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIs
             s.Responses[200] = "The access token.";
             s.Responses[401] = "Incorrect username or password.";
             s.Responses[429] = "Too many attempts from this client, or too many failed ones for this account.";
+            s.ExampleRequest = new Request { Username = "ada", Password = "a long passphrase" };
+            s.ResponseExamples[200] = new Response("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "bearer", 1800);
         });
     }
 

@@ -16,6 +16,9 @@ public sealed class Endpoint(UserStore users, PasswordHashing passwords) : Endpo
             s.Summary = "Create an account";
             s.Responses[201] = "The new user.";
             s.Responses[409] = "The username or email is taken.";
+            s.Responses[429] = "Too many sign-ups from this client: see Retry-After.";
+            s.ExampleRequest = new Request { Username = "ada", Email = "ada@example.com", Password = "a long passphrase" };
+            s.ResponseExamples[201] = OpenApiExamples.User;
         });
     }
 

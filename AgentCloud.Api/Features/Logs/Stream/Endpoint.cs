@@ -14,6 +14,7 @@ public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint
     {
         Get("/agents/{agent_id}/logs/stream");
         Policies(ApiScopes.AgentsRead);
+        Description(route => route.Produces<string>(StatusCodes.Status200OK, "text/event-stream"));
         Summary(s =>
         {
             s.Summary = "Follow an agent's log live (server-sent events)";
