@@ -1,7 +1,6 @@
 using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Messaging.Behaviors;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace AgentCloud.AgentWorker.Llm;
 
@@ -20,8 +19,6 @@ public static class LlmExtensions
         builder.Services.AddSingleton<McpTools>();
         builder.Services.AddSingleton<RunStore>();
         builder.Services.AddSingleton<ILlmRunner, LlmRunner>();
-        // The streaming doors register the real one; until then runs publish into nothing.
-        builder.Services.TryAddSingleton<IRunEvents, NoRunEvents>();
         builder.Services.AddHostedService<ModelCatalogReport>();
         return builder;
     }

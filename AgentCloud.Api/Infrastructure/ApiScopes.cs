@@ -36,13 +36,22 @@ public static class ApiScopes
     /// <summary>
     /// An API key limited to some agents reaches no other: routes naming an agent (<c>/agents/{id}</c>,
     /// <c>/agents/{agent_id}/…</c>) answer as for an agent that is not the caller's. One check for every
-    /// agent route, where the route values are known, so a new route cannot forget it.
+    /// agent route, where the route values are known, so a new route cannot forget it. The A2A door
+    /// (<c>/a2a/{agent_id}</c>, its card included) is an agent route too; the OpenAI and MCP doors name
+    /// the agent in their bodies and check <see cref="MayUseAgent"/> themselves.
     /// </summary>
+    /// <summary>Whether the credential holds <paramref name="scope"/>, for doors that check per call (A2A methods, MCP tools).</summary>
+    public static bool HasScope(this System.Security.Claims.ClaimsPrincipal user, string scope) => user.HasClaim(AuthClaims.Scope, scope);
+
+    /// <summary>Whether the credential may use agent <paramref name="agentId"/> (a key limited to some agents reaches no other).</summary>
+    public static bool MayUseAgent(this System.Security.Claims.ClaimsPrincipal user, int agentId) =>
+        user.AllowedAgents() is not { } allowed || allowed.Contains(agentId);
+
     public static IApplicationBuilder UseAgentRestrictions(this IApplicationBuilder app) =>
         app.Use(async (context, next) =>
         {
             if (context.User.AllowedAgents() is { } allowed
-                && context.Request.Path.StartsWithSegments("/agents")
+                && (context.Request.Path.StartsWithSegments("/agents") || context.Request.Path.StartsWithSegments("/a2a"))
                 && (context.GetRouteValue("agent_id") ?? context.GetRouteValue("id")) is string value
                 && (!int.TryParse(value, out var agentId) || !allowed.Contains(agentId)))
             {

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Api.Infrastructure;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;
@@ -27,8 +28,9 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
     [McpServerTool(Name = "list_agents", ReadOnly = true), Description("Lists your AgentCloud agents: id, name, behaviour, uAgents address.")]
     public async Task<string> ListAgentsAsync(CancellationToken cancellationToken)
     {
+        RequireScope(ApiScopes.AgentsRead);
         var agents = await conversations.AgentsAsync(UserId(), cancellationToken);
-        return new JsonArray([.. agents.Select(agent => (JsonNode)new JsonObject
+        return new JsonArray([.. agents.Where(agent => Caller().MayUseAgent(agent.Id)).Select(agent => (JsonNode)new JsonObject
         {
             ["id"] = agent.Id, ["name"] = agent.Name, ["behavior"] = agent.Behavior, ["address"] = agent.Address,
         })]).ToJsonString();
@@ -44,6 +46,12 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
         [Description("Seconds to wait for the answer, 0 to 30 (default 20).")] int wait_seconds = 20,
         CancellationToken cancellationToken = default)
     {
+        RequireScope(ApiScopes.MessagesSend);
+        if (!Caller().MayUseAgent(agent_id))
+        {
+            throw AgentNotFound(agent_id);
+        }
+
         if (wait_seconds is < 0 or > MaxWaitSeconds)
         {
             throw new McpException($"wait_seconds must be from 0 to {MaxWaitSeconds}.");
@@ -61,9 +69,19 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
             throw new McpException("session must be a UUID.");
         }
 
-        var message = (await messages.SendToAgentAsync(UserId(), agent_id, payload, conversation, MessageRules.CurrentTraceparent(),
-            idempotencyKey: null, cancellationToken)).Message
-            ?? throw AgentNotFound(agent_id);
+        Shared.Messaging.MessageRow message;
+        try
+        {
+            message = (await messages.SendToAgentAsync(UserId(), agent_id, payload, conversation, MessageRules.CurrentTraceparent(),
+                idempotencyKey: null, cancellationToken)).Message
+                ?? throw AgentNotFound(agent_id);
+        }
+        catch (QuotaExceededException quota)
+        {
+            // A tool error the model can read, not a failed request.
+            throw new McpException(quota.Message);
+        }
+
         message = await waiter.WaitUntilFinishedAsync(message, TimeSpan.FromSeconds(wait_seconds), cancellationToken);
         var answer = new JsonObject
         {
@@ -143,9 +161,11 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
             $"{line.Timestamp.AsUtc().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)} {line.LogLevel} {line.Message}"));
     }
 
+    /// <summary>For the reading tools: the agents:read scope, and an agent of the caller this credential may use.</summary>
     private async Task RequireAgentAsync(int agentId, CancellationToken cancellationToken)
     {
-        if (await conversations.AgentAsync(UserId(), agentId, cancellationToken) is null)
+        RequireScope(ApiScopes.AgentsRead);
+        if (!Caller().MayUseAgent(agentId) || await conversations.AgentAsync(UserId(), agentId, cancellationToken) is null)
         {
             throw AgentNotFound(agentId);
         }
@@ -153,7 +173,18 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
 
     private static McpException AgentNotFound(int agentId) => new($"Agent {agentId} not found.");
 
-    private int UserId() => (http.HttpContext?.User ?? new ClaimsPrincipal()).UserId();
+    private ClaimsPrincipal Caller() => http.HttpContext?.User ?? new ClaimsPrincipal();
+
+    private int UserId() => Caller().UserId();
+
+    /// <summary>/mcp admits any credential; each tool asks for the scope of what it does (an API key may lack it).</summary>
+    private void RequireScope(string scope)
+    {
+        if (!Caller().HasScope(scope))
+        {
+            throw new McpException($"This API key lacks the scope '{scope}'.");
+        }
+    }
 
     private static JsonSerializerOptions CreateJson()
     {
@@ -174,10 +205,12 @@ public static class AgentLogResources
     {
         var services = context.Services!;
         var user = context.User ?? services.GetRequiredService<IHttpContextAccessor>().HttpContext!.User;
-        var agents = await services.GetRequiredService<Conversations>().AgentsAsync(user.UserId(), cancellationToken);
+        var agents = user.HasScope(ApiScopes.AgentsRead)
+            ? await services.GetRequiredService<Conversations>().AgentsAsync(user.UserId(), cancellationToken)
+            : [];
         return new ListResourcesResult
         {
-            Resources = [.. agents.Select(agent => new Resource
+            Resources = [.. agents.Where(agent => user.MayUseAgent(agent.Id)).Select(agent => new Resource
             {
                 Uri = Uri(agent.Id),
                 Name = $"{agent.Name} log",
@@ -195,7 +228,7 @@ public static class AgentLogResources
         var agentId = uri.StartsWith(UriPrefix, StringComparison.Ordinal) && uri.EndsWith(UriSuffix, StringComparison.Ordinal)
             && int.TryParse(uri.AsSpan(UriPrefix.Length, uri.Length - UriPrefix.Length - UriSuffix.Length), NumberStyles.None,
                 CultureInfo.InvariantCulture, out var id) ? id : 0;
-        if (agentId == 0 || await services.GetRequiredService<Conversations>().AgentAsync(user.UserId(), agentId, cancellationToken) is null)
+        if (agentId == 0 || !user.HasScope(ApiScopes.AgentsRead) || !user.MayUseAgent(agentId) || await services.GetRequiredService<Conversations>().AgentAsync(user.UserId(), agentId, cancellationToken) is null)
         {
             throw new McpException($"Resource {uri} not found.");
         }

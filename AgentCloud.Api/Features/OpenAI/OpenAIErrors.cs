@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Api.Infrastructure;
 using Microsoft.AspNetCore.Authentication;
 
 namespace AgentCloud.Api.Features.OpenAI;
@@ -34,6 +36,33 @@ public static class OpenAIErrors
             "Incorrect or missing API key: send an AgentCloud access token as the bearer token (api_key).", "invalid_request_error",
             code: "invalid_api_key");
         return null;
+    }
+
+    /// <summary>
+    /// Whether the caller's credential holds <paramref name="scope"/>; false after writing OpenAI's 403
+    /// (this door authenticates by hand, so no route policy checks scopes for it).
+    /// </summary>
+    public static async Task<bool> RequireScopeAsync(HttpContext context, string scope)
+    {
+        if (context.User.HasScope(scope))
+        {
+            return true;
+        }
+
+        await WriteAsync(context, StatusCodes.Status403Forbidden, $"This API key lacks the scope '{scope}'.", "permission_error",
+            code: "insufficient_permissions");
+        return false;
+    }
+
+    /// <summary>A quota as OpenAI answers a spent one: 429 (403 for a standing limit) with Retry-After, never problem details.</summary>
+    public static Task WriteQuotaAsync(HttpContext context, QuotaExceededException quota)
+    {
+        if (quota.RetryAfter is { } retry)
+        {
+            context.Response.Headers.RetryAfter = Math.Ceiling(retry.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        return WriteAsync(context, quota.Status, quota.Message, "insufficient_quota", code: quota.Quota);
     }
 
     /// <summary>agent-{id} names an agent.</summary>

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.A2A.Protocol;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
@@ -109,6 +110,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
                     "UNSUPPORTED_OPERATION");
             }
 
+            RequireScope(method);
             var parameters = Parameters(request)!;
             var result = await a2a.CallAsync(userId, agentId, method, legacy ? Legacy.Parameters(parameters) : parameters, ct);
             answer = JsonRpcMessages.Result(id, legacy ? Legacy.Result(method, result) : result);
@@ -116,6 +118,10 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         catch (JsonRpcException error)
         {
             answer = JsonRpcMessages.Error(id, error.Code, error.Message, error.Details);
+        }
+        catch (QuotaExceededException quota)
+        {
+            answer = QuotaError(id, quota);
         }
         catch (Exception exception) when (!ct.IsCancellationRequested)
         {
@@ -131,11 +137,17 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         Shared.Messaging.MessageRow message;
         try
         {
+            RequireScope(method);
             message = await a2a.StartStreamAsync(userId, agentId, method, parameters, ct);
         }
         catch (JsonRpcException error)
         {
             await WriteJsonAsync(JsonRpcMessages.Error(id, error.Code, error.Message, error.Details), ct);
+            return;
+        }
+        catch (QuotaExceededException quota)
+        {
+            await WriteJsonAsync(QuotaError(id, quota), ct);
             return;
         }
 
@@ -158,6 +170,30 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         {
             // The client went away.
         }
+    }
+
+    /// <summary>An API key without the method's scope gets a JSON-RPC error naming it (a login token holds every scope).</summary>
+    private void RequireScope(string method)
+    {
+        var scope = A2AMethods.Scope(method);
+        if (!User.HasScope(scope))
+        {
+            throw JsonRpcException.Info(JsonRpcErrorCodes.Forbidden, $"This API key lacks the scope '{scope}'", "PERMISSION_DENIED",
+                new JsonObject { ["scope"] = scope, ["method"] = method });
+        }
+    }
+
+    /// <summary>A quota as a JSON-RPC error: the A2A door answers in JSON-RPC, never with problem details.</summary>
+    private static JsonObject QuotaError(JsonNode? id, QuotaExceededException quota)
+    {
+        var metadata = new JsonObject { ["quota"] = quota.Quota, ["limit"] = quota.Limit.ToString(CultureInfo.InvariantCulture) };
+        if (quota.RetryAfter is { } retry)
+        {
+            metadata["retryAfterSeconds"] = Math.Ceiling(retry.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+        }
+
+        var error = JsonRpcException.Info(JsonRpcErrorCodes.QuotaExceeded, quota.Message, "RESOURCE_EXHAUSTED", metadata);
+        return JsonRpcMessages.Error(id, error.Code, error.Message, error.Details);
     }
 
     /// <summary>A valid request for a streaming method, or null (anything else goes the ordinary way, errors included).</summary>

@@ -19,6 +19,12 @@ public static class JsonRpcErrorCodes
     public const int ExtendedAgentCardNotConfigured = -32007;
     public const int ExtensionSupportRequired = -32008;
     public const int VersionNotSupported = -32009;
+
+    // Server errors of our own (JSON-RPC reserves -32000 to -32099 for the implementation).
+    /// <summary>The credential (an API key) lacks the scope the method needs.</summary>
+    public const int Forbidden = -32040;
+    /// <summary>A quota of the caller stopped the call (nothing was stored); the data says which and when to retry.</summary>
+    public const int QuotaExceeded = -32029;
 }
 
 /// <summary>The methods of the JSON-RPC binding (section 9.4), and the 0.3 names clients still send.</summary>
@@ -47,6 +53,11 @@ public static class A2AMethods
         method is SendMessage or SendStreamingMessage or GetTask or ListTasks or CancelTask or SubscribeToTask;
 
     public static bool IsStreaming(string method) => method is SendStreamingMessage or SubscribeToTask;
+
+    /// <summary>The API scope a method needs: sending or canceling is messages:send, reading tasks agents:read.</summary>
+    public static string Scope(string method) => method is SendMessage or SendStreamingMessage or CancelTask
+        ? Infrastructure.ApiScopes.MessagesSend
+        : Infrastructure.ApiScopes.AgentsRead;
 }
 
 /// <summary>A JSON-RPC error that ends a call; <see cref="Data"/> follows the A2A error detail shape.</summary>

@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, MessageCancellation cancellation
     public override void Configure()
     {
         Post("/agents/{agent_id}/messages/{message_id}/cancel");
+        Policies(ApiScopes.MessagesSend);
         Summary(s =>
         {
             s.Summary = "Withdraw a message that has not finished";

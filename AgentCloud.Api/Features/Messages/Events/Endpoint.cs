@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages, MessageEv
     public override void Configure()
     {
         Get("/agents/{agent_id}/messages/{message_id}/events");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "Follow a message as it runs (server-sent events)";

@@ -5,6 +5,8 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 using FastEndpoints;
 
@@ -40,7 +42,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        if (await OpenAIErrors.AuthenticateAsync(HttpContext) is not { } userId)
+        if (await OpenAIErrors.AuthenticateAsync(HttpContext) is not { } userId
+            || !await OpenAIErrors.RequireScopeAsync(HttpContext, ApiScopes.MessagesSend))
         {
             return;
         }
@@ -90,10 +93,20 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             return;
         }
 
-        var agentId = OpenAIErrors.AgentId(model);
-        var message = agentId is { } id
-            ? (await messages.SendToAgentAsync(userId, id, payload, session, MessageRules.CurrentTraceparent(), idempotencyKey: null, ct)).Message
-            : null;
+        // A key limited to some agents finds no other model, as the API finds no other agent.
+        var agentId = OpenAIErrors.AgentId(model) is { } named && User.MayUseAgent(named) ? named : (int?)null;
+        MessageRow? message;
+        try
+        {
+            message = agentId is { } id
+                ? (await messages.SendToAgentAsync(userId, id, payload, session, MessageRules.CurrentTraceparent(), idempotencyKey: null, ct)).Message
+                : null;
+        }
+        catch (QuotaExceededException quota)
+        {
+            await OpenAIErrors.WriteQuotaAsync(HttpContext, quota);
+            return;
+        }
         if (message is null)
         {
             await OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status404NotFound,

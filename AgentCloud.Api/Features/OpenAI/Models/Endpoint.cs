@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
+using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.OpenAI.Models;
@@ -21,12 +22,13 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        if (await OpenAIErrors.AuthenticateAsync(HttpContext) is not { } userId)
+        if (await OpenAIErrors.AuthenticateAsync(HttpContext) is not { } userId
+            || !await OpenAIErrors.RequireScopeAsync(HttpContext, ApiScopes.AgentsRead))
         {
             return;
         }
 
-        var agents = await conversations.AgentsAsync(userId, ct);
+        var agents = (await conversations.AgentsAsync(userId, ct)).Where(agent => User.MayUseAgent(agent.Id));
         var data = new JsonArray([.. agents.Select(agent => (JsonNode)new JsonObject
         {
             ["id"] = OpenAIErrors.Model(agent.Id),

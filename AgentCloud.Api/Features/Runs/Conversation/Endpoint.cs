@@ -12,6 +12,7 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Reques
     public override void Configure()
     {
         Get("/agents/{agent_id}/conversations/{session}");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "One conversation's turns in order, as the model sees them: user messages, tool calls and results, answers";

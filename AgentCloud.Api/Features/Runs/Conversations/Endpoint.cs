@@ -11,6 +11,7 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Reques
     public override void Configure()
     {
         Get("/agents/{agent_id}/conversations");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "An agent's conversations (the sessions of messages to it), the latest active first, a page at a time";

@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<AgentR
     public override void Configure()
     {
         Get("/agents/{agent_id}/memory");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "What an llm agent remembers (its remember/recall/forget tools), by key";

@@ -12,6 +12,7 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Messag
     public override void Configure()
     {
         Get("/agents/{agent_id}/messages/{message_id}/steps");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "The stored steps of an llm agent's run of one message (model calls, tool calls and results, the answer), with its usage";

@@ -9,6 +9,7 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<AgentR
     public override void Configure()
     {
         Get("/agents/{agent_id}/usage");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "The model calls and tokens (input, output) all of an agent's runs used";

@@ -10,6 +10,7 @@ public sealed class Endpoint(QuotaChecks quotas, NpgsqlDataSource dataSource) : 
     public override void Configure()
     {
         Get("/users/me/usage");
+        Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
             s.Summary = "The caller's use of each quota, against its limit";
