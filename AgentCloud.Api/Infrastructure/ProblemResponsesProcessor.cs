@@ -88,6 +88,11 @@ internal sealed class ProblemResponsesProcessor : IOperationProcessor
             }
         }
 
+        if (responses.ContainsKey(Key(StatusCodes.Status403Forbidden)))
+        {
+            problems.Add(StatusCodes.Status403Forbidden); // FastEndpoints lists it for a route with a policy: a credential without its scope
+        }
+
         if (metadata.OfType<EnableRateLimitingAttribute>().Any())
         {
             problems.Add(StatusCodes.Status429TooManyRequests);
@@ -236,6 +241,7 @@ internal sealed class ProblemResponsesProcessor : IOperationProcessor
     {
         400 => "A field is missing or invalid (see errors), or the body is not valid JSON.",
         401 => "No valid bearer token.",
+        403 => "The credential lacks what the route needs (an API key without its scope, a quota that is reached).",
         404 => "No such resource, or not the caller's.",
         413 => "The request body is over the limit.",
         415 => "The body is not of a media type the route accepts (JSON).",

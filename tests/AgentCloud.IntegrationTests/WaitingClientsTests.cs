@@ -87,16 +87,19 @@ public sealed class WaitingClientsTests(AgentCloudFixture fixture)
             agents.Add((await user.CreateAgentAsync($"sync echo {i}", new { behavior = "echo" }))["address"]!.GetValue<string>());
         }
 
-        var peer = new UagentsPeer(fixture, $"waiting clients peer {Guid.NewGuid()}");
+        // Thirty peers, ten envelopes each: within /submit's per-sender burst, so every refusal would be the server's.
+        var peers = Enumerable.Range(0, 30).Select(i => new UagentsPeer(fixture, $"waiting clients peer {i} {Guid.NewGuid()}")).ToList();
         var envelopes = Enumerable.Range(0, submits)
-            .Select(n => peer.Compose(agents[n % agents.Count], AgentCloud.Shared.UAgents.MessageModels.Message, $$"""{"message": "sync {{n}}"}"""))
+            .Select(n => (Peer: peers[n % peers.Count],
+                Envelope: peers[n % peers.Count].Compose(agents[n % agents.Count], AgentCloud.Shared.UAgents.MessageModels.Message,
+                    $$"""{"message": "sync {{n}}"}""")))
             .ToList();
         using var start = new SemaphoreSlim(0, submits);
-        var answers = envelopes.Select(async envelope =>
+        var answers = envelopes.Select(async sent =>
         {
             await start.WaitAsync();
-            using var response = await peer.SubmitAsync(envelope, sync: true);
-            return (envelope, Status: (int)response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+            using var response = await sent.Peer.SubmitAsync(sent.Envelope, sync: true);
+            return (envelope: sent.Envelope, Status: (int)response.StatusCode, Body: await response.Content.ReadAsStringAsync());
         }).ToList();
         start.Release(submits);
         var results = await Task.WhenAll(answers);

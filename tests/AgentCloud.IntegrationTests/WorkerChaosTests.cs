@@ -67,9 +67,10 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
 
             figures.Add($"kill {kill + 1} at {clock.Elapsed.TotalSeconds:F1}s: pid {victim.Pid}, {Count(accepted)} accepted, "
                 + $"{unfinished} unfinished, {heldByVictim} leased by the victim");
+            // Restarted before the checks, so a failed one does not leave later tests with one replica.
+            await fixture.RestartAsync("agent-worker", victim.ResourceId);
             Assert.True(unfinished > 0, $"kill {kill + 1} found no message in flight");
             Assert.True(heldByVictim > 0, $"kill {kill + 1} found no replica holding a message");
-            await fixture.RestartAsync("agent-worker", victim.ResourceId);
         }
 
         await poster;
@@ -107,19 +108,23 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
         var deadline = DateTime.UtcNow.AddSeconds(5);
         while (true)
         {
-            var unfinished = await db.ExecuteScalarAsync<long>(
-                "SELECT count(*) FROM messages WHERE direction = 'inbound' AND status NOT IN ('done', 'dead')");
+            // Both counts from one snapshot: a message leased at the second count cannot be missing from the first.
+            var unfinished = new long[replicas.Count];
             var held = new long[replicas.Count];
             for (var i = 0; i < replicas.Count; i++)
             {
-                held[i] = await db.ExecuteScalarAsync<long>(
-                    "SELECT count(*) FROM messages WHERE status = 'processing' AND lease_owner LIKE @owner", new { owner = owners[i] });
+                (unfinished[i], held[i]) = await db.QuerySingleAsync<(long, long)>(
+                    """
+                    SELECT count(*) FILTER (WHERE direction = 'inbound' AND status NOT IN ('done', 'dead')),
+                           count(*) FILTER (WHERE status = 'processing' AND lease_owner LIKE @owner)
+                    FROM messages
+                    """, new { owner = owners[i] });
             }
 
             var best = held[preferred] >= held.Max() ? preferred : Array.IndexOf(held, held.Max());
             if (held[best] > 0 || DateTime.UtcNow > deadline)
             {
-                return (replicas[best], unfinished, held[best]);
+                return (replicas[best], unfinished[best], held[best]);
             }
 
             await Task.Delay(10);

@@ -7,7 +7,7 @@ public sealed class Endpoint(ApiKeyStore keys) : Endpoint<Request>
 {
     public override void Configure()
     {
-        Delete("/api-keys/{id}");
+        Delete("/api-keys/{key_id}");
         Policies(ApiScopes.Session);
         Summary(s =>
         {

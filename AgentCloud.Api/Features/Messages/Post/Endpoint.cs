@@ -29,6 +29,7 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
             s.Responses[422] = "The idempotency key was already used for a message to another agent.";
+            s.Responses[429] = "A quota (messages_per_day, queued_messages_per_agent) is reached: see Retry-After.";
             s.ExampleRequest = new Request { Payload = OpenApiExamples.Json("""{"hello": "world"}""") };
             s.ResponseExamples[200] = OpenApiExamples.Message("done");
             s.ResponseExamples[202] = OpenApiExamples.Message("queued");

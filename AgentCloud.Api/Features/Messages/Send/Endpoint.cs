@@ -35,6 +35,7 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter) : Endp
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
             s.Responses[422] = "The idempotency key was already used for a message to another target.";
+            s.Responses[429] = "A quota (messages_per_day, queued_messages_per_agent) is reached: see Retry-After.";
             s.ExampleRequest = new Request { Target = OpenApiExamples.OtherAddress, Payload = OpenApiExamples.Json("\"hi\"") };
             s.ResponseExamples[200] = OpenApiExamples.Sent("done");
             s.ResponseExamples[202] = OpenApiExamples.Sent("queued");
