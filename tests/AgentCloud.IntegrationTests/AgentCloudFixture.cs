@@ -185,6 +185,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         await app.DisposeAsync();
         if (undocumented.Count > 0)
         {
+            // xUnit shows a collection cleanup failure without its message: say what is missing on the console too.
+            Console.WriteLine("[openapi] undocumented statuses:\n[openapi] " + string.Join("\n[openapi] ", undocumented));
             throw new Xunit.Sdk.XunitException(
                 "The API answered statuses its OpenAPI document does not list:\n" + string.Join('\n', undocumented));
         }

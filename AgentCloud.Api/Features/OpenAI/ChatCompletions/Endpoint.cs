@@ -37,6 +37,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             s.Responses[400] = "Invalid request (OpenAI-style error).";
             s.Responses[401] = "No valid bearer token.";
             s.Responses[404] = "No such model (agent) of the caller.";
+            s.Responses[403] = "The API key lacks messages:send, or a standing quota is reached (OpenAI-style error).";
+            s.Responses[429] = "A quota is reached: see Retry-After (OpenAI-style insufficient_quota error).";
         });
     }
 

@@ -16,6 +16,7 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
         {
             s.Summary = "OpenAI-compatible: the caller's agents as models (agent-{id})";
             s.Responses[200] = "{object: list, data: [{id, object: model, created, owned_by}]}";
+            s.Responses[403] = "The API key lacks agents:read (OpenAI-style error).";
             s.Responses[401] = "No valid bearer token (OpenAI-style error).";
         });
     }
