@@ -4,7 +4,7 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Delete;
 
-public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoint<Request>
+public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoint<Get.Request>
 {
     public override void Configure()
     {
@@ -21,7 +21,7 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
         });
     }
 
-    public override async Task HandleAsync(Request request, CancellationToken ct)
+    public override async Task HandleAsync(Get.Request request, CancellationToken ct)
     {
         if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
         {
