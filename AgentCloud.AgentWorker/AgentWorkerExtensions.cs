@@ -1,6 +1,6 @@
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.AgentWorker.Outbox;
-using AgentCloud.AgentWorker.Uagents;
+using AgentCloud.AgentWorker.UAgents;
 
 namespace AgentCloud.AgentWorker;
 
@@ -14,7 +14,7 @@ public static class AgentWorkerExtensions
         builder.Services.AddHostedService<AgentWorker>();
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
-        builder.AddUagentsSubmit();
+        builder.AddUAgentsSubmit();
         Llm.LlmExtensions.AddLlmAgents(builder);
         return builder;
     }
@@ -23,7 +23,7 @@ public static class AgentWorkerExtensions
     public static WebApplication MapAgentWorkerEndpoints(this WebApplication app)
     {
         app.MapHealthChecks(Microsoft.Extensions.Hosting.Extensions.HealthEndpointPath);
-        Uagents.SubmitEndpoint.MapUagentsSubmit(app);
+        UAgents.SubmitEndpoint.MapUAgentsSubmit(app);
         return app;
     }
 }

@@ -92,7 +92,7 @@ public sealed class MessageHandler(
             return null;
         }
 
-        var received = $"Received message {message.Id} from {Uagents.UntrustedText.ForLog(message.Sender, 200)}";
+        var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
         await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
             message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received,
             transaction, cancellationToken);
@@ -122,7 +122,7 @@ public sealed class MessageHandler(
                 var reply = await outgoing.SendAsync(message.Sender, replies[i].Payload, inReplyTo: message.Id, cancellationToken,
                     replies[i].SchemaDigest, replies[i].ProtocolDigest, syncReply: i == 0 && message.SyncReply);
                 await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
-                    $"Sent message {reply} to {Uagents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})", transaction, cancellationToken);
+                    $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})", transaction, cancellationToken);
             }
 
             foreach (var send in result.Send)

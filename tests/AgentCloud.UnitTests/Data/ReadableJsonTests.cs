@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCloud.Api.Infrastructure;
-using AgentCloud.AgentWorker.Uagents;
+using AgentCloud.AgentWorker.UAgents;
 using AgentCloud.Shared.Data;
 
 namespace AgentCloud.UnitTests.Data;

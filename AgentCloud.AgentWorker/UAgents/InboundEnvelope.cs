@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.UAgents;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>The reference's error texts for <c>POST /submit</c>, word for word (UAGENTS-WIRE.md).</summary>
 public static class SubmitErrors

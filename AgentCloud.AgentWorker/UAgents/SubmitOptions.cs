@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>
 /// What <c>POST /submit</c> takes from remote senders, bound from <c>AgentWorker:Submit</c> (env:

@@ -7,7 +7,7 @@ using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>An agent hosted here, as <c>/submit</c> needs it.</summary>
 public sealed record HostedAgent(int Id, int? UserId, string Address, string Config);

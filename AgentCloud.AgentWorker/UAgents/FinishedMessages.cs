@@ -1,7 +1,7 @@
 using AgentCloud.Shared.Messaging;
 using Npgsql;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>
 /// One LISTEN connection on <c>message_finished</c> for every sync <c>/submit</c> waiting here. A

@@ -7,7 +7,7 @@ using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>
 /// The uAgents inbound endpoint, with the reference's semantics (UAGENTS-WIRE.md): <c>POST /submit</c>
@@ -22,14 +22,14 @@ public static class SubmitEndpoint
     private const int QueueLockClass = 120_040;
 
     /// <summary>The limits of <see cref="SubmitOptions"/>.</summary>
-    public static WebApplicationBuilder AddUagentsSubmit(this WebApplicationBuilder builder)
+    public static WebApplicationBuilder AddUAgentsSubmit(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<SubmitOptions>().BindConfiguration(SubmitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SubmitLimits>();
         return builder;
     }
 
-    public static WebApplication MapUagentsSubmit(this WebApplication app)
+    public static WebApplication MapUAgentsSubmit(this WebApplication app)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubmitEndpoint).FullName!);
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();

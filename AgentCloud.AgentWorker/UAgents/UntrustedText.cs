@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>Text from outside (an envelope's sender, a URL) made safe for one log line: short, and nothing that breaks or fakes a line.</summary>
 public static class UntrustedText

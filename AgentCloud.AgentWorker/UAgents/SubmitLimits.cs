@@ -1,7 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace AgentCloud.AgentWorker.Uagents;
+namespace AgentCloud.AgentWorker.UAgents;
 
 /// <summary>The per-sender and per-agent token buckets of <c>/submit</c> (<see cref="SubmitOptions"/>), in this replica's memory.</summary>
 public sealed class SubmitLimits(IOptions<SubmitOptions> options) : IDisposable
