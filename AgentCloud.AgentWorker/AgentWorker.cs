@@ -44,7 +44,7 @@ public sealed class AgentWorker(
             }
             else
             {
-                logger.LogWarning("AgentWorker:Uagents:PublicUrl is not set: remote uAgents cannot be told where to reach our agents");
+                logger.LogWarning("UAgents:PublicUrl is not set: remote uAgents cannot be told where to reach our agents");
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,6 +1,7 @@
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.AgentWorker.Outbox;
 using AgentCloud.AgentWorker.UAgents;
+using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.AgentWorker;
 
@@ -10,7 +11,7 @@ public static class AgentWorkerExtensions
     public static WebApplicationBuilder AddAgentWorker(this WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<AgentWorkerOptions>().BindConfiguration(AgentWorkerOptions.SectionName);
-        builder.Services.AddSingleton<BackendAgent>();
+        builder.AddUAgents();
         builder.Services.AddHostedService<AgentWorker>();
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();

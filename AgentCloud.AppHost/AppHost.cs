@@ -31,6 +31,7 @@ builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithEnvironment("BACKEND_AGENT_SEED", backendAgentSeed)
     .WithEnvironment("Database__MaxPoolSize", connections.ApiPool.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithModelConnections()
+    .WithUAgentsSettings()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     // The dashboard's api resource links the interactive OpenAPI page and the document (Development only).
@@ -46,10 +47,11 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
     .WithEnvironment("Database__MaxPoolSize",
         connections.WorkerPool(workerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithModelConnections()
+    .WithUAgentsSettings()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 // What remote uAgents are told: the replicas' shared (external) endpoint.
-worker.WithEnvironment("AgentWorker__Uagents__PublicUrl", ReferenceExpression.Create($"{worker.GetEndpoint("http")}/submit"));
+worker.WithEnvironment("UAgents__PublicUrl", ReferenceExpression.Create($"{worker.GetEndpoint("http")}/submit"));
 if (builder.Environment.IsDevelopment())
 {
     // Local peers (a Python uAgent on this machine, a second deployment): outside development, loopback is refused.

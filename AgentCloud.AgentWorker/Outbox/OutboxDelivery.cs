@@ -207,15 +207,10 @@ public sealed class OutboxDelivery(
     }
 
     /// <summary>The sending agent's key, only when it derives the address the message is sent from.</summary>
-    private AgentIdentity? IdentityOf(OutboundMessage message)
-    {
-        var identity = message.AgentUserId is null && message.AgentAddress == backend.Address
-            ? backend.Identity
-            : backend.ForUserAgent(message.AgentId);
-        return identity.Address == message.Sender && (message.AgentAddress is null || message.AgentAddress == identity.Address)
+    private AgentIdentity? IdentityOf(OutboundMessage message) =>
+        backend.SigningKeyFor(message.AgentId, message.AgentUserId, message.AgentAddress) is { } identity && identity.Address == message.Sender
             ? identity
             : null;
-    }
 
     private static Activity? StartActivity(OutboundMessage message)
     {

@@ -92,7 +92,7 @@ public static class SubmitEndpoint
         {
             return await SubmitToAgentAsync(context, envelope, dataSource, sync, limits, logger);
         }
-        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && IsDatabaseUnavailable(exception))
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
         {
             return DatabaseUnavailable(context, logger, exception);
         }
@@ -184,7 +184,7 @@ public static class SubmitEndpoint
                 await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
                 status = await FindAgentAsync(connection, address.Trim(), context.RequestAborted) is null ? "not-ready" : "ready";
             }
-            catch (Exception exception) when (!context.RequestAborted.IsCancellationRequested && IsDatabaseUnavailable(exception))
+            catch (Exception exception) when (!context.RequestAborted.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
             {
                 return DatabaseUnavailable(context, logger, exception);
             }
@@ -255,16 +255,6 @@ public static class SubmitEndpoint
         context.Response.Headers.RetryAfter = "5";
         return Error(SubmitErrors.Unavailable, StatusCodes.Status503ServiceUnavailable);
     }
-
-    // Connection-level failures (refused, reset, timed out, server shutting down or starting), as the API judges them.
-    private static bool IsDatabaseUnavailable(Exception exception) => exception switch
-    {
-        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || postgres.SqlState is "57P01" or "57P02" or "57P03" or "53300",
-        NpgsqlException => true,
-        TimeoutException => true,
-        _ => exception.InnerException is { } inner && IsDatabaseUnavailable(inner),
-    };
 
     private static IResult Error(string error, int statusCode = StatusCodes.Status400BadRequest) =>
         Json(statusCode, new JsonObject { ["error"] = error });

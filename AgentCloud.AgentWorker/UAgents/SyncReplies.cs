@@ -122,8 +122,7 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
     /// <summary>Signed by the agent when its key derives to its address; unsigned otherwise (the reference allows that).</summary>
     private Envelope Sign(HostedAgent agent, Envelope envelope)
     {
-        var identity = agent.UserId is null && agent.Address == backend.Address ? backend.Identity : backend.ForUserAgent(agent.Id);
-        if (identity.Address != agent.Address)
+        if (backend.SigningKeyFor(agent.Id, agent.UserId, agent.Address) is not { } identity)
         {
             logger.LogWarning("Agent {AgentId}'s address is not the one its key derives to; its sync reply goes unsigned", agent.Id);
             return envelope;

@@ -47,8 +47,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton<DatabaseNotifications>();
         builder.Services.AddHostedService(services => services.GetRequiredService<DatabaseNotifications>());
         builder.Services.AddAgentBehaviors(builder.Configuration);
-        builder.AddAgentAddressing();
-        builder.AddStaticEndpointMap();
+        builder.AddUAgents();
         return builder;
     }
 

@@ -8,13 +8,16 @@ using Microsoft.Extensions.Options;
 namespace AgentCloud.Shared.UAgents;
 
 /// <summary>
-/// Where uAgents addresses are reached (section <c>AgentWorker:Uagents</c>): the static map (the
+/// Where uAgents addresses are reached (section <c>UAgents</c>, shared by the API and the worker): the static map (the
 /// reference's offline mode) from configuration and from a JSON file that is re-read when it changes,
 /// and the Almanac API (online mode) when <see cref="AlmanacApiUrl"/> is set.
 /// </summary>
 public sealed class OutboundEndpointOptions
 {
-    public const string SectionName = "AgentWorker:Uagents";
+    public const string SectionName = "UAgents";
+
+    /// <summary>The section's first name, still read (the new one wins) so that existing deployments keep working.</summary>
+    public const string LegacySectionName = "AgentWorker:Uagents";
 
     /// <summary>
     /// Where peers reach the agents hosted here: this deployment's public <c>…/submit</c> URL, the
@@ -66,12 +69,15 @@ public sealed class StaticEndpointMap(IOptionsMonitor<OutboundEndpointOptions> o
 
 public static class OutboundEndpointExtensions
 {
-    /// <summary>The options of <c>AgentWorker:Uagents</c>, the watched endpoints file and <see cref="StaticEndpointMap"/>.</summary>
+    /// <summary>The options of <c>UAgents</c>, the watched endpoints file and <see cref="StaticEndpointMap"/>.</summary>
     public static TBuilder AddStaticEndpointMap<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
         var services = builder.Services;
-        services.AddOptions<OutboundEndpointOptions>().BindConfiguration(OutboundEndpointOptions.SectionName);
-        var file = builder.Configuration[$"{OutboundEndpointOptions.SectionName}:{nameof(OutboundEndpointOptions.EndpointsFile)}"];
+        services.AddOptions<OutboundEndpointOptions>()
+            .BindConfiguration(OutboundEndpointOptions.LegacySectionName)
+            .BindConfiguration(OutboundEndpointOptions.SectionName);
+        var file = builder.Configuration[$"{OutboundEndpointOptions.SectionName}:{nameof(OutboundEndpointOptions.EndpointsFile)}"]
+            ?? builder.Configuration[$"{OutboundEndpointOptions.LegacySectionName}:{nameof(OutboundEndpointOptions.EndpointsFile)}"];
         if (!string.IsNullOrWhiteSpace(file))
         {
             var fileConfiguration = LoadWatched(file);

@@ -41,7 +41,7 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     private DistributedApplication? app;
     private int nextClientAddress;
 
-    /// <summary>The static endpoint map file (<c>AgentWorker:Uagents:EndpointsFile</c>) the worker and the API watch.</summary>
+    /// <summary>The static endpoint map file (<c>UAgents:EndpointsFile</c>) the worker and the API watch.</summary>
     public string EndpointsFile => Path.Combine(endpointsDirectory, "endpoints.json");
 
     public DistributedApplication App => app ?? throw new InvalidOperationException("The AppHost is not started.");
@@ -69,6 +69,8 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 $"--Parameters:backend-agent-seed={AgentSeed}",
                 $"--ConnectionStrings:llm={Models.ConnectionString}",
                 $"--AgentCloud:Llm:McpServers:{McpTestServer.Name}:Url={Mcp.Url}",
+                // Peers the tests host on loopback, registered at run time; the AppHost hands it to the API and the worker.
+                $"--UAgents:EndpointsFile={EndpointsFile}",
             ],
             ct);
 
@@ -85,8 +87,7 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Messaging__RetryMaxDelay", "00:00:00.500")
                 .WithEnvironment("AgentWorker__Messaging__LeaseDuration", "00:00:05")
                 .WithEnvironment("AgentWorker__Messaging__PollInterval", "00:00:00.200")
-                // Peers the tests host on loopback, registered at run time; deliveries that fail die within seconds.
-                .WithEnvironment("AgentWorker__Uagents__EndpointsFile", EndpointsFile)
+                // Deliveries that fail die within seconds.
                 .WithEnvironment("AgentWorker__Outbox__MaxAttempts", OutboxMaxAttempts.ToString())
                 .WithEnvironment("AgentWorker__Outbox__AttemptTimeout", OutboxAttemptTimeout.ToString())
                 .WithEnvironment("AgentWorker__Outbox__RetryBaseDelay", "00:00:00.200")

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
+using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
 

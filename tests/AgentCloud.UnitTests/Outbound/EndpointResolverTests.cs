@@ -26,6 +26,21 @@ public sealed class EndpointResolverTests : IDisposable
     }
 
     [Fact]
+    public async Task TheSharedUAgentsSectionWinsOverTheWorkersFormerOne()
+    {
+        using var host = Build(new()
+        {
+            [$"AgentWorker:Uagents:Endpoints:{Peer}"] = "http://127.0.0.1:9000/submit",
+            [$"AgentWorker:Uagents:Endpoints:{Other}"] = "http://127.0.0.1:9002/submit",
+            [$"UAgents:Endpoints:{Peer}"] = "http://127.0.0.1:9001/submit",
+        });
+        var resolver = host.Services.GetRequiredService<IEndpointResolver>();
+
+        Assert.Equal("http://127.0.0.1:9001/submit", await resolver.ResolveAsync(Peer, CancellationToken.None));
+        Assert.Equal("http://127.0.0.1:9002/submit", await resolver.ResolveAsync(Other, CancellationToken.None));
+    }
+
+    [Fact]
     public async Task AChangedEndpointsFileTakesEffectWithoutARestart()
     {
         var file = Path.Combine(_directory, "endpoints.json");

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using AgentCloud.AgentWorker.UAgents;
 using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.UnitTests.UAgents.Inbound;

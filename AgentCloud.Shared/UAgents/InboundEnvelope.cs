@@ -2,9 +2,10 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCloud.Shared.Data;
-using AgentCloud.Shared.UAgents;
+using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.Messaging.Behaviors;
 
-namespace AgentCloud.AgentWorker.UAgents;
+namespace AgentCloud.Shared.UAgents;
 
 /// <summary>The reference's error texts for <c>POST /submit</c>, word for word (UAGENTS-WIRE.md).</summary>
 public static class SubmitErrors
@@ -135,8 +136,8 @@ public static class InboundEnvelope
     /// </summary>
     public static bool AcceptsUserSender(JsonObject config, string sender) =>
         !Address.IsUserSender(sender)
-        || (!sender.StartsWith(AgentCloud.Shared.Messaging.Senders.UserPrefix, StringComparison.Ordinal)
-            && config[AgentCloud.Shared.Messaging.Behaviors.AgentBehaviors.AllowUserSendersField] is JsonValue allow && allow.TryGetValue<bool>(out var allowed) && allowed);
+        || (!sender.StartsWith(Senders.UserPrefix, StringComparison.Ordinal)
+            && config[AgentBehaviors.AllowUserSendersField] is JsonValue allow && allow.TryGetValue<bool>(out var allowed) && allowed);
 
     /// <summary>The payload's JSON object (standard base64 of UTF-8), or null when it is missing or not one.</summary>
     public static JsonObject? DecodePayload(Envelope envelope)
