@@ -69,6 +69,7 @@ public static class ApiExtensions
             config.Errors.ProducesMetadataType = typeof(ApiProblem);
             config.Errors.ContentType = "application/problem+json";
             config.Binding.JsonExceptionTransformer = DescribeJsonError;
+            config.Endpoints.Configurator = endpoint => endpoint.PreProcessor<AgentOwnership>(Order.Before);
         });
         app.MapDoors();
         if (app.Environment.IsDevelopment())

@@ -20,6 +20,8 @@ public static class OpenApi
                 settings.DocumentName = "v1";
                 settings.Title = "AgentCloud API";
                 settings.Version = "v1";
+                // Request bases (PagedRequest) are a way of writing the code, not part of the API: each schema stands alone.
+                settings.SchemaSettings.FlattenInheritanceHierarchy = true;
                 settings.OperationProcessors.Add(new ProblemResponsesProcessor());
                 settings.AddAuth("OAuth2PasswordBearer", new OpenApiSecurityScheme
                 {

@@ -1,3 +1,4 @@
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
 using Dapper;
 using Npgsql;
@@ -69,7 +70,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource)
 }
 
 /// <summary>A request about one of the caller's agents.</summary>
-public sealed class AgentRequest
+public sealed class AgentRequest : IAgentRequest
 {
     [FastEndpoints.BindFrom("agent_id")]
     public int AgentId { get; init; }

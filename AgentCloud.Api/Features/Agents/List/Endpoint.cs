@@ -15,12 +15,8 @@ public sealed class Endpoint(AgentStore agents) : Endpoint<Request, Response>
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
         int? beforeId = Cursors.TryReadAgent(request.Cursor, out var lastId) ? lastId : null;
-        var limit = request.ParsedLimit;
-
-        // One row more than the page tells whether another page follows.
-        var rows = await agents.ListAsync(User.UserId(), beforeId, limit + 1, ct, User.AllowedAgents());
-        var page = rows.Take(limit).Select(AgentResponse.From).ToList();
-        var next = rows.Count > limit ? Cursors.ForAgent(page[^1].Id) : null;
-        await Send.OkAsync(new Response(page, next), ct);
+        var rows = await agents.ListAsync(User.UserId(), beforeId, request.ParsedLimit + 1, ct, User.AllowedAgents());
+        var (page, next) = Paging.Page(rows, request.ParsedLimit, row => Cursors.ForAgent(row.Id));
+        await Send.OkAsync(new Response([.. page.Select(AgentResponse.From)], next), ct);
     }
 }

@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Logs.List;
 
-public sealed class Endpoint(AgentStore agents, LogStore logs) : Endpoint<Request, Response>
+public sealed class Endpoint(LogStore logs) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -19,16 +18,7 @@ public sealed class Endpoint(AgentStore agents, LogStore logs) : Endpoint<Reques
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
-        var query = request.ToQuery();
-        var rows = await logs.ReadAsync(query, ct);
-        var page = rows.Take(query.Take - 1).Select(LogResponse.From).ToList();
-        var next = rows.Count >= query.Take ? Cursors.ForLog(rows[query.Take - 2].Timestamp, rows[query.Take - 2].Id) : null;
-        await Send.OkAsync(new Response(page, next), ct);
+        var (page, next) = Paging.Page(await logs.ReadAsync(request.ToQuery(), ct), request.ParsedLimit, row => Cursors.ForLog(row.Timestamp, row.Id));
+        await Send.OkAsync(new Response([.. page.Select(LogResponse.From)], next), ct);
     }
 }

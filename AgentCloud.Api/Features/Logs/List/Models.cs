@@ -7,9 +7,8 @@ using FluentValidation;
 
 namespace AgentCloud.Api.Features.Logs.List;
 
-public sealed partial class Request
+public sealed partial class Request : PagedRequest, IAgentRequest
 {
-    public const int DefaultLimit = 100;
     public const int MaxLimit = 1000;
 
     [BindFrom("agent_id")]
@@ -27,20 +26,13 @@ public sealed partial class Request
     [QueryParam]
     public string? Until { get; init; }
 
-    /// <summary>1–1000, default 100.</summary>
-    [QueryParam]
-    public string? Limit { get; init; }
+    protected override int DefaultLimit => 100;
 
-    /// <summary>The <c>next_cursor</c> of the previous page.</summary>
-    [QueryParam]
-    public string? Cursor { get; init; }
-
-    /// <summary>The query these (validated) parameters describe.</summary>
+    /// <summary>The query these (validated) parameters describe, asking one row more than the page.</summary>
     public LogQuery ToQuery()
     {
-        var limit = Limit is null ? DefaultLimit : int.Parse(Limit, NumberStyles.None, CultureInfo.InvariantCulture);
         (DateTime, int)? after = Cursors.TryReadLog(Cursor, out var timestamp, out var id) ? (timestamp, id) : null;
-        return new LogQuery(AgentId, NormalLevel(Level), ParseInstant(Since), ParseInstant(Until), after, limit + 1);
+        return new LogQuery(AgentId, NormalLevel(Level), ParseInstant(Since), ParseInstant(Until), after, ParsedLimit + 1);
     }
 
     internal static string? NormalLevel(string? level) =>
@@ -84,13 +76,7 @@ public sealed partial class Request
             RuleFor(r => r.Until)
                 .Must(until => until is null || ParseInstant(until) is not null)
                 .WithMessage("until must be an ISO 8601 date and time, e.g. 2026-01-31T12:00:00Z.");
-            RuleFor(r => r.Limit)
-                .Must(limit => limit is null
-                    || int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value is >= 1 and <= MaxLimit)
-                .WithMessage($"limit must be a whole number from 1 to {MaxLimit}.");
-            RuleFor(r => r.Cursor)
-                .Must(cursor => cursor is null || Cursors.TryReadLog(cursor, out _, out _))
-                .WithMessage("cursor is not a cursor of this list.");
+            this.PagingRules(MaxLimit, cursor => Cursors.TryReadLog(cursor, out _, out _));
         }
     }
 }

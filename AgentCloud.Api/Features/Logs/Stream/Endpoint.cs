@@ -1,11 +1,10 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 using Microsoft.AspNetCore.Http.Features;
 
 namespace AgentCloud.Api.Features.Logs.Stream;
 
-public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint<Request>
+public sealed class Endpoint(LogFollower follower) : Endpoint<Request>
 {
     /// <summary>How soon a revoked credential's stream ends.</summary>
     private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(3);
@@ -33,12 +32,6 @@ public sealed class Endpoint(AgentStore agents, LogFollower follower) : Endpoint
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         var response = HttpContext.Response;
         response.ContentType = "text/event-stream";
         response.Headers.CacheControl = "no-cache";

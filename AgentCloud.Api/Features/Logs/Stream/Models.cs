@@ -1,10 +1,11 @@
+using AgentCloud.Api.Infrastructure;
 using System.Globalization;
 using FastEndpoints;
 using FluentValidation;
 
 namespace AgentCloud.Api.Features.Logs.Stream;
 
-public sealed class Request
+public sealed class Request : IAgentRequest
 {
     public const int DefaultTail = 50;
     public const int MaxTail = 1000;

@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Cancel;
 
-public sealed class Endpoint(AgentStore agents, MessageCancellation cancellation) : Endpoint<Get.Request, MessageResponse>
+public sealed class Endpoint(MessageCancellation cancellation) : Endpoint<Get.Request, MessageResponse>
 {
     public override void Configure()
     {
@@ -23,12 +22,6 @@ public sealed class Endpoint(AgentStore agents, MessageCancellation cancellation
 
     public override async Task HandleAsync(Get.Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         var (message, canceled) = await cancellation.CancelAsync(request.AgentId, request.ParsedMessageId, ct);
         if (message is null)
         {

@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Delete;
 
-public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoint<Get.Request>
+public sealed class Endpoint(MessageStore messages) : Endpoint<Get.Request>
 {
     public override void Configure()
     {
@@ -23,12 +22,6 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
 
     public override async Task HandleAsync(Get.Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         if (!await messages.DeleteAsync(request.AgentId, request.ParsedMessageId, ct))
         {
             await Send.ResultAsync(MessageProblems.NotFound());

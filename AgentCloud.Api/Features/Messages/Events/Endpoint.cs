@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Events;
 
-public sealed class Endpoint(AgentStore agents, MessageStore messages, MessageEventStream stream) : Endpoint<Get.Request>
+public sealed class Endpoint(MessageStore messages, MessageEventStream stream) : Endpoint<Get.Request>
 {
     public override void Configure()
     {
@@ -25,12 +24,6 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages, MessageEv
 
     public override async Task HandleAsync(Get.Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         var message = await messages.FindAsync(request.AgentId, request.ParsedMessageId, ct);
         if (message is null)
         {

@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Get;
 
-public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoint<Request, MessageResponse>
+public sealed class Endpoint(MessageStore messages) : Endpoint<Request, MessageResponse>
 {
     public override void Configure()
     {
@@ -19,12 +18,6 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         var message = await messages.FindAsync(request.AgentId, request.ParsedMessageId, ct);
         if (message is null)
         {

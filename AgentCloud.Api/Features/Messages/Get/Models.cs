@@ -1,9 +1,10 @@
+using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 using FluentValidation;
 
 namespace AgentCloud.Api.Features.Messages.Get;
 
-public sealed class Request
+public sealed class Request : IAgentRequest
 {
     [BindFrom("agent_id")]
     public int AgentId { get; init; }

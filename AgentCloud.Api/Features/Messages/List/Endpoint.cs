@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.List;
 
-public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoint<Request, Response>
+public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -19,16 +18,7 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
-        var query = request.ToQuery();
-        var rows = await messages.ListAsync(query, ct);
-        var page = rows.Take(query.Take - 1).ToList();
-        var next = rows.Count >= query.Take ? Cursors.ForMessage(page[^1].Seq) : null;
-        await Send.OkAsync(new Response(page.Select(MessageResponse.From).ToList(), next), ct);
+        var (page, next) = Paging.Page(await messages.ListAsync(request.ToQuery(), ct), request.ParsedLimit, row => Cursors.ForMessage(row.Seq));
+        await Send.OkAsync(new Response([.. page.Select(MessageResponse.From)], next), ct);
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 using FastEndpoints;
@@ -6,9 +5,8 @@ using FluentValidation;
 
 namespace AgentCloud.Api.Features.Messages.List;
 
-public sealed class Request
+public sealed class Request : PagedRequest, IAgentRequest
 {
-    public const int DefaultLimit = 50;
     public const int MaxLimit = 100;
 
     [BindFrom("agent_id")]
@@ -22,15 +20,7 @@ public sealed class Request
     [QueryParam]
     public string? Direction { get; init; }
 
-    /// <summary>1–100, default 50.</summary>
-    [QueryParam]
-    public string? Limit { get; init; }
-
-    /// <summary>The <c>next_cursor</c> of the previous page.</summary>
-    [QueryParam]
-    public string? Cursor { get; init; }
-
-    public int ParsedLimit => Limit is null ? DefaultLimit : int.Parse(Limit, NumberStyles.None, CultureInfo.InvariantCulture);
+    protected override int DefaultLimit => 50;
 
     /// <summary>The query these (validated) parameters describe, asking one row more than the page.</summary>
     public MessageQuery ToQuery() => new(
@@ -46,12 +36,7 @@ public sealed class Request
             RuleFor(r => r.Direction)
                 .Must(direction => direction is null || MessageDirection.All.Contains(direction))
                 .WithMessage($"direction must be one of {string.Join(", ", MessageDirection.All)}.");
-            RuleFor(r => r.Limit)
-                .Must(limit => limit is null || MessageRules.IsWholeNumber(limit, 1, MaxLimit))
-                .WithMessage($"limit must be a whole number from 1 to {MaxLimit}.");
-            RuleFor(r => r.Cursor)
-                .Must(cursor => cursor is null || Cursors.TryReadMessage(cursor, out _))
-                .WithMessage("cursor is not a cursor of this list.");
+            this.PagingRules(MaxLimit, cursor => Cursors.TryReadMessage(cursor, out _));
         }
     }
 }

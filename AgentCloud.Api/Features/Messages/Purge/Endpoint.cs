@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Purge;
 
-public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoint<Request, Response>
+public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -21,12 +20,6 @@ public sealed class Endpoint(AgentStore agents, MessageStore messages) : Endpoin
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         await Send.OkAsync(new Response(await messages.PurgeAsync(request.AgentId, request.Status!, ct)), ct);
     }
 }

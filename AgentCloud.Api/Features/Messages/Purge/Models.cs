@@ -1,10 +1,11 @@
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 using FastEndpoints;
 using FluentValidation;
 
 namespace AgentCloud.Api.Features.Messages.Purge;
 
-public sealed class Request
+public sealed class Request : IAgentRequest
 {
     [BindFrom("agent_id")]
     public int AgentId { get; init; }

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
@@ -7,7 +6,7 @@ using FluentValidation;
 
 namespace AgentCloud.Api.Features.Runs.Conversation;
 
-public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Request, Response>
+public sealed class Endpoint(RunStore runs) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -22,12 +21,6 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Reques
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         var turns = await runs.TurnsAsync(request.AgentId, Guid.Parse(request.Session!), ct);
         if (turns.Count == 0)
         {
@@ -41,7 +34,7 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Reques
     }
 }
 
-public sealed class Request
+public sealed class Request : IAgentRequest
 {
     [BindFrom("agent_id")]
     public int AgentId { get; init; }

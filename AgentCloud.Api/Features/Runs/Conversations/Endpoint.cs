@@ -1,4 +1,3 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
@@ -6,7 +5,7 @@ using FluentValidation;
 
 namespace AgentCloud.Api.Features.Runs.Conversations;
 
-public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Request, Response>
+public sealed class Endpoint(RunStore runs) : Endpoint<Request, Response>
 {
     public override void Configure()
     {
@@ -21,46 +20,28 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Reques
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
-        var limit = request.Limit is null ? Request.DefaultLimit : int.Parse(request.Limit, System.Globalization.CultureInfo.InvariantCulture);
         var rows = await runs.ConversationsAsync(request.AgentId,
-            Cursors.TryReadConversation(request.Cursor, out var seq) ? seq : null, limit + 1, ct);
-        var page = rows.Take(limit).ToList();
-        var next = rows.Count > limit ? Cursors.ForConversation(page[^1].LastSeq) : null;
+            Cursors.TryReadConversation(request.Cursor, out var seq) ? seq : null, request.ParsedLimit + 1, ct);
+        var (page, next) = Paging.Page(rows, request.ParsedLimit, row => Cursors.ForConversation(row.LastSeq));
         await Send.OkAsync(new Response(
             [.. page.Select(c => new ConversationResponse(c.Session, c.Messages, c.StartedAt.AsUtc(), c.LastMessageAt.AsUtc()))], next), ct);
     }
 }
 
-public sealed class Request
+public sealed class Request : PagedRequest, IAgentRequest
 {
-    public const int DefaultLimit = 50;
     public const int MaxLimit = 100;
 
     [BindFrom("agent_id")]
     public int AgentId { get; init; }
 
-    [QueryParam]
-    public string? Limit { get; init; }
-
-    [QueryParam]
-    public string? Cursor { get; init; }
+    protected override int DefaultLimit => 50;
 
     public sealed class Validator : Validator<Request>
     {
         public Validator()
         {
-            RuleFor(r => r.Limit)
-                .Must(limit => limit is null || MessageRules.IsWholeNumber(limit, 1, MaxLimit))
-                .WithMessage($"limit must be a whole number from 1 to {MaxLimit}.");
-            RuleFor(r => r.Cursor)
-                .Must(cursor => cursor is null || Cursors.TryReadConversation(cursor, out _))
-                .WithMessage("cursor is not a cursor of this list.");
+            this.PagingRules(MaxLimit, cursor => Cursors.TryReadConversation(cursor, out _));
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
@@ -7,7 +6,7 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Runs.Steps;
 
-public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Messages.Get.Request, Response>
+public sealed class Endpoint(RunStore runs) : Endpoint<Messages.Get.Request, Response>
 {
     public override void Configure()
     {
@@ -22,12 +21,6 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<Messag
 
     public override async Task HandleAsync(Messages.Get.Request request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         var steps = await runs.StepsAsync(request.AgentId, request.ParsedMessageId, ct);
         if (steps is null)
         {

@@ -1,10 +1,9 @@
-using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Runs.AgentUsage;
 
-public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<AgentRequest, UsageTotals>
+public sealed class Endpoint(RunStore runs) : Endpoint<AgentRequest, UsageTotals>
 {
     public override void Configure()
     {
@@ -19,12 +18,6 @@ public sealed class Endpoint(AgentStore agents, RunStore runs) : Endpoint<AgentR
 
     public override async Task HandleAsync(AgentRequest request, CancellationToken ct)
     {
-        if (!await agents.ExistsAsync(User.UserId(), request.AgentId, ct))
-        {
-            await Send.ResultAsync(AgentProblems.NotFound());
-            return;
-        }
-
         await Send.OkAsync(await runs.UsageAsync(request.AgentId, ct), ct);
     }
 }
