@@ -74,7 +74,7 @@ public sealed class AgentWorker(
             return;
         }
 
-        var addresses = missing.Select(id => backendAgent.ForUserAgent(id).Address).ToArray();
+        var addresses = missing.Select(id => backendAgent.AddressFor(id)).ToArray();
         var filled = await connection.ExecuteAsync(new CommandDefinition(
             """
             UPDATE agents SET address = backfill.address

@@ -46,21 +46,17 @@ public static class Cursors
 
     public static string ForMessage(long lastSeq) => Encode($"{MessageTag}|{lastSeq.ToString(CultureInfo.InvariantCulture)}");
 
-    public static bool TryReadMessage(string? cursor, out long lastSeq)
-    {
-        lastSeq = 0;
-        var parts = Decode(cursor, MessageTag, 1);
-        return parts is not null
-            && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out lastSeq) && lastSeq > 0;
-    }
+    public static bool TryReadMessage(string? cursor, out long lastSeq) => TryReadSeq(cursor, MessageTag, out lastSeq);
 
     /// <summary>A conversation list position: the newest message seq of the last conversation shown.</summary>
     public static string ForConversation(long lastSeq) => Encode($"{ConversationTag}|{lastSeq.ToString(CultureInfo.InvariantCulture)}");
 
-    public static bool TryReadConversation(string? cursor, out long lastSeq)
+    public static bool TryReadConversation(string? cursor, out long lastSeq) => TryReadSeq(cursor, ConversationTag, out lastSeq);
+
+    private static bool TryReadSeq(string? cursor, string tag, out long lastSeq)
     {
         lastSeq = 0;
-        var parts = Decode(cursor, ConversationTag, 1);
+        var parts = Decode(cursor, tag, 1);
         return parts is not null
             && long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out lastSeq) && lastSeq > 0;
     }

@@ -1,6 +1,6 @@
+using AgentCloud.Api.Features.Messages.Events;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace AgentCloud.Api.Features.Logs.Stream;
 
@@ -33,11 +33,7 @@ public sealed class Endpoint(LogFollower follower) : Endpoint<Request>
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
         var response = HttpContext.Response;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        response.Headers["X-Accel-Buffering"] = "no";
-        HttpContext.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await response.StartAsync(ct);
+        await ServerSentEvents.StartAsync(HttpContext, ct);
 
         var lastEventId = Request.ParseLastEventId(HttpContext.Request.Headers["Last-Event-ID"]);
         using var credentialEnded = CancellationTokenSource.CreateLinkedTokenSource(ct);
