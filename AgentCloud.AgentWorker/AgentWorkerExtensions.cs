@@ -1,6 +1,7 @@
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.AgentWorker.Outbox;
 using AgentCloud.AgentWorker.Uagents;
+using AgentCloud.Shared.Messaging;
 
 namespace AgentCloud.AgentWorker;
 
@@ -12,6 +13,8 @@ public static class AgentWorkerExtensions
         builder.Services.AddOptions<AgentWorkerOptions>().BindConfiguration(AgentWorkerOptions.SectionName);
         builder.Services.AddSingleton<BackendAgent>();
         builder.Services.AddHostedService<AgentWorker>();
+        // Wakes the inbox and outbox loops and sync /submit waits (message_finished).
+        builder.AddNotificationHub(NotifyChannels.Inbox, NotifyChannels.Outbox);
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
         builder.AddUagentsSubmit();

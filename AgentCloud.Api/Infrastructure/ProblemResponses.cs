@@ -138,12 +138,5 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
 
     // Connection-level failures (refused, reset, timed out, pool exhausted, server shutting down or
     // starting), as opposed to errors in what the request asked the database to do.
-    public static bool IsDatabaseUnavailable(Exception exception) => exception switch
-    {
-        PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)
-            || postgres.SqlState is "57P01" or "57P02" or "57P03" or "53300",
-        NpgsqlException => true,
-        TimeoutException => true,
-        _ => exception.InnerException is { } inner && IsDatabaseUnavailable(inner),
-    };
+    public static bool IsDatabaseUnavailable(Exception exception) => AgentCloud.Shared.Hosting.DatabaseErrors.IsUnavailable(exception);
 }
