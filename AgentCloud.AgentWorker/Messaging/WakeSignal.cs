@@ -6,7 +6,7 @@ namespace AgentCloud.AgentWorker.Messaging;
 /// <summary>
 /// Wakes a processing loop. Any number of wake-ups between two waits fold into one: the loop
 /// re-reads the table anyway, so it only needs to know that something may have changed. Woken by every
-/// notification on <paramref name="channel"/> and whenever the hub reconnects.
+/// notification on its channel and whenever the hub reconnects.
 /// </summary>
 public class WakeSignal
 {
