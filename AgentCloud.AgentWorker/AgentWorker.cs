@@ -10,7 +10,7 @@ namespace AgentCloud.AgentWorker;
 
 /// <summary>
 /// At start, makes sure the backend agent has its row and says so in its log. Messages are taken and
-/// handled by <see cref="Messaging.MessageProcessor"/>, woken by <see cref="Messaging.InboxListener"/>.
+/// handled by <see cref="Messaging.MessageProcessor"/>, woken by its <see cref="Messaging.InboxSignal"/>.
 /// </summary>
 public sealed class AgentWorker(
     NpgsqlDataSource dataSource,

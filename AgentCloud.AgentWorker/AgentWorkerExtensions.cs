@@ -1,6 +1,7 @@
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.AgentWorker.Outbox;
 using AgentCloud.AgentWorker.UAgents;
+using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.AgentWorker;
@@ -13,6 +14,8 @@ public static class AgentWorkerExtensions
         builder.Services.AddOptions<AgentWorkerOptions>().BindConfiguration(AgentWorkerOptions.SectionName);
         builder.AddUAgents();
         builder.Services.AddHostedService<AgentWorker>();
+        // Wakes the inbox and outbox loops and sync /submit waits (message_finished).
+        builder.AddNotificationHub(NotifyChannels.Inbox, NotifyChannels.Outbox);
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
         builder.AddUAgentsSubmit();

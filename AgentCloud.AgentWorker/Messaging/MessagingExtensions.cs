@@ -20,7 +20,6 @@ public static class MessagingExtensions
         builder.Services.AddSingleton<MessageHandler>();
         // Plain Add (not TryAdd): this one, which stores events for the streaming doors, wins over any default.
         builder.Services.AddSingleton<IRunEvents, PostgresRunEvents>();
-        builder.Services.AddHostedService<InboxListener>();
         builder.Services.AddHostedService<MessageProcessor>();
         return builder;
     }

@@ -1,13 +1,17 @@
 using System.Threading.Channels;
+using AgentCloud.Shared.Messaging;
 
 namespace AgentCloud.AgentWorker.Messaging;
 
 /// <summary>
 /// Wakes a processing loop. Any number of wake-ups between two waits fold into one: the loop
-/// re-reads the table anyway, so it only needs to know that something may have changed.
+/// re-reads the table anyway, so it only needs to know that something may have changed. Woken by every
+/// notification on its channel and whenever the hub reconnects.
 /// </summary>
 public class WakeSignal
 {
+    protected WakeSignal(NotificationHub hub, string channel) => hub.Subscribe(channel, Wake);
+
     private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
@@ -36,4 +40,4 @@ public class WakeSignal
 }
 
 /// <summary>Wakes the inbox loop (<see cref="MessageProcessor"/>).</summary>
-public sealed class InboxSignal : WakeSignal;
+public sealed class InboxSignal(NotificationHub hub) : WakeSignal(hub, NotifyChannels.Inbox);

@@ -36,7 +36,6 @@ public static class OutboxExtensions
         builder.Services.AddSingleton<OutboxSignal>();
         builder.Services.AddSingleton<OutboxMetrics>();
         builder.Services.AddSingleton<OutboxDelivery>();
-        builder.Services.AddHostedService<OutboxListener>();
         builder.Services.AddHostedService<OutboxProcessor>();
         return builder;
     }

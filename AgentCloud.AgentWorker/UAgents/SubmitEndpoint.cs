@@ -33,11 +33,9 @@ public static class SubmitEndpoint
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubmitEndpoint).FullName!);
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
-        var finished = new FinishedMessages(app.Configuration.GetConnectionString(AgentCloud.Shared.Hosting.ConfigurationExtensions.ConnectionName) ?? "", logger);
-        var sync = new SyncReplies(dataSource, finished, app.Services.GetRequiredService<BackendAgent>(), logger);
+        var sync = new SyncReplies(dataSource, app.Services.GetRequiredService<FinishedMessages>(), app.Services.GetRequiredService<BackendAgent>(), logger);
         var limits = app.Services.GetRequiredService<SubmitLimits>();
         var warnings = new WarningThrottle(limits.Settings.WarningBurst, limits.Settings.WarningsPerMinute, TimeProvider.System);
-        app.Lifetime.ApplicationStarted.Register(() => finished.Start(app.Lifetime.ApplicationStopping));
 
         // The reference treats every method but HEAD and OPTIONS as a submission.
         app.MapMethods(Path, [HttpMethods.Post, HttpMethods.Get, HttpMethods.Put],

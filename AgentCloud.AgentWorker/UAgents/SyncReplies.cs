@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using AgentCloud.Shared.Hosting;
@@ -30,61 +29,40 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
     /// <summary>However far away <c>expires</c> is: an HTTP request is not held open for longer.</summary>
     public static readonly TimeSpan MaxWait = TimeSpan.FromMinutes(5);
 
-    // The notification wakes the wait; the poll only covers one lost to a reconnect of the LISTEN connection.
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
-
     public async Task<Envelope> WaitForReplyAsync(Envelope request, HostedAgent agent, Guid inboundId, CancellationToken cancellationToken)
     {
         var wait = request.Expires is { } expires
             ? TimeSpan.FromSeconds(Math.Clamp(expires - DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0, MaxWait.TotalSeconds))
             : DefaultWait;
-        var started = Stopwatch.GetTimestamp();
-        // Subscribed before the first read: a notification between the read and the wait still wakes it.
-        using var subscription = finished.Subscribe(inboundId);
-        var error = Expired;
-        while (true)
+        var (status, reply) = await finished.WaitAsync(inboundId, new SyncRead(MessageStatus.Queued, null),
+            ct => ReadAsync(inboundId, ct), read => read.Status is null || MessageStatus.IsFinal(read.Status), wait, cancellationToken);
+        if (reply is not null)
         {
-            // A connection only for the read: a waiting request holds none, so hundreds of them can wait at once.
-            try
+            return Sign(agent, new Envelope
             {
-                await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-                var status = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                    "SELECT status FROM messages WHERE id = @inboundId", new { inboundId }, cancellationToken: cancellationToken));
-                if (status is null || MessageStatus.IsFinal(status))
-                {
-                    if (await TakeReplyAsync(connection, inboundId, cancellationToken) is { } reply)
-                    {
-                        return Sign(agent, new Envelope
-                        {
-                            Sender = agent.Address,
-                            Target = request.Sender,
-                            Session = request.Session,
-                            SchemaDigest = reply.SchemaDigest!,
-                            ProtocolDigest = reply.ProtocolDigest,
-                            Payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(reply.Payload)),
-                        });
-                    }
-
-                    error = status == MessageStatus.Dead ? Failed : NoReply;
-                    break;
-                }
-            }
-            catch (NpgsqlException exception) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The envelope is stored (the sender may replay it and get this same answer): try again at the next wake-up.
-                logger.LogDebug("Could not read sync message {MessageId} while waiting for it: {Reason}", inboundId, exception.Message);
-            }
-
-            var remaining = wait - Stopwatch.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-            {
-                break;
-            }
-
-            await subscription.WaitAsync(remaining < PollInterval ? remaining : PollInterval, cancellationToken);
+                Sender = agent.Address,
+                Target = request.Sender,
+                Session = request.Session,
+                SchemaDigest = reply.SchemaDigest!,
+                ProtocolDigest = reply.ProtocolDigest,
+                Payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(reply.Payload)),
+            });
         }
 
-        return ErrorEnvelope(request, agent, error);
+        return ErrorEnvelope(request, agent,
+            status == MessageStatus.Dead ? Failed : status is null || MessageStatus.IsFinal(status) ? NoReply : Expired);
+    }
+
+    /// <summary>The inbound message's status (null once it is gone) and, once it is finished, its reply.</summary>
+    private sealed record SyncRead(string? Status, MessageRow? Reply);
+
+    private async Task<SyncRead> ReadAsync(Guid inboundId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
+        var status = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT status FROM messages WHERE id = @inboundId", new { inboundId }, cancellationToken: cancellationToken));
+        return new SyncRead(status,
+            status is null || MessageStatus.IsFinal(status) ? await TakeReplyAsync(connection, inboundId, cancellationToken) : null);
     }
 
     /// <summary>What the reference answers a sync request with no reply: an <c>ErrorMessage</c>.</summary>

@@ -7,6 +7,7 @@ using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Api.Features.Users;
+using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Messaging.Behaviors;
 using AgentCloud.Shared.UAgents;
 using FastEndpoints;
@@ -44,8 +45,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
         builder.AddDoors();
-        builder.Services.AddSingleton<DatabaseNotifications>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<DatabaseNotifications>());
+        builder.AddNotificationHub(NotifyChannels.AgentLogs, RunEvents.Channel);
         builder.Services.AddAgentBehaviors(builder.Configuration);
         builder.AddUAgents();
         return builder;

@@ -16,8 +16,8 @@ public sealed record ConnectionBudget(int MaxConnections)
     /// <summary>superuser_reserved_connections (3), and room for psql, the tests' own checks and a migrator rerun.</summary>
     public const int Reserved = 3 + 12;
 
-    /// <summary>A worker's connections outside its pool: the LISTENs on agent_inbox, agent_outbox and message_finished.</summary>
-    public const int WorkerListeners = 3;
+    /// <summary>Each process's connection outside its pool: its notification hub's one LISTEN connection.</summary>
+    public const int Listeners = 1;
 
     /// <summary>The API's share of what is left; the rest goes to the workers, evenly.</summary>
     private const double ApiShare = 0.4;
@@ -27,9 +27,9 @@ public sealed record ConnectionBudget(int MaxConnections)
 
     private int Usable => Math.Max(MaxConnections - Reserved, 8);
 
-    /// <summary>The API's pool (its one LISTEN connection comes out of it).</summary>
-    public int ApiPool => Math.Max((int)(Usable * ApiShare), 4);
+    /// <summary>The API's pool.</summary>
+    public int ApiPool => Math.Max((int)(Usable * ApiShare) - Listeners, 4);
 
     /// <summary>Each worker replica's pool.</summary>
-    public int WorkerPool(int replicas) => Math.Max((Usable - ApiPool) / replicas - WorkerListeners, 4);
+    public int WorkerPool(int replicas) => Math.Max((Usable - ApiPool - Listeners) / replicas - Listeners, 4);
 }

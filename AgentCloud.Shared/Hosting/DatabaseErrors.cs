@@ -4,10 +4,7 @@ namespace AgentCloud.Shared.Hosting;
 
 public static class DatabaseErrors
 {
-    /// <summary>
-    /// A connection-level failure (refused, reset, timed out, the server shutting down or starting, too many
-    /// clients): the caller may try again once PostgreSQL is back. Every door answers these with its own "retry".
-    /// </summary>
+    /// <summary>The database is down, refusing, out of connections or too slow: worth a retry, not a bug.</summary>
     public static bool IsUnavailable(Exception exception) => exception switch
     {
         PostgresException postgres => postgres.SqlState.StartsWith("08", StringComparison.Ordinal)

@@ -11,7 +11,7 @@ namespace AgentCloud.Api.Features.Logs;
 
 /// <summary>
 /// Writes an agent's log as server-sent events. A stream holds no database connection while idle:
-/// it waits on the shared <c>agent_logs</c> listener (or a 2 s poll, should a notification be lost)
+/// it waits for <c>agent_logs</c> from the <see cref="NotificationHub"/> (or the 2 s lookback below)
 /// and then reads the lines after the last one it sent.
 /// </summary>
 /// <remarks>
@@ -21,7 +21,7 @@ namespace AgentCloud.Api.Features.Logs;
 /// it has not sent yet, and sends those late (after higher ids). A line whose transaction stays open
 /// longer than that after writing it is not caught; the log itself keeps it, as always.
 /// </remarks>
-public sealed class LogFollower(LogStore logs, DatabaseNotifications notifications, IOptions<HttpJsonOptions> json)
+public sealed class LogFollower(LogStore logs, NotificationHub notifications, IOptions<HttpJsonOptions> json)
 {
     private const int BatchSize = 500;
     private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);

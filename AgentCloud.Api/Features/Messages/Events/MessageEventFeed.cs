@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 using Npgsql;
 
@@ -33,13 +32,12 @@ public sealed record FeedEvent(long Id, string Type, string? DataJson, MessageRo
 /// Follows one message from accepted to its end for the streaming doors. The run's events come from
 /// <c>run_events</c> (written by whichever worker runs it); accepted and the end come from the message
 /// row itself, so every behaviour streams, and a run that moved to another worker after a crash goes on
-/// in the same stream. Waits hold no database connection: the shared listener wakes it on
-/// <c>run_events</c> or <c>message_finished</c>, with a poll as the fallback.
+/// in the same stream. Waits hold no database connection: the <see cref="NotificationHub"/> wakes it on
+/// <c>run_events</c> or <c>message_finished</c> (and after it reconnects, when notifications may have been lost).
 /// </summary>
-public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore messages, DatabaseNotifications notifications)
+public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore messages, NotificationHub notifications)
 {
     private const int BatchSize = 200;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan HeartbeatInterval = TimeSpan.FromSeconds(15);
 
     /// <summary>
@@ -50,7 +48,7 @@ public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore m
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         // Subscribed before the first read: a notification between a read and the wait still wakes it.
-        using var wake = notifications.Subscribe(message.Id.ToString("D"), [RunEvents.Channel, NotifyChannels.MessageFinished]);
+        using var wake = notifications.Subscribe([RunEvents.Channel, NotifyChannels.MessageFinished], message.Id.ToString("D"));
         var sent = lastEventId ?? -1;
         if (sent < 0)
         {
@@ -102,7 +100,7 @@ public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore m
                 lastWrite = Stopwatch.GetTimestamp();
             }
 
-            var wait = new[] { PollInterval, HeartbeatInterval - Stopwatch.GetElapsedTime(lastWrite), until - DateTimeOffset.UtcNow }.Min();
+            var wait = new[] { HeartbeatInterval - Stopwatch.GetElapsedTime(lastWrite), until - DateTimeOffset.UtcNow }.Min();
             await wake.WaitAsync(wait, cancellationToken);
         }
     }
