@@ -20,6 +20,12 @@ CONCURRENCY=${BENCH_CONCURRENCY:-32}
 MESSAGES=${BENCH_MESSAGES:-20000}
 SKIP_APPHOST=${BENCH_SKIP_APPHOST:-0}
 TRACE=${BENCH_TRACE:-0}
+# Which parts run (comma-separated); the default is all of them. E.g. BENCH_ONLY=pgbench,llm,stream,hot.
+ONLY=${BENCH_ONLY:-reads,login,msg,sql,pgbench,llm,stream,hot,apphost}
+HOT_COUNT=${BENCH_HOT_COUNT:-6000}
+LLM_WORKERS=${BENCH_LLM_WORKERS:-2}
+STREAM_TTFT_MS=${BENCH_STREAM_TTFT_MS:-50}
+want() { [[ ",$ONLY," == *",$1,"* ]]; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 unset OTEL_EXPORTER_OTLP_ENDPOINT OTEL_EXPORTER_OTLP_HEADERS
@@ -102,6 +108,15 @@ wait_http() { # url, seconds
     return 1
 }
 
+wait_started() { # pid url seconds: the process answers, or it died
+    for _ in $(seq $(($3 * 10))); do
+        kill -0 "$1" 2>/dev/null || return 1
+        curl -fsS -o /dev/null "$2" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # BENCH_TRACE=1: sample a process's stacks (dotnet-trace) while a measurement runs, then list its top methods.
 TRACE_PID=""
 trace_start() { # name pid seconds
@@ -167,7 +182,7 @@ publish AgentCloud.Api/AgentCloud.Api.csproj api
 publish AgentCloud.AgentWorker/AgentCloud.AgentWorker.csproj worker
 publish bench/Baseline/Baseline.csproj baseline
 publish bench/Tool/Tool.csproj tool
-if [ "$SKIP_APPHOST" != 1 ]; then
+if [ "$SKIP_APPHOST" != 1 ] && want apphost; then
     for attempt in 1 2 3 4; do
         dotnet build "$ROOT/AgentCloud.AppHost/AgentCloud.AppHost.csproj" -c Release -v quiet -nologo > "$LOGS/build-apphost.log" 2>&1 && break
         [ "$attempt" = 4 ] && { cat "$LOGS/build-apphost.log"; exit 1; }
@@ -200,6 +215,51 @@ else
     CONN="Host=127.0.0.1;Port=$PG_PORT;Database=agentsdb;Username=postgres"
 fi
 
+# ---------------------------------------------------------------- pgbench: what this PostgreSQL allows, same run
+# Measured first, on the same cluster, before any of our processes run: one-row insert commits at 32
+# clients, and a minimal queue (16 clients insert one row each, 4 complete batches of 16 with SKIP LOCKED).
+if want pgbench; then
+    if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/pgbench" ]; then
+        echo "  pgbench skipped: no local PostgreSQL binaries (BENCH_CONNECTION_STRING is set or pgbench is missing)"
+    else
+        say "pgbench ceiling: one-row inserts at 32 clients, then a minimal SKIP LOCKED queue (16 inserting, 4 completing), ${DURATION} s each"
+        PGB=$RESULTS/pgbench
+        mkdir -p "$PGB"
+        pgb_sql() { "$PG_BIN/psql" -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -d pgbench -c "$1"; }
+        "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres pgbench
+        pgb_sql "CREATE TABLE one_row (id bigserial PRIMARY KEY, payload text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+                 CREATE TABLE queue (id bigserial PRIMARY KEY, payload text NOT NULL, done boolean NOT NULL DEFAULT false);
+                 CREATE INDEX queue_todo ON queue (id) WHERE NOT done;"
+        echo "INSERT INTO one_row (payload) VALUES ('one row of ordinary length');" > "$PGB/insert.sql"
+        echo "INSERT INTO queue (payload) VALUES ('one row of ordinary length');" > "$PGB/enqueue.sql"
+        echo "UPDATE queue SET done = true WHERE id IN (SELECT id FROM queue WHERE NOT done ORDER BY id LIMIT 16 FOR UPDATE SKIP LOCKED);" > "$PGB/complete.sql"
+        pgbench() { "$PG_BIN/pgbench" -n -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@" pgbench; }
+        pgbench -c 32 -j 2 -T "$DURATION" -f "$PGB/insert.sql" > "$PGB/insert.txt" 2>&1
+        INSERT_TPS=$(sed -nE 's/^tps = ([0-9.]+) .*/\1/p' "$PGB/insert.txt" | head -1)
+        pgb_sql "TRUNCATE queue"
+        pgbench -c 16 -j 1 -T "$DURATION" -f "$PGB/enqueue.sql" > "$PGB/enqueue.txt" 2>&1 &
+        ENQ_PID=$!
+        pgbench -c 4 -j 1 -T "$DURATION" -f "$PGB/complete.sql" > "$PGB/complete.txt" 2>&1
+        wait "$ENQ_PID"
+        read -r Q_INSERTED Q_DONE <<< "$(pgb_sql "SELECT count(*), count(*) FILTER (WHERE done) FROM queue" | tr '|' ' ')"
+        json pgbench insert_commits_per_s "${INSERT_TPS:-0}" queue_inserted_per_s "$(awk -v n="$Q_INSERTED" -v t="$DURATION" 'BEGIN {printf "%.1f", n / t}')" \
+            queue_completed_per_s "$(awk -v n="$Q_DONE" -v t="$DURATION" 'BEGIN {printf "%.1f", n / t}')" load "\"$(load_average)\""
+        echo "  one-row insert commits/s at 32 clients: $INSERT_TPS; queue: $Q_INSERTED inserted, $Q_DONE completed in $DURATION s (load $(load_average))"
+        "$PG_BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres pgbench
+    fi
+fi
+
+# ---------------------------------------------------------------- the scripted model server (llm and stream figures)
+MODEL=""
+if want llm || want stream; then
+    MODEL_PORT=$(free_port)
+    MODEL=http://127.0.0.1:$MODEL_PORT
+    say "Starting the scripted OpenAI-compatible model server on $MODEL"
+    "${TOOL[@]}" model-server --port "$MODEL_PORT" > "$LOGS/model-server.log" 2>&1 &
+    PIDS+=("$!")
+    wait_http "$MODEL/health" 30
+fi
+
 say "Migrating"
 (cd "$OUT/migrator" && ConnectionStrings__agentsdb=$CONN DOTNET_ENVIRONMENT=Production \
     dotnet AgentCloud.DbMigrator.dll > "$LOGS/migrator.log" 2>&1) || { cat "$LOGS/migrator.log"; exit 1; }
@@ -210,8 +270,13 @@ export JWT_SECRET_KEY BACKEND_AGENT_SEED
 JWT_SECRET_KEY=$(secret)
 BACKEND_AGENT_SEED=$(secret)
 EXTRA_ENV=()
+# Quotas raised: the bench sends more than a user's daily allowance on purpose. With the model server up,
+# the API (to validate llm configs) and the workers get it as their model connection.
 start_service() { # folder dll port log -> pid in $STARTED_PID; $EXTRA_ENV adds variables
-    (cd "$OUT/$1" && exec env "${EXTRA_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production \
+    local model_env=()
+    [ -n "$MODEL" ] && model_env=("ConnectionStrings__llm=Endpoint=$MODEL/v1;Key=bench-not-a-real-key;Model=bench-model")
+    (cd "$OUT/$1" && exec env "${model_env[@]}" "${EXTRA_ENV[@]}" ASPNETCORE_ENVIRONMENT=Production DOTNET_ENVIRONMENT=Production \
+        Quotas__AgentsPerUser=100000 Quotas__MessagesPerDay=100000000 Quotas__QueuedMessagesPerAgent=1000000 \
         ASPNETCORE_URLS="http://127.0.0.1:$3" ConnectionStrings__agentsdb="$CONN" \
         RateLimiting__Login__PermitLimit=1000000 RateLimiting__Signup__PermitLimit=1000000 \
         dotnet "$2" > "$LOGS/$4.log" 2>&1) &
@@ -236,14 +301,19 @@ wait_http "$API/health" 60
 wait_http "$BASE/health" 60
 wait_http "$QUIET/health" 60
 
-say "Loading data: a user, 201 agents, 1,000,000 log lines"
-"${TOOL[@]}" setup --api "$API" --conn "$CONN" --out "$RESULTS/state.json"
+if want reads; then
+    say "Loading data: a user, 201 agents, 1,000,000 log lines"
+    "${TOOL[@]}" setup --api "$API" --conn "$CONN" --out "$RESULTS/state.json"
+else
+    say "Loading data: a user and 101 agents (no log lines: the reads are not measured)"
+    "${TOOL[@]}" setup --api "$API" --conn "$CONN" --logs 0 --out "$RESULTS/state.json"
+fi
 TOKEN=$(sed -E 's/.*"token":"([^"]+)".*/\1/' "$RESULTS/state.json")
 LOGS_AGENT=$(sed -E 's/.*"logs_agent":([0-9]+).*/\1/' "$RESULTS/state.json")
 CURSOR=$(sed -E 's/.*"deep_cursor":"([^"]+)".*/\1/' "$RESULTS/state.json")
 USERNAME=$(sed -E 's/.*"username":"([^"]+)".*/\1/' "$RESULTS/state.json")
 PASSWORD=$(sed -E 's/.*"password":"([^"]+)".*/\1/' "$RESULTS/state.json")
-"${TOOL[@]}" explain --conn "$CONN" --state "$RESULTS/state.json" --plan "$RESULTS/explain.txt" --out "$DATA/explain.json"
+want reads && "${TOOL[@]}" explain --conn "$CONN" --state "$RESULTS/state.json" --plan "$RESULTS/explain.txt" --out "$DATA/explain.json"
 LOAD_BEFORE=$(load_average)
 
 # ---------------------------------------------------------------- HTTP reads: API and baseline, interleaved
@@ -251,8 +321,8 @@ http() { # name target url run
     "${TOOL[@]}" http --name "$1.$2" --url "$3" --header "Authorization: Bearer $TOKEN" --concurrency "$CONCURRENCY" \
         --warmup "$WARMUP" --duration "$DURATION" --out "$DATA/$1.$2.$4.json"
 }
-say "HTTP reads: $REPEAT x ${DURATION} s per figure after ${WARMUP} s warm-up, $CONCURRENCY connections"
-for run in $(seq "$REPEAT"); do
+want reads && say "HTTP reads: $REPEAT x ${DURATION} s per figure after ${WARMUP} s warm-up, $CONCURRENCY connections"
+want reads && for run in $(seq "$REPEAT"); do
     for target in api baseline; do
         host=$API; [ "$target" = baseline ] && host=$BASE
         [ "$run$target" = 1api ] && trace_start api-users-me "$API_PID" $((WARMUP + DURATION))
@@ -268,21 +338,32 @@ for run in $(seq "$REPEAT"); do
 done
 stop_pid "$QUIET_PID"
 
-say "POST /login and the password hash's cost"
-"${TOOL[@]}" hash --seconds 3 --out "$DATA/hash.json"
-"${TOOL[@]}" http --name login.api --url "$API/login" --method POST \
-    --body "{\"username\": \"$USERNAME\", \"password\": \"$PASSWORD\"}" --concurrency 4 --warmup 2 --duration "$DURATION" \
-    --out "$DATA/login.api.json"
+if want login; then
+    say "POST /login and the password hash's cost"
+    "${TOOL[@]}" hash --seconds 3 --out "$DATA/hash.json"
+    "${TOOL[@]}" http --name login.api --url "$API/login" --method POST \
+        --body "{\"username\": \"$USERNAME\", \"password\": \"$PASSWORD\"}" --concurrency 4 --warmup 2 --duration "$DURATION" \
+        --out "$DATA/login.api.json"
+fi
 
 # ---------------------------------------------------------------- messages
 WORKER_HWM=0
-start_workers() { # count
+start_workers() { # count [log name]
     WORKER_PIDS=()
+    WORKER_URLS=()
     for i in $(seq "$1"); do
-        local port; port=$(free_port)
-        start_service worker AgentCloud.AgentWorker.dll "$port" "worker-$1-$i"
+        local port
+        # Another process on this shared machine may take the free port first: then try another one.
+        for attempt in 1 2 3; do
+            port=$(free_port)
+            start_service worker AgentCloud.AgentWorker.dll "$port" "worker-${2:-$1}-$i"
+            if wait_started "$STARTED_PID" "http://127.0.0.1:$port/health" 60; then break; fi
+            echo "  worker on port $port did not start (attempt $attempt); see $LOGS/worker-${2:-$1}-$i.log"
+            stop_pid "$STARTED_PID"
+            [ "$attempt" = 3 ] && exit 1
+        done
         WORKER_PIDS+=("$STARTED_PID")
-        wait_http "http://127.0.0.1:$port/health" 60
+        WORKER_URLS+=("http://127.0.0.1:$port")
     done
 }
 stop_workers() {
@@ -292,7 +373,7 @@ stop_workers() {
         stop_pid "$pid"
     done
 }
-for workers in 1 2; do
+want msg && for workers in 1 2; do
     say "Messages with $workers worker(s): $MESSAGES at full load, then ~20 s at half the rate they handled"
     start_workers "$workers"
     [ "$workers" = 1 ] && trace_start worker-messages "${WORKER_PIDS[0]}" 20
@@ -308,8 +389,47 @@ for workers in 1 2; do
     stop_workers
 done
 
-say "Messages, the plain-SQL limit (no workers running)"
-"${TOOL[@]}" sql-messages --name msg.sql --conn "$CONN" --state "$RESULTS/state.json" --count "$MESSAGES" --out "$DATA/msg.sql.json"
+if want sql; then
+    say "Messages, the plain-SQL limit (no workers running)"
+    "${TOOL[@]}" sql-messages --name msg.sql --conn "$CONN" --state "$RESULTS/state.json" --count "$MESSAGES" --out "$DATA/msg.sql.json"
+fi
+
+# ---------------------------------------------------------------- llm agents against the scripted model server
+if want llm || want stream; then
+    say "llm agents: $LLM_WORKERS worker(s) with the scripted model server as their model connection (load $(load_average))"
+    start_workers "$LLM_WORKERS" llm
+    if want llm; then
+        say "llm run overhead beside echo: ${BENCH_LLM_SEQUENTIAL:-50} sequential messages each, then $CONCURRENCY agents x ${BENCH_LLM_ROUNDS:-10} concurrent"
+        "${TOOL[@]}" llm --api "$API" --conn "$CONN" --state "$RESULTS/state.json" --model "$MODEL" --concurrency "$CONCURRENCY" \
+            --sequential "${BENCH_LLM_SEQUENTIAL:-50}" --rounds "${BENCH_LLM_ROUNDS:-10}" --out "$DATA/{name}.json"
+        json llm.load load "\"$(load_average)\""
+    fi
+    if want stream; then
+        for streams in 1 32; do
+            say "Streaming: $streams concurrent stream(s), first token after $STREAM_TTFT_MS ms (load $(load_average))"
+            "${TOOL[@]}" stream --name "stream.s$streams" --api "$API" --conn "$CONN" --state "$RESULTS/state.json" --model "$MODEL" \
+                --streams "$streams" --messages $((streams == 1 ? 50 : 10)) --ttft-ms "$STREAM_TTFT_MS" --out "$DATA/stream.s$streams.json"
+        done
+        json stream.load load "\"$(load_average)\""
+    fi
+    stop_workers
+fi
+
+# ---------------------------------------------------------------- one hot agent
+if want hot; then
+    # /submit's per-sender and per-agent rate limits and inbox cap raised: this measures handling, not refusal.
+    EXTRA_ENV=(AgentWorker__Submit__SenderBurst=1000000 AgentWorker__Submit__SenderPerSecond=1000000
+        AgentWorker__Submit__AgentBurst=1000000 AgentWorker__Submit__AgentPerSecond=1000000 AgentWorker__Submit__MaxQueuedPerAgent=1000000)
+    for via in submit api; do
+        say "One hot agent: $HOT_COUNT messages to ONE default agent through $via, $CONCURRENCY connections, 1 worker (load $(load_average))"
+        start_workers 1 "hot-$via"
+        "${TOOL[@]}" hot --name "hot.$via" --via "$via" --api "$API" --worker "${WORKER_URLS[0]}" --conn "$CONN" --state "$RESULTS/state.json" \
+            --count "$HOT_COUNT" --concurrency "$CONCURRENCY" --out "$DATA/hot.$via.json"
+        stop_workers
+    done
+    EXTRA_ENV=()
+    json hot.load load "\"$(load_average)\""
+fi
 
 LOAD_AFTER=$(load_average)
 json memory api_mb "$(($(hwm_kb "$API_PID") / 1024))" worker_mb "$((WORKER_HWM / 1024))" baseline_mb "$(($(hwm_kb "$BASE_PID") / 1024))"
@@ -319,7 +439,7 @@ stop_pid "$API_PID"
 stop_pid "$BASE_PID"
 
 # ---------------------------------------------------------------- AppHost: start to healthy
-if [ "$SKIP_APPHOST" != 1 ]; then
+if [ "$SKIP_APPHOST" != 1 ] && want apphost; then
     say "AppHost: from start to API and workers healthy (ephemeral local PostgreSQL)"
     APPHOST_START=$(date +%s.%N)
     (cd "$ROOT" && exec env BENCH_APPHOST_TAG="$RUN_ID" dotnet run --project AgentCloud.AppHost -c Release --no-build \
@@ -357,13 +477,14 @@ say "Results (medians of $REPEAT runs for the HTTP figures; load average $LOAD_B
     echo "- machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(free -h | awk '/^Mem:/ {print $2}') RAM"
     echo "- .NET $(dotnet --version), $("${PG_BIN:-/usr/lib/postgresql/15/bin}/postgres" --version 2>/dev/null || echo 'external PostgreSQL')"
     echo "- load average (1/5/15 min): $LOAD_BEFORE before, $LOAD_AFTER after the measurements"
+    echo "- parts: $ONLY"
     echo "- settings: ${DURATION} s per HTTP figure after ${WARMUP} s warm-up, $REPEAT runs, $CONCURRENCY connections; $MESSAGES messages to 100 echo agents"
     echo
 } > "$RESULTS/summary.md"
 cat "$RESULTS/summary.md"
 "${TOOL[@]}" report --dir "$DATA" --out "$RESULTS/table.md"
 cat "$RESULTS/table.md" >> "$RESULTS/summary.md"
-{ echo; echo '```'; cat "$RESULTS/explain.txt"; echo '```'; } >> "$RESULTS/summary.md"
+[ -f "$RESULTS/explain.txt" ] && { echo; echo '```'; cat "$RESULTS/explain.txt"; echo '```'; } >> "$RESULTS/summary.md"
 cp "$RESULTS/summary.md" "$BENCH/results/latest.md"
 for log in "$LOGS"/*.log; do # keep big logs' first lines only (the API's runs to hundreds of MB)
     if [ "$(stat -c %s "$log")" -gt 10000000 ]; then head -n 2000 "$log" > "$log.head"; rm -f "$log"; fi

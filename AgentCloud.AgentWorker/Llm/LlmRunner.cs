@@ -30,6 +30,8 @@ public sealed class LlmRunner(
     ILogger<LlmRunner> logger) : ILlmRunner
 {
     private const int MaxEarlierMessages = 200;
+    // The GenAI spans' source (ChatClients'), so a tool's span sits beside the model calls' in the trace.
+    private static readonly ActivitySource ActivitySource = new(ChatClients.ActivitySourceName);
     private static readonly TimeSpan ReplyPollInterval = TimeSpan.FromMilliseconds(200);
 
     public async ValueTask<BehaviorResult> RunAsync(BehaviorContext context, CancellationToken cancellationToken)
@@ -203,6 +205,11 @@ public sealed class LlmRunner(
         var message = context.Message;
         var id = call["id"]?.GetValue<string>() ?? "";
         var name = call["name"]?.GetValue<string>() ?? "";
+        // OpenTelemetry GenAI: "execute_tool {gen_ai.tool.name}", no arguments or results (they may be private).
+        using var activity = ActivitySource.StartActivity($"execute_tool {name}", ActivityKind.Internal);
+        activity?.SetTag("gen_ai.operation.name", "execute_tool");
+        activity?.SetTag("gen_ai.tool.name", name);
+        activity?.SetTag("gen_ai.tool.call.id", id);
         var arguments = call["arguments"] as JsonObject ?? [];
         var stepOfCall = run.Steps.Skip(modelCallIndex)
             .FirstOrDefault(s => s.Kind == StepKinds.ToolCall && s.Json["id"]?.GetValue<string>() == id);

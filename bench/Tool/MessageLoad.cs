@@ -277,7 +277,7 @@ public static class MessageLoad
         await command.ExecuteScalarAsync();
     }
 
-    private static async Task<JsonObject> WaitAndMeasureAsync(NpgsqlDataSource dataSource, Guid session, int expected, double timeoutSeconds)
+    internal static async Task<JsonObject> WaitAndMeasureAsync(NpgsqlDataSource dataSource, Guid session, int expected, double timeoutSeconds)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeoutSeconds * Stopwatch.Frequency);
         while (true)

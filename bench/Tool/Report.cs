@@ -27,6 +27,11 @@ public static class Report
         var misses = new List<string>();
         void Row(string what, string product, string baseline, double ratio, string target, bool? met)
         {
+            if (product.Replace("n/a", "").Trim(' ', '/', ',', '(', ')').Length == 0)
+            {
+                return; // not measured in this run (BENCH_ONLY)
+            }
+
             rows.Add([what, product, baseline, double.IsNaN(ratio) ? "" : ratio.ToString("0.00#", CultureInfo.InvariantCulture), target,
                 met is null ? "" : met.Value ? "met" : "**MISSED**"]);
             if (met == false)
@@ -100,6 +105,66 @@ public static class Report
         var scale = M("msg.w2.full", "handled_per_s") / M("msg.w1.full", "handled_per_s");
         Row("messages: two workers vs one, handled/s at full load", F(M("msg.w2.full", "handled_per_s")), F(M("msg.w1.full", "handled_per_s")) + " (one)",
             scale, "> 1.00", Check(scale, r => r > 1.0));
+
+        if (results.ContainsKey("pgbench"))
+        {
+            Row("pgbench ceiling (same run): one-row insert commits/s, 32 clients", F(M("pgbench", "insert_commits_per_s")), "", double.NaN, "", null);
+            Row("pgbench ceiling: minimal SKIP LOCKED queue, completed/s (inserted/s)",
+                $"{F(M("pgbench", "queue_completed_per_s"))} ({F(M("pgbench", "queue_inserted_per_s"))})", "", double.NaN, "", null);
+            foreach (var workers in new[] { 1, 2 })
+            {
+                var full = $"msg.w{workers}.full";
+                if (results.ContainsKey(full))
+                {
+                    Row($"messages, {workers} worker(s): accepted/s ÷ pgbench insert commits/s", F(M(full, "accepted_per_s")),
+                        F(M("pgbench", "insert_commits_per_s")), M(full, "accepted_per_s") / M("pgbench", "insert_commits_per_s"), "", null);
+                    Row($"messages, {workers} worker(s): handled/s ÷ pgbench queue completed/s", F(M(full, "handled_per_s")),
+                        F(M("pgbench", "queue_completed_per_s")), M(full, "handled_per_s") / M("pgbench", "queue_completed_per_s"), "", null);
+                }
+            }
+        }
+
+        foreach (var (key, label) in new[] { ("llm.seq", "sequential"), ("llm.conc", "concurrent") })
+        {
+            if (!results.ContainsKey(key))
+            {
+                continue;
+            }
+
+            var c = F(M(key, "concurrency"));
+            Row($"llm vs echo, {label} ({c} at a time): accepted→done p50 / p99 ms, llm vs echo", $"{F(M(key, "llm_p50"), "0.0")} / {F(M(key, "llm_p99"), "0.0")}",
+                $"{F(M(key, "echo_p50"), "0.0")} / {F(M(key, "echo_p99"), "0.0")} (echo)", double.NaN, "", null);
+            Row($"llm run overhead, {label}: accepted→done − model server's time, p50 / p99 ms (model p50)",
+                $"{F(M(key, "overhead_p50"), "0.0")} / {F(M(key, "overhead_p99"), "0.0")} ({F(M(key, "model_p50"), "0.0")})",
+                $"{F(M(key, "echo_p50"), "0.0")} / {F(M(key, "echo_p99"), "0.0")} (echo)", M(key, "overhead_p50") / M(key, "echo_p50"),
+                $"beyond echo: {F(M(key, "overhead_beyond_echo_p50"), "0.0")} ms at p50", null);
+        }
+
+        foreach (var streams in new[] { 1, 32 })
+        {
+            var key = $"stream.s{streams}";
+            if (results.ContainsKey(key))
+            {
+                Row($"streaming, {streams} stream(s): first delta at the client − model's time to first token, p50 / p99 ms",
+                    Lat(key), $"model TTFT {F(M(key, "server_first_token_p50"), "0.0")}", double.NaN, streams == 32 ? "p99 < 20 ms" : "",
+                    streams == 32 ? Check(M(key, "p99"), p => p < 20) : null);
+                string Leg(string leg) => $"{F(M(key, $"{leg}_p50"), "0.0")} / {F(M(key, $"{leg}_p99"), "0.0")}";
+                Row($"streaming, {streams} stream(s), where it goes (p50 / p99 ms): accept (of which after the row's transaction began) | pickup | publish | deliver",
+                    $"{Leg("accept")} ({Leg("accept_tx")}) \\| {Leg("pickup")} \\| {Leg("publish")} \\| {Leg("deliver")}", "", double.NaN, "", null);
+            }
+        }
+
+        foreach (var via in new[] { "submit", "api" })
+        {
+            var key = $"hot.{via}";
+            if (results.ContainsKey(key))
+            {
+                var handled = M(key, "handled_per_s");
+                Row($"one hot agent, {F(M(key, "messages"))} via {(via == "submit" ? "/submit (signed envelopes)" : "POST messages")}: stored/s, handled/s",
+                    $"{F(M(key, "accepted_per_s"))}, {F(handled)}", "Python uAgent 323 (issue 9, elsewhere)", handled / 323,
+                    "≥ 1000/s and ≥ 3× 323", Check(handled, h => h >= 1000 && h >= 3 * 323));
+            }
+        }
 
         var bound = M("hash", "max_logins_per_s");
         Row("POST /login: req/s vs cores ÷ hash cost", F(M("login.api", "rps"), "0.0"), F(bound, "0.0"), M("login.api", "rps") / bound, "bounded by the hash", null);

@@ -24,14 +24,14 @@ public static class Stats
     public static void Write(string path, JsonObject result)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        File.WriteAllText(path, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         Console.WriteLine($"  {result["name"]}: " + string.Join(", ", result
             .Where(pair => pair.Key != "name" && pair.Value is JsonValue)
             .Select(pair => $"{pair.Key}={Format(pair.Value!)}")));
     }
 
     private static string Format(JsonNode value) =>
-        value.GetValueKind() == JsonValueKind.Number
-            ? double.Parse(value.ToJsonString(), CultureInfo.InvariantCulture).ToString("0.##", CultureInfo.InvariantCulture)
-            : value.ToString();
+        value is JsonValue number && number.TryGetValue<double>(out var d) ? d.ToString("0.##", CultureInfo.InvariantCulture)
+        : value is JsonValue other && other.TryGetValue<long>(out var l) ? l.ToString(CultureInfo.InvariantCulture)
+        : value.ToString();
 }

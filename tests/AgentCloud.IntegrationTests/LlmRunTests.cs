@@ -1,7 +1,10 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using AgentCloud.Shared.UAgents;
+using Aspire.Hosting.ApplicationModel;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using static AgentCloud.IntegrationTests.LlmAgentTests;
 
 namespace AgentCloud.IntegrationTests;
@@ -229,6 +232,69 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         Assert.Equal($"{McpTestServer.Name}__reverse", declared!["function"]!["name"]!.GetValue<string>());
         Assert.Equal("Reverses a text.", declared["function"]!["description"]!.GetValue<string>());
         Assert.NotNull(declared["function"]!["parameters"]!["properties"]!["text"]);
+    }
+
+    [Fact]
+    public async Task ARunPastItsWallTimeEndsWithAClearErrorOnTheMessageAndALogLine()
+    {
+        // The limit (10 minutes, the shipped default) counts from the run's first stored step, across attempts.
+        // So the test ages those steps by an hour while the second model call is under way; that call fails
+        // (503), and the attempt after it finds the run too old before it calls the model again.
+        var agentId = 0;
+        var script = Models.NewScript((n, _) =>
+        {
+            if (n == 0)
+            {
+                return new ToolCallsReply(("call_0", "recall", """{"key": "anything"}"""));
+            }
+
+            if (n == 1)
+            {
+                using var db = new Npgsql.NpgsqlConnection(fixture.ConnectionString);
+                db.Execute("UPDATE run_steps SET created_at = created_at - interval '1 hour' WHERE agent_id = @agentId", new { agentId });
+            }
+
+            return new ErrorReply(503, "Busy.");
+        });
+        var user = await fixture.CreateUserAsync();
+        var agent = await CreateLlmAgentAsync(user, script, tools: ["recall"]);
+        agentId = agent["id"]!.GetValue<int>();
+        var lines = new ConcurrentQueue<string>();
+        using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var loggers = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
+        var watchers = (await fixture.RunningAsync("agent-worker")).Select(replica => Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var batch in loggers.WatchAsync(replica.ResourceId).WithCancellation(watching.Token))
+                {
+                    foreach (var line in batch)
+                    {
+                        lines.Enqueue(line.Content);
+                    }
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        })).ToList();
+
+        var message = await SendAsync(user, agent, "think for a long time");
+        var id = message["id"]!.GetValue<string>();
+        var logged = await MessagingTests.PollAsync(() => Task.FromResult(
+            lines.FirstOrDefault(line => line.Contains(id, StringComparison.Ordinal) && line.Contains("wall time", StringComparison.Ordinal))), seconds: 30);
+        await watching.CancelAsync();
+        await Task.WhenAll(watchers);
+
+        Assert.Equal("dead", message["status"]!.GetValue<string>());
+        Assert.Equal("Stopped: the run reached its limit of 00:10:00 wall time.", message["error"]!.GetValue<string>());
+        // Two model calls (the second one's SDK retry makes the third request), none after the limit.
+        Assert.Equal(3, script.Count);
+        Assert.Equal(2, message["attempts"]!.GetValue<int>());
+        Assert.Contains("stopped: the run reached its limit of 00:10:00 wall time", logged);
+        var logs = (await GetJsonAsync(user, $"/agents/{agentId}/logs"))["items"]!.AsArray()
+            .Select(l => l!["message"]!.GetValue<string>()).ToList();
+        Assert.Contains(logs, l => l.Contains($"Message {id} is dead", StringComparison.Ordinal) && l.Contains("wall time", StringComparison.Ordinal));
     }
 
     private sealed record Row(string? SchemaDigest, string? ProtocolDigest, string Payload);

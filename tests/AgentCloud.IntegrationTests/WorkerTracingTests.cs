@@ -74,6 +74,63 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
         Assert.Equal("done", await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE direction = 'inbound'"));
     }
 
+    [Fact]
+    public async Task AnLlmRunTracesItsModelCallsAndItsToolCallUnderTheMessagesProcessSpan()
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var ct = timeout.Token;
+        await using var receiver = await OtlpReceiver.StartAsync();
+        await using var database = await ScratchDatabase.CreateAsync(fixture.ConnectionString, ct);
+        var (exitCode, output) = await AgentCloudFixture.RunMigratorAsync(database.ConnectionString, ct);
+        Assert.True(exitCode == 0, output);
+
+        const string seed = "worker tracing tests llm backend seed";
+        var script = fixture.Models.NewScript(
+            new ToolCallsReply(("call_1", "recall", """{"key": "colour"}""")),
+            new TextReply("Nothing remembered."));
+        await using var worker = await WorkerProcess.StartAsync(database.ConnectionString, seed, receiver.Url, ct,
+            new Dictionary<string, string> { ["ConnectionStrings__llm"] = fixture.Models.ConnectionString, ["Database__MaxPoolSize"] = "20" });
+        // The worker's own backend agent, made an llm agent: the dashboard's view of a run is what is checked here.
+        var address = AgentIdentity.FromSeed(seed).Address;
+        await using (var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString))
+        {
+            var config = $$"""{"behavior": "llm", "instructions": "{{script.Marker}}", "tools": ["recall"]}""";
+            Assert.Equal(1, await db.ExecuteAsync("UPDATE agents SET config = @config::jsonb WHERE address = @address", new { config, address }));
+        }
+
+        var peer = AgentIdentity.FromSeed($"worker tracing tests llm peer {Guid.NewGuid()}");
+        var envelope = Envelope.Create(peer.Address, address, MessageModels.Message, """{"message": "what is my colour?"}""",
+            expires: DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds()).SignedBy(peer);
+        using (var client = new HttpClient { BaseAddress = new Uri(worker.Url), Timeout = TimeSpan.FromSeconds(30) })
+        using (var response = await client.PostAsync("/submit", new StringContent(envelope.ToJson(), Encoding.UTF8, "application/json"), ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var deadline = Stopwatch.StartNew();
+        List<OtlpSpans.Span> spans;
+        while (true)
+        {
+            spans = [.. receiver.Traces.SelectMany(OtlpSpans.Read)];
+            if (spans.Count(s => s.Name == $"chat {ScriptedModelServer.Model}") >= 2 && spans.Any(s => s.Name == "process agent_inbox"))
+            {
+                break;
+            }
+
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(60),
+                $"No llm spans arrived ({string.Join(", ", spans.Select(s => s.Name).Distinct())}). Worker output: {worker.Output}");
+            await Task.Delay(200, ct);
+        }
+
+        var process = Assert.Single(spans, span => span.Name == "process agent_inbox");
+        var tool = Assert.Single(spans, span => span.Name == "execute_tool recall");
+        Assert.Equal("AgentCloud.Llm", tool.Scope);
+        Assert.Equal((process.TraceId, process.SpanId), (tool.TraceId, tool.ParentSpanId));
+        Assert.All(spans.Where(s => s.Name == $"chat {ScriptedModelServer.Model}"),
+            chat => Assert.Equal((process.TraceId, process.SpanId), (chat.TraceId, chat.ParentSpanId)));
+        Assert.Equal(2, script.Count);
+    }
+
     private static bool Contains(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
 
     private static string Printable(byte[]? body) =>
@@ -239,7 +296,8 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
             }
         }
 
-        public static async Task<WorkerProcess> StartAsync(string connectionString, string seed, string otlpUrl, CancellationToken ct)
+        public static async Task<WorkerProcess> StartAsync(string connectionString, string seed, string otlpUrl, CancellationToken ct,
+            IReadOnlyDictionary<string, string>? environment = null)
         {
             var projectDirectory = Path.GetDirectoryName(new Projects.AgentCloud_AgentWorker().ProjectPath)!;
             var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}")
@@ -270,6 +328,10 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
             start.Environment["AgentWorker__Messaging__PollInterval"] = "00:00:00.200";
             start.Environment["AgentWorker__Outbox__PollInterval"] = "00:00:00.200";
             start.Environment["AgentWorker__Messaging__QueueDepthRefreshInterval"] = "00:00:01";
+            foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            {
+                start.Environment[name] = value;
+            }
 
             var output = new StringBuilder();
             var process = Process.Start(start)!;

@@ -59,15 +59,9 @@ public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore m
         var lastWrite = Stopwatch.GetTimestamp();
         while (!cancellationToken.IsCancellationRequested && DateTimeOffset.UtcNow < until)
         {
-            // The row first, then the events: a run stores its events before its end commits, so once the
-            // row says finished, this read of the events has them all.
-            var current = await messages.FindAsync(message.AgentId, message.Id, cancellationToken);
-            IReadOnlyList<RunEventRow> events;
-            await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
-            {
-                events = await RunEvents.ReadAfterAsync(connection, message.Id, sent, BatchSize, cancellationToken);
-            }
-
+            // The events first, so a delta that woke us goes out after one read. Having sent some, wait:
+            // the run's next event or its end notifies, and the wake-up is kept if it came meanwhile.
+            var events = await ReadEventsAsync(message.Id, sent, cancellationToken);
             foreach (var row in events)
             {
                 yield return new FeedEvent(row.Seq, row.Type, row.Data, null);
@@ -80,18 +74,34 @@ public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore m
                 continue;
             }
 
-            if (current is null)
+            if (events.Count == 0)
             {
-                // Its agent was deleted meanwhile: the message is gone, say so as the end.
-                yield return new FeedEvent(sent + 1, FeedEventTypes.Error, null, message);
-                yield break;
-            }
+                var current = await messages.FindAsync(message.AgentId, message.Id, cancellationToken);
+                if (current is null)
+                {
+                    // Its agent was deleted meanwhile: the message is gone, say so as the end.
+                    yield return new FeedEvent(sent + 1, FeedEventTypes.Error, null, message);
+                    yield break;
+                }
 
-            if (MessageStatus.IsFinal(current.Status))
-            {
-                yield return new FeedEvent(sent + 1, current.Status == MessageStatus.Done ? FeedEventTypes.Done : FeedEventTypes.Error,
-                    null, current);
-                yield break;
+                if (MessageStatus.IsFinal(current.Status))
+                {
+                    // A run stores its events before its end commits, so a read after the row says
+                    // finished has them all.
+                    for (var last = await ReadEventsAsync(message.Id, sent, cancellationToken); last.Count > 0;
+                         last = await ReadEventsAsync(message.Id, sent, cancellationToken))
+                    {
+                        foreach (var row in last)
+                        {
+                            yield return new FeedEvent(row.Seq, row.Type, row.Data, null);
+                            sent = row.Seq;
+                        }
+                    }
+
+                    yield return new FeedEvent(sent + 1, current.Status == MessageStatus.Done ? FeedEventTypes.Done : FeedEventTypes.Error,
+                        null, current);
+                    yield break;
+                }
             }
 
             if (Stopwatch.GetElapsedTime(lastWrite) >= HeartbeatInterval)
@@ -103,5 +113,11 @@ public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore m
             var wait = new[] { HeartbeatInterval - Stopwatch.GetElapsedTime(lastWrite), until - DateTimeOffset.UtcNow }.Min();
             await wake.WaitAsync(wait, cancellationToken);
         }
+    }
+
+    private async Task<IReadOnlyList<RunEventRow>> ReadEventsAsync(Guid messageId, long afterSeq, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await RunEvents.ReadAfterAsync(connection, messageId, afterSeq, BatchSize, cancellationToken);
     }
 }
