@@ -125,6 +125,29 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AFailedMessageShowsItsReasonAndARetrySendsItAgain()
+    {
+        var script = fixture.Models.NewScript((n, _) => n == 0 ? new ErrorReply(401, "Incorrect API key provided") : new TextReply("Second time lucky."));
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("flaky", new { behavior = "llm", instructions = script.Marker });
+        await using var browser = await ConsoleBrowser.OpenAsync(fixture);
+        var page = browser.Page;
+
+        await browser.LogInAsync(user, $"agents/{agent["id"]}/chat");
+        await browser.WaitUntilInteractiveAsync("form.composer");
+        await page.GetByLabel("Message", new() { Exact = true }).FillAsync("Are you there?");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+
+        var failed = page.Locator(".bubble.agent[data-state=failed]");
+        await Expect(failed.Locator(".failed")).ToContainTextAsync("Incorrect API key provided");
+        await browser.ScreenshotAsync("chat-failed");
+        await failed.GetByRole(AriaRole.Button, new() { Name = "Retry" }).ClickAsync();
+        await Expect(page.Locator(".bubble.agent[data-state=done] .answer")).ToHaveTextAsync("Second time lucky.");
+        await Expect(failed).ToHaveCountAsync(0);
+        Assert.Equal(2, script.Count);
+    }
+
+    [Fact]
     public async Task TheLiveLogShowsALineWrittenAfterThePageOpenedAndPausesAndFilters()
     {
         var user = await fixture.CreateUserAsync();
