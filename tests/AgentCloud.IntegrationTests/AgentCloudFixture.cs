@@ -114,7 +114,6 @@ public sealed class AgentCloudFixture : IAsyncLifetime
         await notifications.WaitForResourceAsync("db-migrator", KnownResourceStates.Finished, ct);
         await notifications.WaitForResourceHealthyAsync("api", ct);
         await notifications.WaitForResourceHealthyAsync("agent-worker", ct);
-        await notifications.WaitForResourceHealthyAsync("web", ct);
 
         ConnectionString = await app.GetConnectionStringAsync("agentsdb", ct)
             ?? throw new InvalidOperationException("agentsdb has no connection string.");

@@ -1,3 +1,5 @@
+using Aspire.Hosting.ApplicationModel;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 
 namespace AgentCloud.IntegrationTests;
@@ -32,8 +34,17 @@ public sealed class ConsoleBrowser : IAsyncDisposable
 
     public static string ScreenshotDirectory => Path.Combine(AppContext.BaseDirectory, "screenshots");
 
+    /// <summary>How long the console may take to answer its health check after the fixture's start (it waits for the API).</summary>
+    public static readonly TimeSpan WebStartTimeout = TimeSpan.FromMinutes(3);
+
     public static async Task<ConsoleBrowser> OpenAsync(AgentCloudFixture fixture, int width = 1280, int height = 860)
     {
+        // Awaited here rather than in the fixture, so the tests that do not use the console do not wait for it.
+        using (var timeout = new CancellationTokenSource(WebStartTimeout))
+        {
+            await fixture.App.Services.GetRequiredService<ResourceNotificationService>().WaitForResourceHealthyAsync("web", timeout.Token);
+        }
+
         var baseUrl = fixture.App.GetEndpoint("web", "http");
         var playwright = await Playwright.CreateAsync();
         var browser = await playwright.Chromium.LaunchAsync(new()

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using Deque.AxeCore.Playwright;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -303,6 +304,43 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
         {
             Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         }
+    }
+
+    [Fact]
+    public async Task EveryPageHasNoSeriousAccessibilityViolations()
+    {
+        var script = fixture.Models.NewScript(new ToolCallsReply(("call_1", "recall", """{"key":"colour"}""")), new TextReply("Nothing stored yet."));
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("checked", new { behavior = "llm", instructions = script.Marker, tools = new[] { "recall" } });
+        using var sent = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30", new { text = "What is my colour?" });
+        var message = await sent.ReadJsonAsync();
+        Assert.Equal("done", message["status"]!.GetValue<string>());
+        await using var browser = await ConsoleBrowser.OpenAsync(fixture);
+        var page = browser.Page;
+
+        await page.GotoAsync("signup");
+        await AssertAccessibleAsync(page, "signup");
+        await browser.LogInAsync(user);
+        foreach (var path in new[]
+        {
+            "agents", "agents/new", $"agents/{agent["id"]}/edit", $"agents/{agent["id"]}/chat?session={message["session"]}",
+            $"agents/{agent["id"]}/messages/{message["id"]}", $"agents/{agent["id"]}/log", "keys", "agents/999999/chat",
+        })
+        {
+            await page.GotoAsync(path);
+            await page.WaitForLoadStateAsync(LoadState.NetworkIdle);
+            await AssertAccessibleAsync(page, path);
+        }
+    }
+
+    /// <summary>axe-core's serious and critical rules (contrast, labels, names, landmarks' basics) on the page as shown.</summary>
+    private static async Task AssertAccessibleAsync(IPage page, string what)
+    {
+        var result = await page.RunAxe();
+        var serious = result.Violations.Where(v => v.Impact is "serious" or "critical")
+            .Select(v => $"{v.Id} ({v.Impact}): {v.Help} at {string.Join(", ", v.Nodes.Select(n => n.Target?.ToString()))}")
+            .ToList();
+        Assert.True(serious.Count == 0, $"{what}:\n" + string.Join('\n', serious));
     }
 
     [Fact]
