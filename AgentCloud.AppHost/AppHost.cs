@@ -24,7 +24,7 @@ var migrator = builder.AddProject<Projects.AgentCloud_DbMigrator>(ResourceNames.
     .WithReference(db)
     .WaitFor(db);
 
-builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
+var api = builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithReference(db)
     .WaitForCompletion(migrator)
     .WithEnvironment("JWT_SECRET_KEY", jwtSecretKey)
@@ -58,6 +58,13 @@ if (builder.Environment.IsDevelopment())
     worker.WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
         .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
 }
+
+// The web console: a client of the API's public HTTP interface only (no database of its own).
+builder.AddProject<Projects.AgentCloud_Web>(ResourceNames.Web)
+    .WithReference(api)
+    .WaitFor(api)
+    .WithExternalHttpEndpoints()
+    .WithHttpHealthCheck("/health");
 
 // Everything runs over plain HTTP on localhost: no resource terminates TLS, so the dashboard has no
 // reason to ask for a trusted development certificate (its red banner would be a false alarm).

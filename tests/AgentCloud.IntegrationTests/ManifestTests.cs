@@ -44,6 +44,18 @@ public sealed class ManifestTests
         Assert.NotNull(resources["agent-worker"]!["env"]!["BACKEND_AGENT_SEED"]);
     }
 
+    [Fact]
+    public async Task TheWebConsoleFindsTheApiByServiceDiscoveryAndHasNoDatabase()
+    {
+        var web = (await PublishAsync())["resources"]!["web"]!;
+
+        Assert.StartsWith("project.", web["type"]!.GetValue<string>());
+        var env = web["env"]!.AsObject();
+        Assert.Contains(env, e => e.Key.StartsWith("services__api__", StringComparison.Ordinal));
+        Assert.DoesNotContain(env, e => e.Key.StartsWith("ConnectionStrings__", StringComparison.Ordinal));
+        Assert.True(web["bindings"]!["http"]!["external"]!.GetValue<bool>());
+    }
+
     private static async Task<JsonObject> PublishAsync()
     {
         var output = Path.Combine(Path.GetTempPath(), $"agentcloud-manifest-{Guid.NewGuid():N}.json");

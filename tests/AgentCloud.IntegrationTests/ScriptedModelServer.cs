@@ -14,6 +14,9 @@ public abstract record ModelReply
 {
     public TimeSpan Delay { get; init; }
 
+    /// <summary>A pause between the streamed pieces of a text answer, so a client can be seen showing the first alone.</summary>
+    public TimeSpan ChunkDelay { get; init; }
+
     public int InputTokens { get; init; } = 11;
 
     public int OutputTokens { get; init; } = 7;
@@ -161,6 +164,11 @@ public sealed class ScriptedModelServer : IAsyncDisposable
             // Two pieces, so the answer really arrives as deltas.
             var half = content.Length / 2;
             await Chunk(new JsonObject { ["content"] = content[..half] }, null);
+            if (reply.ChunkDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(reply.ChunkDelay, context.RequestAborted);
+            }
+
             await Chunk(new JsonObject { ["content"] = content[half..] }, null);
         }
 
