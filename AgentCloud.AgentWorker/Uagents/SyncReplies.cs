@@ -4,7 +4,6 @@ using System.Text.Json;
 using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
-using Dapper;
 using Npgsql;
 
 namespace AgentCloud.AgentWorker.Uagents;
@@ -14,15 +13,13 @@ public sealed record HostedAgent(int Id, int? UserId, string Address, string Con
 
 /// <summary>
 /// <c>x-uagents-connection: sync</c>: waits for the inbound message to finish, then hands back the reply the
-/// handler put aside for this request (an outbound row with <c>sync_reply</c>, never POSTed by the outbox),
-/// signed by the answering agent; or an <c>ErrorMessage</c> envelope, as the reference does.
+/// handler stored on the inbound row for this request (<c>sync_answer</c>), signed by the answering agent; or an <c>ErrorMessage</c> envelope, as the reference does.
 /// </summary>
 public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages finished, BackendAgent backend, ILogger logger)
 {
     public const string Expired = "Query envelope expired";
     public const string Failed = "The agent failed to handle the message";
     public const string NoReply = "The agent did not reply";
-    public const string DeliveredTo = "sync-response";
 
     /// <summary>The reference's wait without <c>expires</c>.</summary>
     public static readonly TimeSpan DefaultWait = TimeSpan.FromSeconds(30);
@@ -48,20 +45,21 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
             try
             {
                 await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-                var status = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
-                    "SELECT status FROM messages WHERE id = @inboundId", new { inboundId }, cancellationToken: cancellationToken));
+                var state = await Messages.SyncStateAsync(connection, inboundId, cancellationToken);
+                var status = state?.Status;
                 if (status is null || MessageStatus.IsFinal(status))
                 {
-                    if (await TakeReplyAsync(connection, inboundId, cancellationToken) is { } reply)
+                    if (state is { Payload: { } payload, SchemaDigest: { } schema })
                     {
+                        await Messages.MarkAnswerSentAsync(connection, inboundId, cancellationToken);
                         return Sign(agent, new Envelope
                         {
                             Sender = agent.Address,
                             Target = request.Sender,
                             Session = request.Session,
-                            SchemaDigest = reply.SchemaDigest!,
-                            ProtocolDigest = reply.ProtocolDigest,
-                            Payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(reply.Payload)),
+                            SchemaDigest = schema,
+                            ProtocolDigest = state.ProtocolDigest,
+                            Payload = Convert.ToBase64String(Encoding.UTF8.GetBytes(payload)),
                         });
                     }
 
@@ -91,33 +89,6 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
     public Envelope ErrorEnvelope(Envelope request, HostedAgent agent, string error) =>
         Sign(agent, Envelope.Create(agent.Address, request.Sender, MessageModels.ErrorMessage,
             JsonSerializer.Serialize(new { error }), request.Session));
-
-    /// <summary>
-    /// The first reply with a uAgents model the handler set aside for the sync sender, marked as handed
-    /// over. A replayed request gets the same reply again.
-    /// </summary>
-    private static async Task<MessageRow?> TakeReplyAsync(NpgsqlConnection connection, Guid inboundId, CancellationToken cancellationToken)
-    {
-        var reply = await connection.QueryFirstOrDefaultAsync<MessageRow>(new CommandDefinition(
-            $"""
-            SELECT {Messages.Columns} FROM messages
-            WHERE in_reply_to = @inboundId AND direction = 'outbound' AND sync_reply AND schema_digest IS NOT NULL
-            ORDER BY seq LIMIT 1
-            """,
-            new { inboundId }, cancellationToken: cancellationToken));
-        if (reply is not null)
-        {
-            await connection.ExecuteAsync(new CommandDefinition(
-                """
-                UPDATE messages
-                SET status = 'done', delivered_to = @DeliveredTo, completed_at = (now() AT TIME ZONE 'utc')
-                WHERE in_reply_to = @inboundId AND direction = 'outbound' AND sync_reply AND status <> 'done'
-                """,
-                new { inboundId, DeliveredTo }, cancellationToken: cancellationToken));
-        }
-
-        return reply;
-    }
 
     /// <summary>Signed by the agent when its key derives to its address; unsigned otherwise (the reference allows that).</summary>
     private Envelope Sign(HostedAgent agent, Envelope envelope)
