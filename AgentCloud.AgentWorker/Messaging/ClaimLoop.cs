@@ -1,19 +1,14 @@
 namespace AgentCloud.AgentWorker.Messaging;
 
-/// <summary>What a <see cref="ClaimLoop{T}"/> runs with.</summary>
-/// <param name="Name">What it claims, for its log lines ("messages", "outbound messages").</param>
-/// <param name="MaxConcurrency">Claimed items handled at once.</param>
-/// <param name="BatchSize">Items one claim takes at most (never more than the free slots).</param>
+/// <param name="Name">What a <see cref="ClaimLoop{T}"/> claims, for its log lines.</param>
 public sealed record ClaimLoopSettings(string Name, int MaxConcurrency, int BatchSize, TimeSpan PollInterval, TimeSpan ShutdownGrace,
     TimeSpan ReconnectBaseDelay, TimeSpan ReconnectMaxDelay);
 
 /// <summary>
-/// The one claim loop of the worker, run by the inbox and the outbox with their own claim and handle
-/// functions: whenever a handling slot is free, claim up to that many items under a lease and start each
-/// on its own; a finished item frees its slot and wakes the loop at once (an agent's next message may be
-/// claimable now). With nothing to claim it waits for a wake-up or the poll interval; a failed claim (the
-/// database went away) backs off and tries again, and leases cover whatever was lost. At shutdown it
-/// claims nothing more and gives in-flight items a bounded grace, then cancels them to their leases.
+/// The worker's one claim loop, run by the inbox and the outbox with their own claim and handle functions:
+/// claim as many items as slots are free and start each; a finished one frees its slot and wakes the loop.
+/// Idle, it waits for a wake-up or the poll interval; a failed claim backs off (leases cover what was lost).
+/// At shutdown it claims nothing more and gives in-flight items a bounded grace.
 /// </summary>
 public abstract class ClaimLoop<T>(WakeSignal signal, WorkerIdentity worker, ILogger logger) : BackgroundService
 {

@@ -169,11 +169,9 @@ public static class Messages
     // ------------------------------------------------------------------ enqueue and routing
 
     /// <summary>
-    /// Queues a message inside the caller's transaction and wakes whoever handles it once that
-    /// commits (NOTIFY is transactional). A message whose <see cref="NewMessage.DedupKey"/> (the envelope's
-    /// identity) is already in that agent's box, or whose sender already used its
-    /// <see cref="NewMessage.IdempotencyKey"/>, is not stored again: the first copy is returned
-    /// (<c>Duplicate</c> true). Without either key every call stores a new message.
+    /// Queues a message in the caller's transaction and wakes its handler once that commits. A repeat of a
+    /// <see cref="NewMessage.DedupKey"/> (the envelope's identity) or of the sender's <see cref="NewMessage.IdempotencyKey"/>
+    /// stores nothing and returns the first copy (<c>Duplicate</c> true).
     /// </summary>
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken)
@@ -218,10 +216,9 @@ public static class Messages
     }
 
     /// <summary>
-    /// The one routing rule for a message an agent sends (the API's <c>/send</c> and the worker's replies
-    /// and forwards): an address in the static endpoint map, or <paramref name="overHttp"/>, goes over HTTP
-    /// from the sender's outbox even when hosted here; else an agent hosted here gets it in its inbox;
-    /// anything else waits in the sender's outbox for remote delivery.
+    /// The one routing rule for what an agent sends (<c>/send</c>, replies, forwards): an address in the static map, or
+    /// <paramref name="overHttp"/>, goes over HTTP from the sender's outbox; else an agent hosted here gets it in its inbox;
+    /// anything else waits in the sender's outbox.
     /// </summary>
     public static async Task<Route> RouteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         StaticEndpointMap endpointMap, int senderAgentId, string target, bool overHttp, CancellationToken cancellationToken) =>
@@ -236,10 +233,7 @@ public static class Messages
         connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(
             "SELECT id FROM agents WHERE address = @address", new { address }, transaction, cancellationToken: cancellationToken));
 
-    /// <summary>
-    /// Unfinished messages in agent <paramref name="agentId"/>'s <paramref name="direction"/> queue, counted up to
-    /// <paramref name="cap"/>; <paramref name="othersOnly"/> leaves out the owner's lane.
-    /// </summary>
+    /// <summary>Unfinished messages in an agent's <paramref name="direction"/> queue, up to <paramref name="cap"/>; <paramref name="othersOnly"/>: not the owner's lane.</summary>
     public static Task<long> CountPendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
         int cap, bool othersOnly, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -270,14 +264,10 @@ public static class Messages
     // ------------------------------------------------------------------ claims
 
     /// <summary>
-    /// Claims up to <paramref name="batchSize"/> due heads of line, one statement, so the claim commits at
-    /// once. An agent's head is the message it is handling (one at a time), else its owner's lowest pending
-    /// seq (the owner's lane), else its lowest pending seq: each lane keeps its order, and a remote flood
-    /// never stands in front of the owner. The heads come from a skip scan of the pending index
-    /// (one probe per agent with work, however deep the queues), not a scan of every pending row. The
-    /// due test sits on the locked row itself: under READ COMMITTED a row another worker claimed or
-    /// finished since our snapshot is re-checked after the lock and dropped, so nobody takes a message
-    /// that is no longer a due head.
+    /// Claims up to <paramref name="batchSize"/> due heads of line in one statement. An agent's head is the message
+    /// in flight, else its owner lane's lowest pending seq, else its lowest pending seq. The heads come from a skip
+    /// scan of the pending index (one probe per agent with work); the due test sits on the locked row, so under
+    /// READ COMMITTED a row claimed or finished since our snapshot is re-checked and dropped.
     /// </summary>
     public static async Task<IReadOnlyList<MessageRow>> ClaimInboundAsync(NpgsqlConnection connection, string leaseOwner,
         TimeSpan lease, int batchSize, CancellationToken cancellationToken)
@@ -330,10 +320,8 @@ public static class Messages
     }
 
     /// <summary>
-    /// Inside the commit that finishes an agent's message in flight, claims that agent's next due head (by
-    /// the same lane rule as <see cref="ClaimInboundAsync"/>) under the same lease: a busy agent's backlog is
-    /// then worked through with one commit per message, in order, without a claim of its own in between.
-    /// Null when the next head is not due (a retry waits, or nothing is queued).
+    /// In the transaction that finishes an agent's message in flight, claims its next due head (the lane rule of
+    /// <see cref="ClaimInboundAsync"/>) under the same lease; null when none is due.
     /// </summary>
     public static Task<MessageRow?> ClaimNextInboundAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
         string leaseOwner, TimeSpan lease, CancellationToken cancellationToken) =>
@@ -349,10 +337,7 @@ public static class Messages
             """,
             new { agentId, leaseOwner, lease }, transaction, cancellationToken: cancellationToken));
 
-    /// <summary>
-    /// Claims up to <paramref name="limit"/> due outbound rows one by one, not head of line (a dead peer must not
-    /// hold up the others), and starts the delivery window of rows claimed the first time.
-    /// </summary>
+    /// <summary>Claims due outbound rows one by one, not head of line (a dead peer holds up nobody); starts their delivery window.</summary>
     public static async Task<IReadOnlyList<OutboundMessage>> ClaimOutboundAsync(NpgsqlConnection connection, string leaseOwner,
         TimeSpan lease, TimeSpan deliveryWindow, int limit, CancellationToken cancellationToken) =>
         (await connection.QueryAsync<OutboundMessage>(new CommandDefinition(
@@ -376,10 +361,7 @@ public static class Messages
 
     // ------------------------------------------------------------------ finishing a claimed message (fenced)
 
-    /// <summary>
-    /// Locks the message if it is still ours to finish. False when the lease was taken over, or the message
-    /// was canceled or deleted: the caller must then commit nothing.
-    /// </summary>
+    /// <summary>Locks the message if it is still ours to finish; false (commit nothing) when taken over, canceled or deleted.</summary>
     public static async Task<bool> FenceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
         string leaseOwner, CancellationToken cancellationToken) =>
         await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
@@ -393,10 +375,7 @@ public static class Messages
             $"UPDATE messages SET lease_until = {Now} + @lease WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}'",
             new { id, lease, leaseOwner }, cancellationToken: cancellationToken)) == 1;
 
-    /// <summary>
-    /// Marks an inbound message done with its reply, and the answer for a waiting sync sender, and tells
-    /// <c>?wait</c> callers once this commits. Returns the milliseconds from accepted to done.
-    /// </summary>
+    /// <summary>Done, with its reply and a waiting sync sender's answer; tells waiters on commit. Returns ms from accepted to done.</summary>
     public static Task<double> CompleteInboundAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
         string? replyJson, SyncAnswer? answer, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<double>(new CommandDefinition(
@@ -450,11 +429,7 @@ public static class Messages
     // NOTIFY is transactional: waiters hear of the end only once it commits. Parameters: @channel, @idText.
     private const string NotifyFinished = "SELECT pg_notify(@channel, @idText);";
 
-    /// <summary>
-    /// Withdraws an inbound message that has not finished: queued (or waiting for a retry) it is never claimed;
-    /// processing, its worker's fence no longer holds, so whatever the run produces is not committed. Null
-    /// when there is nothing unfinished to cancel.
-    /// </summary>
+    /// <summary>Withdraws an unfinished inbound message (a running one's fence stops holding); null when there is none.</summary>
     public static Task<MessageRow?> CancelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, Guid id,
         CancellationToken cancellationToken) =>
         connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
@@ -492,10 +467,7 @@ public static class Messages
 
     // ------------------------------------------------------------------ what a handler reads
 
-    /// <summary>
-    /// Whether agent <paramref name="agentId"/> (at <paramref name="address"/>) already sent <paramref name="peer"/> this
-    /// content in the session (for a chat message: the same content), i.e. the message is an echo of ours coming back.
-    /// </summary>
+    /// <summary>Whether the agent already sent the message's sender this content in the session: an echo of ours coming back.</summary>
     public static Task<bool> RepeatsWhatWasSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string address,
         MessageRow message, string chatDigest, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<bool>(new CommandDefinition(
@@ -516,9 +488,8 @@ public static class Messages
             transaction, cancellationToken: cancellationToken));
 
     /// <summary>
-    /// The reply to a message a run sent: the message in the agent's inbox that answers it (<c>in_reply_to</c>),
-    /// or, from a remote uAgent whose envelopes cannot say what they answer, the next message from that
-    /// address in the same session (acknowledgements <paramref name="ackDigest"/> are not replies).
+    /// The reply to a message a run sent: the inbound message with its <c>in_reply_to</c>, or (a remote uAgent cannot
+    /// say what it answers) the next one from that address in the session; acknowledgements are not replies.
     /// </summary>
     public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
         long sentSeq, string target, Guid session, string ackDigest, CancellationToken cancellationToken) =>
@@ -532,10 +503,7 @@ public static class Messages
             """,
             new { agentId, sentId, sentSeq, target, session, ackDigest }, cancellationToken: cancellationToken));
 
-    /// <summary>
-    /// A conversation's messages to the agent (not replies, not acknowledgements <paramref name="ackDigest"/>), oldest
-    /// first, the newest <paramref name="limit"/> of those before <paramref name="beforeSeq"/> (all with null).
-    /// </summary>
+    /// <summary>A session's messages to the agent (no replies, no acknowledgements), oldest first, the newest <paramref name="limit"/> before <paramref name="beforeSeq"/>.</summary>
     public static async Task<IReadOnlyList<T>> ConversationAsync<T>(NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq,
         int limit, string ackDigest, CancellationToken cancellationToken) =>
         [.. (await connection.QueryAsync<T>(new CommandDefinition(
@@ -613,11 +581,7 @@ public static class Messages
             """,
             new { agentId, beforeSeq, take }, cancellationToken: cancellationToken))).AsList();
 
-    /// <summary>
-    /// Deletes one message of an agent (whose ownership the caller has checked); false when there is none.
-    /// A message a worker holds right now goes too: the worker's finish is fenced on its lease, finds no
-    /// row and commits nothing (no reply, no log lines), so it neither fails nor retries.
-    /// </summary>
+    /// <summary>Deletes one message of an agent; false when there is none. A worker holding it finds no row at its fence and commits nothing.</summary>
     public static async Task<bool> DeleteAsync(NpgsqlConnection connection, int agentId, Guid id, CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM messages WHERE id = @id AND agent_id = @agentId",
