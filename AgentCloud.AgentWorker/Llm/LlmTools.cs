@@ -95,23 +95,10 @@ public static class LlmTools
             : new JsonObject(all.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))).ToJsonString();
     }
 
-    /// <summary>
-    /// The reply to a message the run sent: the message in our inbox that answers it (<c>in_reply_to</c>),
-    /// or, from a remote uAgent whose envelopes cannot say what they answer, the next message from that
-    /// address in the same session.
-    /// </summary>
+    /// <summary>The reply to a message the run sent (see <see cref="Messages.FindReplyAsync"/>).</summary>
     public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
         long sentSeq, string target, Guid session, CancellationToken cancellationToken) =>
-        connection.QueryFirstOrDefaultAsync<(Guid Id, string Payload, string? SchemaDigest)?>(new CommandDefinition(
-            """
-            SELECT id, payload::text, schema_digest FROM messages
-            WHERE agent_id = @agentId AND direction = 'inbound' AND seq > @sentSeq
-              AND (in_reply_to = @sentId OR (in_reply_to IS NULL AND sender = @target AND session = @session))
-              AND schema_digest IS DISTINCT FROM @ack
-            ORDER BY seq LIMIT 1
-            """,
-            new { agentId, sentId, sentSeq, target, session, ack = MessageModels.ChatAcknowledgement.Digest },
-            cancellationToken: cancellationToken));
+        Messages.FindReplyAsync(connection, agentId, sentId, sentSeq, target, session, MessageModels.ChatAcknowledgement.Digest, cancellationToken);
 
     /// <summary>
     /// Whether a run already took this message as the reply to its send_message: a remote uAgent's reply

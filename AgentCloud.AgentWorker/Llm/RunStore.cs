@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using AgentCloud.AgentWorker.Messaging;
+using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Llm;
 using Dapper;
 using Npgsql;
@@ -25,7 +26,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, WorkerIdentity worker)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Inbox.FenceAsync(connection, transaction, run.MessageId, worker.LeaseOwner, cancellationToken))
+        if (!await Messages.FenceAsync(connection, transaction, run.MessageId, worker.LeaseOwner, cancellationToken))
         {
             throw new LeaseLostException(run.MessageId);
         }
@@ -58,12 +59,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, WorkerIdentity worker)
     public async Task<bool> RenewLeaseAsync(Guid messageId, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            """
-            UPDATE messages SET lease_until = (now() AT TIME ZONE 'utc') + @lease
-            WHERE id = @messageId AND lease_owner = @owner AND status = 'processing'
-            """,
-            new { messageId, lease, owner = worker.LeaseOwner }, cancellationToken: cancellationToken)) == 1;
+        return await Messages.RenewLeaseAsync(connection, messageId, worker.LeaseOwner, lease, cancellationToken);
     }
 
     public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>

@@ -21,14 +21,31 @@ public sealed class MessageHandler(
     MessagingMetrics metrics,
     IOptions<MessagingOptions> options,
     ILogger<MessageHandler> logger,
-    StaticEndpointMap endpointMap)
+    StaticEndpointMap endpointMap,
+    IHostApplicationLifetime lifetime)
 {
     private const string ReplyBehavior = "reply";
 
     private static readonly ActivitySource ActivitySource = new(AgentWorker.ActivitySourceName);
 
-    /// <summary>Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.</summary>
-    public async Task HandleAsync(MessageRow message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Handles a claimed message and then, while its agent has more due and the run is not over, the next
+    /// ones, each claimed in the commit of the one before (see <see cref="Messages.ClaimNextInboundAsync"/>).
+    /// Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.
+    /// </summary>
+    public async Task HandleAsync(MessageRow first, CancellationToken cancellationToken)
+    {
+        var message = first;
+        for (var handled = 1; message is not null; handled++)
+        {
+            // At shutdown the run ends with the message in hand: nothing more is claimed to wait out a lease.
+            var claimNext = handled < options.Value.RunLength && !lifetime.ApplicationStopping.IsCancellationRequested;
+            message = await HandleOneAsync(message, claimNext, cancellationToken);
+        }
+    }
+
+    /// <returns>The agent's next message, claimed in this one's commit; null when the run ends here.</returns>
+    private async Task<MessageRow?> HandleOneAsync(MessageRow message, bool claimNext, CancellationToken cancellationToken)
     {
         using var activity = StartActivity(message);
         var behaviorName = "unknown";
@@ -37,7 +54,7 @@ public sealed class MessageHandler(
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             try
             {
-                var agent = await Inbox.LoadAgentAsync(connection, message.AgentId, cancellationToken)
+                var agent = await LoadAgentAsync(connection, message.AgentId, cancellationToken)
                     ?? throw new InvalidOperationException($"Agent {message.AgentId} does not exist.");
                 if (message.Attempts > options.Value.MaxAttempts)
                 {
@@ -57,9 +74,10 @@ public sealed class MessageHandler(
                 var result = endsConversation
                     ? null
                     : await behavior.HandleAsync(new BehaviorContext(agent.Id, agent.Address ?? "", config, message), cancellationToken);
-                if (await CommitAsync(connection, message, agent, result, activity, cancellationToken) is { } latency)
+                if (await CommitAsync(connection, message, agent, result, activity, claimNext, cancellationToken) is { } committed)
                 {
-                    metrics.Handled(behaviorName, latency);
+                    metrics.Handled(behaviorName, committed.Latency);
+                    return committed.Next;
                 }
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
@@ -78,14 +96,19 @@ public sealed class MessageHandler(
             activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
             logger.LogError(exception, "Could not handle or fail message {MessageId}; its lease will expire and another attempt will follow", message.Id);
         }
+
+        return null;
     }
 
-    /// <returns>Milliseconds from accepted to done, or null when the lease was lost and nothing was committed.</returns>
-    private async Task<double?> CommitAsync(NpgsqlConnection connection, MessageRow message, Inbox.Agent agent,
-        BehaviorResult? result, Activity? activity, CancellationToken cancellationToken)
+    /// <returns>
+    /// Milliseconds from accepted to done and the agent's next message if <paramref name="claimNext"/>; null when the
+    /// lease was lost and nothing was committed.
+    /// </returns>
+    private async Task<(double Latency, MessageRow? Next)?> CommitAsync(NpgsqlConnection connection, MessageRow message, Agent agent,
+        BehaviorResult? result, Activity? activity, bool claimNext, CancellationToken cancellationToken)
     {
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Inbox.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
+        if (!await Messages.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
             LeaseLost(message);
@@ -97,6 +120,7 @@ public sealed class MessageHandler(
             message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received,
             transaction, cancellationToken);
 
+        SyncAnswer? answer = null;
         if (result is not null)
         {
             foreach (var line in result.Logs)
@@ -116,11 +140,17 @@ public sealed class MessageHandler(
                     transaction, cancellationToken);
             }
 
-            for (var i = 0; i < replies.Count; i++)
+            // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
+            if (message.SenderWaits && replies.Count > 0)
             {
-                // A sync sender waits on its open request for one answer (the first); any others go the usual way.
-                var reply = await outgoing.SendAsync(message.Sender, replies[i].Payload, inReplyTo: message.Id, cancellationToken,
-                    replies[i].SchemaDigest, replies[i].ProtocolDigest, syncReply: i == 0 && message.SyncReply);
+                answer = replies[0].SchemaDigest is { } schema ? new SyncAnswer(replies[0].Payload?.ToJsonString() ?? "null", schema, replies[0].ProtocolDigest) : null;
+                replies = [.. replies.Skip(1)];
+            }
+
+            foreach (var toSend in replies)
+            {
+                var reply = await outgoing.SendAsync(message.Sender, toSend.Payload, inReplyTo: message.Id, cancellationToken,
+                    toSend.SchemaDigest, toSend.ProtocolDigest);
                 await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
                     $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})", transaction, cancellationToken);
             }
@@ -142,10 +172,13 @@ public sealed class MessageHandler(
             }
         }
 
-        var latency = await Inbox.CompleteAsync(connection, transaction, message.Id, result?.Reply?.ToJsonString(), cancellationToken);
-        await Inbox.NotifyFinishedAsync(connection, transaction, message.Id, cancellationToken);
+        var latency = await Messages.CompleteInboundAsync(connection, transaction, message.Id, result?.Reply?.ToJsonString(), answer,
+            cancellationToken);
+        var next = claimNext
+            ? await Messages.ClaimNextInboundAsync(connection, transaction, agent.Id, worker.LeaseOwner, options.Value.LeaseDuration, cancellationToken)
+            : null;
         await transaction.CommitAsync(cancellationToken);
-        return latency;
+        return (latency, next);
     }
 
     /// <summary>Records a failed attempt (fenced like a success): retry after a backoff, or dead after the last attempt.</summary>
@@ -154,7 +187,7 @@ public sealed class MessageHandler(
     {
         var settings = options.Value;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Inbox.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
+        if (!await Messages.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
             LeaseLost(message);
@@ -166,7 +199,7 @@ public sealed class MessageHandler(
         if (message.Attempts < settings.MaxAttempts && exception is not PermanentBehaviorException)
         {
             var delay = RetryBackoff.Delay(message.Attempts, settings.RetryBaseDelay, settings.RetryMaxDelay);
-            await Inbox.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
+            await Messages.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Warning,
                 $"Message {message.Id} failed (attempt {message.Attempts} of {settings.MaxAttempts}): {error}", transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -176,10 +209,9 @@ public sealed class MessageHandler(
         }
         else
         {
-            await Inbox.MarkDeadAsync(connection, transaction, message.Id, error, cancellationToken);
+            await Messages.MarkDeadAsync(connection, transaction, message.Id, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Error,
                 $"Message {message.Id} is dead after {message.Attempts} attempts: {error}", transaction, cancellationToken);
-            await Inbox.NotifyFinishedAsync(connection, transaction, message.Id, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             metrics.Dead(behaviorName);
             logger.LogError("Message {MessageId} of agent {AgentId} is dead after {Attempts} attempts: {Error}",
@@ -216,56 +248,38 @@ public sealed class MessageHandler(
         exception is NpgsqlException && connection.FullState.HasFlag(System.Data.ConnectionState.Broken)
         || connection.State != System.Data.ConnectionState.Open;
 
-    /// <summary>
-    /// Whether the message carries what this agent already sent its sender in the same session (for a
-    /// chat message: the same content), i.e. it is an echo of ours coming back.
-    /// </summary>
+    // An echo of ours coming back: the same content this agent already sent its sender in the session.
     private static async Task<bool> RepeatsWhatItSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        Inbox.Agent agent, MessageRow message, CancellationToken cancellationToken)
-    {
-        if (agent.Address is null)
-        {
-            return false;
-        }
+        Agent agent, MessageRow message, CancellationToken cancellationToken) =>
+        agent.Address is not null && await Messages.RepeatsWhatWasSentAsync(connection, transaction, agent.Id, agent.Address, message,
+            MessageModels.ChatMessage.Digest, cancellationToken);
 
-        var chat = message.SchemaDigest == MessageModels.ChatMessage.Digest;
-        return await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            """
-            SELECT EXISTS (
-                SELECT 1 FROM messages
-                WHERE sender = @address AND target = @peer AND session = @session
-                  AND ((agent_id = @agentId AND direction = 'outbound')
-                       OR (direction = 'inbound' AND agent_id = (SELECT id FROM agents WHERE address = @peer)))
-                  AND CASE WHEN @chat THEN schema_digest = @chatDigest AND payload -> 'content' = @payload::jsonb -> 'content'
-                           ELSE payload = @payload::jsonb END)
-            """,
-            new
-            {
-                address = agent.Address, peer = message.Sender, message.Session, agentId = agent.Id, chat,
-                chatDigest = MessageModels.ChatMessage.Digest, payload = message.Payload,
-            },
-            transaction, cancellationToken: cancellationToken));
-    }
+    public sealed record Agent(int Id, string? Address, string Config);
+
+    /// <summary>The agent that owns a message; a NULL config reads as <c>{}</c>.</summary>
+    private static Task<Agent?> LoadAgentAsync(NpgsqlConnection connection, int agentId, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<Agent>(new CommandDefinition(
+            "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @agentId",
+            new { agentId }, cancellationToken: cancellationToken));
 
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 
     /// <summary>Sends as the handling agent: to a local agent's inbox, or to this agent's outbox for remote delivery.</summary>
-    private readonly record struct Outgoing(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Inbox.Agent Agent,
+    private readonly record struct Outgoing(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Agent Agent,
         MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap)
     {
         public async Task<Guid> SendAsync(string target, JsonNode? payload, Guid? inReplyTo, CancellationToken cancellationToken,
-            string? schemaDigest = null, string? protocolDigest = null, bool syncReply = false)
+            string? schemaDigest = null, string? protocolDigest = null)
         {
             var sender = Agent.Address is { Length: > 0 } address
                 ? address
                 : throw new InvalidOperationException($"Agent {Agent.Id} has no address, so it cannot send messages.");
             // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not
-            // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here,
-            // and so does a sync reply, which goes back in the HTTP response its sender waits on.
+            // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here.
             var userSender = Address.IsUserSender(target);
             target = userSender ? target : Address.Normalize(target);
             var route = await Messages.RouteAsync(Connection, Transaction, EndpointMap, Agent.Id, target,
-                overHttp: syncReply || userSender, cancellationToken);
+                overHttp: userSender, cancellationToken);
             var (sent, _) = await Messages.EnqueueAsync(Connection, Transaction, new NewMessage(
                 AgentId: route.AgentId,
                 Direction: route.Direction,
@@ -277,8 +291,7 @@ public sealed class MessageHandler(
                 Traceparent: Traceparent,
                 Hops: Message.Hops + 1,
                 SchemaDigest: schemaDigest,
-                ProtocolDigest: protocolDigest,
-                SyncReply: syncReply), cancellationToken);
+                ProtocolDigest: protocolDigest), cancellationToken);
             return sent.Id;
         }
     }

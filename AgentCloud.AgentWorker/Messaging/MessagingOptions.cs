@@ -18,6 +18,13 @@ public sealed class MessagingOptions
     [Range(1, 256)]
     public int MaxConcurrency { get; set; } = 8;
 
+    /// <summary>
+    /// How many of one agent's messages a handling slot works through in a row, each claimed in the commit
+    /// of the one before, before the slot goes back to the claim loop and other agents get their turn.
+    /// </summary>
+    [Range(1, 1000)]
+    public int RunLength { get; set; } = 32;
+
     /// <summary>How long a claim is ours; a worker that dies loses its messages to another one after this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -108,12 +108,12 @@ public sealed class OutboxDelivery(
         using var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = new StringContent(envelope.ToJson(), Encoding.UTF8) };
         // Exactly application/json, no charset: what the reference sends and checks.
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-        if (message.WaitForReply)
+        if (message.PostSync)
         {
             request.Headers.Add(ConnectionHeader, "sync");
         }
 
-        var attemptTimeout = message.WaitForReply ? settings.SyncAttemptTimeout : settings.AttemptTimeout;
+        var attemptTimeout = message.PostSync ? settings.SyncAttemptTimeout : settings.AttemptTimeout;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(attemptTimeout);
         try
@@ -126,7 +126,7 @@ public sealed class OutboxDelivery(
                 return Undelivered(url, $"answered HTTP {(int)response.StatusCode}");
             }
 
-            if (!message.WaitForReply)
+            if (!message.PostSync)
             {
                 return new Outcome(url);
             }
@@ -151,7 +151,7 @@ public sealed class OutboxDelivery(
         var settings = options.Value;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Inbox.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
+        if (!await Messages.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
             logger.LogWarning("Lost the lease on outbound message {MessageId}; another worker delivers it, nothing recorded here", message.Id);
@@ -160,7 +160,7 @@ public sealed class OutboxDelivery(
 
         if (outcome.DeliveredTo is { } url)
         {
-            await OutboxStore.CompleteAsync(connection, transaction, message.Id, url, outcome.ReplyJson, cancellationToken);
+            await Messages.CompleteDeliveryAsync(connection, transaction, message.Id, url, outcome.ReplyJson, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Info,
                 $"Delivered message {message.Id} to {message.Target} at {url}", transaction, cancellationToken);
             if (outcome.Note is not null)
@@ -169,9 +169,8 @@ public sealed class OutboxDelivery(
                     $"Message {message.Id} was delivered to {message.Target} {outcome.Note}", transaction, cancellationToken);
             }
 
-            await Inbox.NotifyFinishedAsync(connection, transaction, message.Id, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
-            metrics.Delivered(message.WaitForReply);
+            metrics.Delivered(message.PostSync);
             logger.LogInformation("Delivered message {MessageId} to {Target} at {Url}", message.Id, message.Target, url);
             return;
         }
@@ -182,7 +181,7 @@ public sealed class OutboxDelivery(
         var retryFits = time.GetUtcNow().UtcDateTime + delay < expires;
         if (!outcome.Permanent && message.Attempts < settings.MaxAttempts && retryFits)
         {
-            await Inbox.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
+            await Messages.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Warning,
                 $"Delivery of message {message.Id} to {message.Target} failed (attempt {message.Attempts} of {settings.MaxAttempts}), "
                 + $"retrying in {Seconds(delay)}: {error}", transaction, cancellationToken);
@@ -196,10 +195,9 @@ public sealed class OutboxDelivery(
         var why = outcome.Permanent ? error
             : retryFits ? $"{error} (after {message.Attempts} attempts)"
             : $"{error} (its delivery window closes at {expires:u})";
-        await Inbox.MarkDeadAsync(connection, transaction, message.Id, why, cancellationToken);
+        await Messages.MarkDeadAsync(connection, transaction, message.Id, why, cancellationToken);
         await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Error,
             $"Message {message.Id} to {message.Target} is dead after {message.Attempts} attempts: {why}", transaction, cancellationToken);
-        await Inbox.NotifyFinishedAsync(connection, transaction, message.Id, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         metrics.Dead();
         logger.LogError("Message {MessageId} to {Target} is dead after {Attempts} attempts: {Error}",

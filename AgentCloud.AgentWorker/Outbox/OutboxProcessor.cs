@@ -6,8 +6,9 @@ using Npgsql;
 namespace AgentCloud.AgentWorker.Outbox;
 
 /// <summary>
-/// The outbox loop: claims due outbound messages as delivery slots free up and delivers each on its own
-/// (its own timeout), so a slow or dead peer holds one slot and never the loop or the other peers.
+/// The outbox's run of the <see cref="ClaimLoop{T}"/>: claims due outbound messages (one by one, not head
+/// of line) and delivers each on its own with its own timeout, so a slow or dead peer holds one slot and
+/// never the loop or the other peers.
 /// </summary>
 public sealed class OutboxProcessor(
     NpgsqlDataSource dataSource,
@@ -15,99 +16,19 @@ public sealed class OutboxProcessor(
     OutboxSignal signal,
     WorkerIdentity worker,
     IOptions<OutboxOptions> options,
-    ILogger<OutboxProcessor> logger) : BackgroundService
+    ILogger<OutboxProcessor> logger) : ClaimLoop<OutboundMessage>(signal, worker, logger)
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override ClaimLoopSettings Settings { get; } = new("outbound messages", options.Value.MaxConcurrency,
+        options.Value.MaxConcurrency, options.Value.PollInterval, options.Value.ShutdownGrace, options.Value.ReconnectBaseDelay,
+        options.Value.ReconnectMaxDelay);
+
+    protected override async Task<IReadOnlyList<OutboundMessage>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        using var delivering = new CancellationTokenSource();
-        await using var graceOnStop = stoppingToken.Register(() => delivering.CancelAfter(settings.ShutdownGrace));
-        using var slots = new SemaphoreSlim(settings.MaxConcurrency, settings.MaxConcurrency);
-        var inFlight = new HashSet<Task>();
-
-        logger.LogInformation("Delivering outbound messages as {LeaseOwner}: {MaxConcurrency} at a time, {MaxAttempts} attempts within {Window}",
-            worker.LeaseOwner, settings.MaxConcurrency, settings.MaxAttempts, settings.DeliveryWindow);
-        var errors = 0;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                if (slots.CurrentCount == 0)
-                {
-                    await slots.WaitAsync(stoppingToken);
-                    slots.Release();
-                    continue;
-                }
-
-                var free = slots.CurrentCount;
-                IReadOnlyList<OutboundMessage> claimed;
-                await using (var connection = await dataSource.OpenConnectionAsync(stoppingToken))
-                {
-                    claimed = await OutboxStore.ClaimAsync(connection, worker.LeaseOwner, settings.LeaseDuration,
-                        settings.DeliveryWindow, free, stoppingToken);
-                }
-
-                errors = 0;
-                foreach (var message in claimed)
-                {
-                    await slots.WaitAsync(stoppingToken);
-                    var task = Task.Run(async () =>
-                    {
-                        try
-                        {
-                            await delivery.DeliverAsync(message, delivering.Token);
-                        }
-                        finally
-                        {
-                            slots.Release();
-                        }
-                    }, CancellationToken.None);
-                    lock (inFlight)
-                    {
-                        inFlight.Add(task);
-                    }
-
-                    _ = task.ContinueWith(done =>
-                    {
-                        lock (inFlight)
-                        {
-                            inFlight.Remove(done);
-                        }
-                    }, TaskScheduler.Default);
-                }
-
-                if (claimed.Count < free)
-                {
-                    await signal.WaitAsync(settings.PollInterval, stoppingToken);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception exception)
-            {
-                var delay = RetryBackoff.Delay(++errors, settings.ReconnectBaseDelay, settings.ReconnectMaxDelay);
-                logger.LogWarning(exception, "Claiming outbound messages failed ({Attempt} in a row); retrying in {Delay}", errors, delay);
-                try
-                {
-                    await Task.Delay(delay, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
-
-        Task[] remaining;
-        lock (inFlight)
-        {
-            remaining = [.. inFlight];
-        }
-
-        // DeliverAsync never throws; deliveries cut off by the grace leave their leases to expire.
-        await Task.WhenAll(remaining);
-        logger.LogInformation("Stopped delivering outbound messages as {LeaseOwner}", worker.LeaseOwner);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await Messages.ClaimOutboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, options.Value.DeliveryWindow,
+            count, cancellationToken);
     }
+
+    protected override Task HandleAsync(OutboundMessage item, CancellationToken cancellationToken) =>
+        delivery.DeliverAsync(item, cancellationToken);
 }

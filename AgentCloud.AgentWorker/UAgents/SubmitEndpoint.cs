@@ -152,7 +152,7 @@ public static class SubmitEndpoint
                 // The same envelope again (a sender's retry) lands on the first copy; a new envelope is a new message.
                 DedupKey: envelope.Identity(),
                 ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
-                SyncReply: isSync), cancellationToken);
+                SenderWaits: isSync), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
         }
 
@@ -230,15 +230,7 @@ public static class SubmitEndpoint
     {
         await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@lockClass, @agentId)",
             new { lockClass = QueueLockClass, agentId }, transaction, cancellationToken: cancellationToken));
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"""
-            SELECT count(*) FROM (
-                SELECT 1 FROM messages
-                WHERE direction = 'inbound' AND agent_id = @agentId AND status IN ('queued', 'processing', 'failed')
-                  AND sender NOT LIKE '{Senders.UserPrefix}%'
-                LIMIT @cap) AS waiting
-            """,
-            new { agentId, cap }, transaction, cancellationToken: cancellationToken));
+        return await Messages.CountPendingAsync(connection, transaction, agentId, MessageDirection.Inbound, cap, othersOnly: true, cancellationToken);
     }
 
     private static IResult TooMany(HttpContext context, string error, TimeSpan retryAfter)

@@ -70,17 +70,8 @@ public static class RunSteps
     public static async Task<IReadOnlyList<(ConversationMessage Message, IReadOnlyList<StepRow> Steps)>> LoadConversationAsync(
         NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq, int limit, CancellationToken cancellationToken)
     {
-        var messages = (await connection.QueryAsync<ConversationMessage>(new CommandDefinition(
-            """
-            SELECT id, seq, payload::text AS payload, schema_digest, reply::text AS reply, status
-            FROM messages
-            WHERE agent_id = @agentId AND direction = 'inbound' AND session = @session AND in_reply_to IS NULL
-              AND schema_digest IS DISTINCT FROM @ack AND (@beforeSeq::bigint IS NULL OR seq < @beforeSeq)
-            ORDER BY seq DESC
-            LIMIT @limit
-            """,
-            new { agentId, session, beforeSeq, limit, ack = MessageModels.ChatAcknowledgement.Digest },
-            cancellationToken: cancellationToken))).Reverse().ToList();
+        var messages = await Messages.ConversationAsync<ConversationMessage>(connection, agentId, session, beforeSeq, limit,
+            MessageModels.ChatAcknowledgement.Digest, cancellationToken);
         if (messages.Count == 0)
         {
             return [];

@@ -75,7 +75,8 @@ public sealed class MessageRow
     public int Hops { get; init; }
     public string? Traceparent { get; init; }
     public DateTime? ExpiresAt { get; init; }
-    public bool SyncReply { get; init; }
+    /// <summary>Inbound: its sender holds the HTTP request open (<c>x-uagents-connection: sync</c>) for the answer.</summary>
+    public bool SenderWaits { get; init; }
     public string? DeliveredTo { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
@@ -100,8 +101,9 @@ public sealed record NewMessage(
     string? DedupKey = null,
     int Hops = 0,
     DateTime? ExpiresAt = null,
-    bool SyncReply = false,
-    string? IdempotencyKey = null);
+    bool SenderWaits = false,
+    string? IdempotencyKey = null,
+    bool PostSync = false);
 
 /// <summary>Where a message from an agent goes: into the inbox of an agent hosted here, or its sender's outbox.</summary>
 public readonly record struct Route(int AgentId, string Direction)
@@ -109,75 +111,114 @@ public readonly record struct Route(int AgentId, string Direction)
     public bool IsLocal => Direction == MessageDirection.Inbound;
 }
 
+/// <summary>The answer a handler gives a waiting sync sender: a uAgents model, handed back in the open HTTP response.</summary>
+public sealed record SyncAnswer(string PayloadJson, string SchemaDigest, string? ProtocolDigest);
+
+/// <summary>An outbound message as the outbox claims it, with what is needed to sign as its agent.</summary>
+public sealed class OutboundMessage
+{
+    public Guid Id { get; init; }
+    public int AgentId { get; init; }
+    public int? AgentUserId { get; init; }
+    public string? AgentAddress { get; init; }
+    public string Sender { get; init; } = "";
+    public string Target { get; init; } = "";
+    public Guid Session { get; init; }
+    public string? SchemaDigest { get; init; }
+    public string? ProtocolDigest { get; init; }
+    public string Payload { get; init; } = "null";
+    public int Attempts { get; init; }
+    public string? Traceparent { get; init; }
+    public DateTime ExpiresAt { get; init; }
+    /// <summary>POSTed with <c>x-uagents-connection: sync</c>; the peer's answer becomes the reply.</summary>
+    public bool PostSync { get; init; }
+}
+
+/// <summary>What to list of one agent's messages.</summary>
+public sealed record MessageQuery(int AgentId, string? Status, string? Direction, long? BeforeSeq, int Take);
+
+/// <summary>
+/// The one store of the <c>messages</c> table (inbox and outbox alike): every statement on it is here, so
+/// the message's path (enqueue, claim, fence, finish, read) can be followed in one file. Callers own the
+/// connection and, where one is passed, the transaction. See docs/messaging.md for the protocol.
+/// </summary>
 public static class Messages
 {
+    /// <summary>The database clock in UTC, as every timestamp column holds it.</summary>
+    public const string Now = "(now() AT TIME ZONE 'utc')";
+
+    private const string Queued = MessageStatus.Queued;
+    private const string Processing = MessageStatus.Processing;
+    private const string Failed = MessageStatus.Failed;
+    private const string Inbound = $"direction = '{MessageDirection.Inbound}'";
+    private const string Outbound = $"direction = '{MessageDirection.Outbound}'";
+    /// <summary>Not finished: the partial pending indexes hold exactly these.</summary>
+    private const string Pending = $"status IN ('{Queued}', '{Processing}', '{Failed}')";
+    private const string Due = $"(status IN ('{Queued}', '{Failed}') AND available_at <= {Now}) OR (status = '{Processing}' AND lease_until <= {Now})";
+    private const string OwnerLane = $"sender LIKE '{Senders.UserPrefix}%'";
+    private const string ReleaseLease = "lease_owner = NULL, lease_until = NULL";
+
     public const string Columns =
         """
         id, seq, agent_id, direction, sender, target, session, schema_digest, protocol_digest,
         payload::text AS payload, status, attempts, available_at, lease_owner, lease_until,
-        reply::text AS reply, error, in_reply_to, hops, traceparent, expires_at, sync_reply, delivered_to,
+        reply::text AS reply, error, in_reply_to, hops, traceparent, expires_at, sender_waits, delivered_to,
         created_at, updated_at, completed_at
         """;
 
+    // ------------------------------------------------------------------ enqueue and routing
+
     /// <summary>
-    /// Queues a message inside the caller's transaction and wakes whoever handles it once that
-    /// commits (NOTIFY is transactional). A message whose <see cref="NewMessage.DedupKey"/> (the envelope's
-    /// identity) is already in that agent's box, or whose sender already used its
-    /// <see cref="NewMessage.IdempotencyKey"/>, is not stored again: the first copy is returned
-    /// (<c>Duplicate</c> true). Without either key every call stores a new message.
+    /// Queues a message in the caller's transaction and wakes its handler once that commits. A repeat of a
+    /// <see cref="NewMessage.DedupKey"/> (the envelope's identity) or of the sender's <see cref="NewMessage.IdempotencyKey"/>
+    /// stores nothing and returns the first copy (<c>Duplicate</c> true).
     /// </summary>
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken)
     {
-        // No conflict target: either unique key (envelope identity or client key) makes it a repeat.
+        var channel = message.Direction == MessageDirection.Inbound ? NotifyChannels.Inbox : NotifyChannels.Outbox;
+        // No conflict target: either unique key (envelope identity or client key) makes it a repeat. The
+        // NOTIFY rides in the same round trip, sent only when a row went in.
         var inserted = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
             $"""
-            INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest,
-                                  payload, in_reply_to, hops, dedup_key, idempotency_key, traceparent, expires_at, sync_reply)
-            VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest,
-                    @PayloadJson::jsonb, @InReplyTo, @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SyncReply)
-            ON CONFLICT DO NOTHING
-            RETURNING {Columns}
+            WITH inserted AS (
+                INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
+                                      hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync)
+                VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest, @PayloadJson::jsonb, @InReplyTo,
+                        @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SenderWaits, @PostSync)
+                ON CONFLICT DO NOTHING
+                RETURNING *
+            )
+            SELECT {Columns} FROM inserted, LATERAL (SELECT pg_notify(@channel, @agentText)) AS woken
             """,
             new
             {
                 message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
                 message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
-                message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SyncReply,
+                message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SenderWaits, message.PostSync,
                 expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
+                channel, agentText = message.AgentId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             transaction, cancellationToken: cancellationToken));
-
-        if (inserted is null)
-        {
-            // Under READ COMMITTED this statement sees the conflicting row, committed by the time the insert gave way.
-            var existing = await connection.QuerySingleAsync<MessageRow>(new CommandDefinition(
-                message.IdempotencyKey is not null
-                    ? $"SELECT {Columns} FROM messages WHERE sender = @Sender AND idempotency_key = @IdempotencyKey"
-                    : $"SELECT {Columns} FROM messages WHERE agent_id = @AgentId AND direction = @Direction AND dedup_key = @DedupKey",
-                new { message.AgentId, message.Direction, message.DedupKey, message.Sender, message.IdempotencyKey },
-                transaction, cancellationToken: cancellationToken));
-            return (existing, true);
-        }
-
-        // A sync reply is handed back in an open HTTP response, not delivered by the outbox: wake nobody.
-        if (message.SyncReply && message.Direction == MessageDirection.Outbound)
+        if (inserted is not null)
         {
             return (inserted, false);
         }
 
-        var channel = message.Direction == MessageDirection.Inbound ? NotifyChannels.Inbox : NotifyChannels.Outbox;
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @agentId)",
-            new { channel, agentId = message.AgentId.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        // Under READ COMMITTED this statement sees the conflicting row, committed by the time the insert gave way.
+        var existing = await connection.QuerySingleAsync<MessageRow>(new CommandDefinition(
+            message.IdempotencyKey is not null
+                ? $"SELECT {Columns} FROM messages WHERE sender = @Sender AND idempotency_key = @IdempotencyKey"
+                : $"SELECT {Columns} FROM messages WHERE agent_id = @AgentId AND direction = @Direction AND dedup_key = @DedupKey",
+            new { message.AgentId, message.Direction, message.DedupKey, message.Sender, message.IdempotencyKey },
             transaction, cancellationToken: cancellationToken));
-        return (inserted, false);
+        return (existing, true);
     }
 
     /// <summary>
-    /// The one routing rule for a message an agent sends (the API's <c>/send</c> and the worker's replies
-    /// and forwards): an address in the static endpoint map, or <paramref name="overHttp"/>, goes over HTTP
-    /// from the sender's outbox even when hosted here; else an agent hosted here gets it in its inbox;
-    /// anything else waits in the sender's outbox for remote delivery.
+    /// The one routing rule for what an agent sends (<c>/send</c>, replies, forwards): an address in the static map, or
+    /// <paramref name="overHttp"/>, goes over HTTP from the sender's outbox; else an agent hosted here gets it in its inbox;
+    /// anything else waits in the sender's outbox.
     /// </summary>
     public static async Task<Route> RouteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         StaticEndpointMap endpointMap, int senderAgentId, string target, bool overHttp, CancellationToken cancellationToken) =>
@@ -191,4 +232,364 @@ public static class Messages
         CancellationToken cancellationToken) =>
         connection.QuerySingleOrDefaultAsync<int?>(new CommandDefinition(
             "SELECT id FROM agents WHERE address = @address", new { address }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Unfinished messages in an agent's <paramref name="direction"/> queue, up to <paramref name="cap"/>; <paramref name="othersOnly"/>: not the owner's lane.</summary>
+    public static Task<long> CountPendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
+        int cap, bool othersOnly, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"""
+            SELECT count(*) FROM (
+                SELECT 1 FROM messages
+                WHERE direction = @direction AND agent_id = @agentId AND {Pending} AND (NOT @othersOnly OR NOT {OwnerLane})
+                LIMIT @cap) AS pending
+            """,
+            new { agentId, direction, cap, othersOnly }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>The longest unfinished queue (either direction) of any of the user's agents.</summary>
+    public static Task<long> FullestQueueAsync(NpgsqlConnection connection, int userId, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"""
+            SELECT COALESCE(max(n), 0) FROM (
+                SELECT count(*) AS n FROM messages m JOIN agents a ON a.id = m.agent_id
+                WHERE a.user_id = @userId AND m.{Pending}
+                GROUP BY m.agent_id, m.direction) AS queues
+            """,
+            new { userId }, cancellationToken: cancellationToken));
+
+    /// <summary>Inbound messages not finished yet, all agents (the queue-depth gauge).</summary>
+    public static Task<long> CountPendingInboundAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            $"SELECT count(*) FROM messages WHERE {Inbound} AND {Pending}", cancellationToken: cancellationToken));
+
+    // ------------------------------------------------------------------ claims
+
+    /// <summary>
+    /// Claims up to <paramref name="batchSize"/> due heads of line in one statement. An agent's head is the message
+    /// in flight, else its owner lane's lowest pending seq, else its lowest pending seq. The heads come from a skip
+    /// scan of the pending index (one probe per agent with work); the due test sits on the locked row, so under
+    /// READ COMMITTED a row claimed or finished since our snapshot is re-checked and dropped.
+    /// </summary>
+    public static async Task<IReadOnlyList<MessageRow>> ClaimInboundAsync(NpgsqlConnection connection, string leaseOwner,
+        TimeSpan lease, int batchSize, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+                $"""
+                WITH RECURSIVE pending_agents AS (
+                    (SELECT agent_id FROM messages WHERE {Inbound} AND {Pending} ORDER BY agent_id LIMIT 1)
+                    UNION ALL
+                    SELECT (SELECT m.agent_id FROM messages m
+                            WHERE m.{Inbound} AND m.{Pending} AND m.agent_id > p.agent_id
+                            ORDER BY m.agent_id LIMIT 1)
+                    FROM pending_agents p
+                    WHERE p.agent_id IS NOT NULL
+                ),
+                heads AS (
+                    SELECT COALESCE(
+                        (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.status = '{Processing}' AND m.agent_id = p.agent_id),
+                        (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.{Pending} AND m.agent_id = p.agent_id AND m.{OwnerLane}
+                         ORDER BY m.seq LIMIT 1),
+                        (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.{Pending} AND m.agent_id = p.agent_id
+                         ORDER BY m.seq LIMIT 1)) AS id
+                    FROM pending_agents p
+                    WHERE p.agent_id IS NOT NULL
+                ),
+                claimable AS (
+                    SELECT m.id AS claimed_id
+                    FROM messages m
+                    JOIN heads h ON h.id = m.id
+                    WHERE {Due}
+                    ORDER BY m.seq
+                    LIMIT @batchSize
+                    FOR UPDATE OF m SKIP LOCKED
+                )
+                UPDATE messages
+                SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+                FROM claimable
+                WHERE id = claimable.claimed_id
+                RETURNING {Columns}
+                """,
+                new { leaseOwner, lease, batchSize }, cancellationToken: cancellationToken))).AsList();
+        }
+        catch (PostgresException exception) when (exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "messages_one_in_flight" })
+        {
+            // Our snapshot predates another worker's claim on one of these agents: the next claim sees it.
+            return [];
+        }
+    }
+
+    /// <summary>
+    /// In the transaction that finishes an agent's message in flight, claims its next due head (the lane rule of
+    /// <see cref="ClaimInboundAsync"/>) under the same lease; null when none is due.
+    /// </summary>
+    public static Task<MessageRow?> ClaimNextInboundAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        string leaseOwner, TimeSpan lease, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
+            $"""
+            UPDATE messages
+            SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+            WHERE id = COALESCE(
+                    (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND {OwnerLane} ORDER BY seq LIMIT 1),
+                    (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId ORDER BY seq LIMIT 1))
+              AND status IN ('{Queued}', '{Failed}') AND available_at <= {Now}
+            RETURNING {Columns}
+            """,
+            new { agentId, leaseOwner, lease }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Claims due outbound rows one by one, not head of line (a dead peer holds up nobody); starts their delivery window.</summary>
+    public static async Task<IReadOnlyList<OutboundMessage>> ClaimOutboundAsync(NpgsqlConnection connection, string leaseOwner,
+        TimeSpan lease, TimeSpan deliveryWindow, int limit, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<OutboundMessage>(new CommandDefinition(
+            $"""
+            WITH due AS (
+                SELECT id FROM messages
+                WHERE {Outbound} AND ({Due})
+                ORDER BY available_at
+                LIMIT @limit
+                FOR UPDATE SKIP LOCKED
+            )
+            UPDATE messages m
+            SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = m.attempts + 1,
+                expires_at = COALESCE(m.expires_at, m.created_at + @deliveryWindow)
+            FROM due, agents a
+            WHERE m.id = due.id AND a.id = m.agent_id
+            RETURNING m.id, m.agent_id, a.user_id AS agent_user_id, a.address AS agent_address, m.sender, m.target, m.session,
+                      m.schema_digest, m.protocol_digest, m.payload::text AS payload, m.attempts, m.traceparent, m.expires_at, m.post_sync
+            """,
+            new { leaseOwner, lease, deliveryWindow, limit }, cancellationToken: cancellationToken))).AsList();
+
+    // ------------------------------------------------------------------ finishing a claimed message (fenced)
+
+    /// <summary>Locks the message if it is still ours to finish; false (commit nothing) when taken over, canceled or deleted.</summary>
+    public static async Task<bool> FenceAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        string leaseOwner, CancellationToken cancellationToken) =>
+        await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+            $"SELECT 1 FROM messages WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}' FOR UPDATE",
+            new { id, leaseOwner }, transaction, cancellationToken: cancellationToken)) is not null;
+
+    /// <summary>Pushes the lease forward; false when it is no longer ours.</summary>
+    public static async Task<bool> RenewLeaseAsync(NpgsqlConnection connection, Guid id, string leaseOwner, TimeSpan lease,
+        CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE messages SET lease_until = {Now} + @lease WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}'",
+            new { id, lease, leaseOwner }, cancellationToken: cancellationToken)) == 1;
+
+    /// <summary>Done, with its reply and a waiting sync sender's answer; tells waiters on commit. Returns ms from accepted to done.</summary>
+    public static Task<double> CompleteInboundAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
+        string? replyJson, SyncAnswer? answer, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<double>(new CommandDefinition(
+            $"""
+            UPDATE messages
+            SET status = '{MessageStatus.Done}', reply = @replyJson::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
+                sync_answer = @answerJson::jsonb, sync_answer_schema_digest = @answerSchema, sync_answer_protocol_digest = @answerProtocol
+            WHERE id = @id
+            RETURNING EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000;
+            {NotifyFinished}
+            """,
+            new
+            {
+                id, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished, replyJson,
+                answerJson = answer?.PayloadJson, answerSchema = answer?.SchemaDigest, answerProtocol = answer?.ProtocolDigest,
+            },
+            transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Marks an outbound message delivered (with the peer's answer to a sync POST) and tells waiters.</summary>
+    public static Task CompleteDeliveryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string deliveredTo,
+        string? replyJson, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            UPDATE messages
+            SET status = '{MessageStatus.Done}', delivered_to = @deliveredTo, reply = @replyJson::jsonb, error = NULL,
+                completed_at = {Now}, {ReleaseLease}
+            WHERE id = @id;
+            {NotifyFinished}
+            """,
+            new { id, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished, deliveredTo, replyJson },
+            transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Gives the lease back and makes the message due again after <paramref name="delay"/>.</summary>
+    public static Task RetryLaterAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, TimeSpan delay,
+        string error, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE messages SET status = '{Failed}', available_at = {Now} + @delay, error = @error, {ReleaseLease} WHERE id = @id",
+            new { id, delay, error }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Nobody will try again: dead with its reason; tells waiters once this commits.</summary>
+    public static Task MarkDeadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string error,
+        CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            $"""
+            UPDATE messages SET status = '{MessageStatus.Dead}', error = @error, completed_at = {Now}, {ReleaseLease} WHERE id = @id;
+            {NotifyFinished}
+            """,
+            new { id, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished, error },
+            transaction, cancellationToken: cancellationToken));
+
+    // NOTIFY is transactional: waiters hear of the end only once it commits. Parameters: @channel, @idText.
+    private const string NotifyFinished = "SELECT pg_notify(@channel, @idText);";
+
+    /// <summary>Withdraws an unfinished inbound message (a running one's fence stops holding); null when there is none.</summary>
+    public static Task<MessageRow?> CancelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, Guid id,
+        CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
+            $"""
+            WITH canceled AS (
+                UPDATE messages
+                SET status = '{MessageStatus.Canceled}', error = 'canceled by its sender', completed_at = {Now}, {ReleaseLease}
+                WHERE id = @id AND agent_id = @agentId AND {Inbound} AND {Pending}
+                RETURNING *
+            )
+            SELECT {Columns} FROM canceled, LATERAL (SELECT pg_notify(@channel, @idText)) AS woken
+            """,
+            new { id, agentId, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished },
+            transaction, cancellationToken: cancellationToken));
+
+    // ------------------------------------------------------------------ the sync answer
+
+    /// <summary>An inbound message's status and, once it is final, the answer its waiting sender gets (null: none).</summary>
+    public static Task<SyncState?> SyncStateAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<SyncState?>(new CommandDefinition(
+            """
+            SELECT status, sync_answer::text AS payload, sync_answer_schema_digest AS schemadigest,
+                   sync_answer_protocol_digest AS protocoldigest
+            FROM messages WHERE id = @id
+            """,
+            new { id }, cancellationToken: cancellationToken));
+
+    public sealed record SyncState(string Status, string? Payload, string? SchemaDigest, string? ProtocolDigest);
+
+    /// <summary>Records (once) that the answer went back in the HTTP response; a replayed request gets it again.</summary>
+    public static Task MarkAnswerSentAsync(NpgsqlConnection connection, Guid id, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            $"UPDATE messages SET sync_answer_sent_at = {Now} WHERE id = @id AND sync_answer_sent_at IS NULL",
+            new { id }, cancellationToken: cancellationToken));
+
+    // ------------------------------------------------------------------ what a handler reads
+
+    /// <summary>Whether the agent already sent the message's sender this content in the session: an echo of ours coming back.</summary>
+    public static Task<bool> RepeatsWhatWasSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string address,
+        MessageRow message, string chatDigest, CancellationToken cancellationToken) =>
+        connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+            $"""
+            SELECT EXISTS (
+                SELECT 1 FROM messages
+                WHERE sender = @address AND target = @peer AND session = @session
+                  AND ((agent_id = @agentId AND {Outbound})
+                       OR ({Inbound} AND agent_id = (SELECT id FROM agents WHERE address = @peer)))
+                  AND CASE WHEN @chat THEN schema_digest = @chatDigest AND payload -> 'content' = @payload::jsonb -> 'content'
+                           ELSE payload = @payload::jsonb END)
+            """,
+            new
+            {
+                address, peer = message.Sender, message.Session, agentId, chat = message.SchemaDigest == chatDigest, chatDigest,
+                payload = message.Payload,
+            },
+            transaction, cancellationToken: cancellationToken));
+
+    /// <summary>
+    /// The reply to a message a run sent: the inbound message with its <c>in_reply_to</c>, or (a remote uAgent cannot
+    /// say what it answers) the next one from that address in the session; acknowledgements are not replies.
+    /// </summary>
+    public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
+        long sentSeq, string target, Guid session, string ackDigest, CancellationToken cancellationToken) =>
+        connection.QueryFirstOrDefaultAsync<(Guid Id, string Payload, string? SchemaDigest)?>(new CommandDefinition(
+            $"""
+            SELECT id, payload::text, schema_digest FROM messages
+            WHERE agent_id = @agentId AND {Inbound} AND seq > @sentSeq
+              AND (in_reply_to = @sentId OR (in_reply_to IS NULL AND sender = @target AND session = @session))
+              AND schema_digest IS DISTINCT FROM @ackDigest
+            ORDER BY seq LIMIT 1
+            """,
+            new { agentId, sentId, sentSeq, target, session, ackDigest }, cancellationToken: cancellationToken));
+
+    /// <summary>A session's messages to the agent (no replies, no acknowledgements), oldest first, the newest <paramref name="limit"/> before <paramref name="beforeSeq"/>.</summary>
+    public static async Task<IReadOnlyList<T>> ConversationAsync<T>(NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq,
+        int limit, string ackDigest, CancellationToken cancellationToken) =>
+        [.. (await connection.QueryAsync<T>(new CommandDefinition(
+            $"""
+            SELECT id, seq, payload::text AS payload, schema_digest, reply::text AS reply, status
+            FROM messages
+            WHERE agent_id = @agentId AND {Inbound} AND session = @session AND in_reply_to IS NULL
+              AND schema_digest IS DISTINCT FROM @ackDigest AND (@beforeSeq::bigint IS NULL OR seq < @beforeSeq)
+            ORDER BY seq DESC
+            LIMIT @limit
+            """,
+            new { agentId, session, beforeSeq, limit, ackDigest }, cancellationToken: cancellationToken))).Reverse()];
+
+    // ------------------------------------------------------------------ what the doors read and change
+
+    /// <summary>One message of an agent (whose ownership the caller has checked), of either direction or only <paramref name="direction"/>.</summary>
+    public static Task<MessageRow?> GetAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int agentId, Guid id,
+        string? direction, CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
+            $"SELECT {Columns} FROM messages WHERE id = @id AND agent_id = @agentId AND (@direction::text IS NULL OR direction = @direction)",
+            new { id, agentId, direction }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Newest first by <c>seq</c>, walking the index <c>messages (agent_id, seq DESC)</c>.</summary>
+    public static async Task<IReadOnlyList<MessageRow>> ListAsync(NpgsqlConnection connection, MessageQuery query,
+        CancellationToken cancellationToken)
+    {
+        var conditions = "agent_id = @AgentId"
+            + (query.Status is null ? "" : " AND status = @Status")
+            + (query.Direction is null ? "" : " AND direction = @Direction")
+            + (query.BeforeSeq is null ? "" : " AND seq < @BeforeSeq");
+        return (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM messages WHERE {conditions} ORDER BY seq DESC LIMIT @Take",
+            query, cancellationToken: cancellationToken))).AsList();
+    }
+
+    /// <summary>The agent's inbound messages of one session, oldest first (the newest <paramref name="take"/>).</summary>
+    public static async Task<IReadOnlyList<MessageRow>> SessionAsync(NpgsqlConnection connection, int agentId, Guid session, int take,
+        CancellationToken cancellationToken) =>
+        [.. (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            $"SELECT {Columns} FROM messages WHERE agent_id = @agentId AND session = @session AND {Inbound} ORDER BY seq DESC LIMIT @take",
+            new { agentId, session, take }, cancellationToken: cancellationToken))).Reverse()];
+
+    /// <summary>A page of the agent's inbound messages, newest first, before <paramref name="beforeSeq"/>; and how many match in all.</summary>
+    public static async Task<(IReadOnlyList<MessageRow> Rows, int Total)> PageAsync(NpgsqlConnection connection, int agentId, Guid? session,
+        IReadOnlyList<string>? statuses, long? beforeSeq, int take, CancellationToken cancellationToken)
+    {
+        var conditions = $"agent_id = @agentId AND {Inbound}"
+            + (session is null ? "" : " AND session = @session")
+            + (statuses is null ? "" : " AND status = ANY(@statuses)");
+        var parameters = new { agentId, session, statuses = statuses?.ToArray(), beforeSeq, take };
+        var total = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+            $"SELECT count(*)::int FROM messages WHERE {conditions}", parameters, cancellationToken: cancellationToken));
+        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            $"""
+            SELECT {Columns} FROM messages
+            WHERE {conditions}{(beforeSeq is null ? "" : " AND seq < @beforeSeq")}
+            ORDER BY seq DESC LIMIT @take
+            """,
+            parameters, cancellationToken: cancellationToken));
+        return (rows.AsList(), total);
+    }
+
+    /// <summary>An agent's conversations newest first (by their latest message), those whose latest seq is below <paramref name="beforeSeq"/>.</summary>
+    public static async Task<IReadOnlyList<T>> ConversationsAsync<T>(NpgsqlConnection connection, int agentId, long? beforeSeq, int take,
+        CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<T>(new CommandDefinition(
+            $"""
+            SELECT session, count(*)::int AS messages, min(created_at) AS startedat, max(created_at) AS lastmessageat, max(seq) AS lastseq
+            FROM messages
+            WHERE agent_id = @agentId AND {Inbound} AND in_reply_to IS NULL
+            GROUP BY session
+            HAVING @beforeSeq::bigint IS NULL OR max(seq) < @beforeSeq
+            ORDER BY max(seq) DESC
+            LIMIT @take
+            """,
+            new { agentId, beforeSeq, take }, cancellationToken: cancellationToken))).AsList();
+
+    /// <summary>Deletes one message of an agent; false when there is none. A worker holding it finds no row at its fence and commits nothing.</summary>
+    public static async Task<bool> DeleteAsync(NpgsqlConnection connection, int agentId, Guid id, CancellationToken cancellationToken) =>
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM messages WHERE id = @id AND agent_id = @agentId",
+            new { id, agentId }, cancellationToken: cancellationToken)) > 0;
+
+    /// <summary>Deletes every message of an agent in <paramref name="status"/> (both directions); how many went.</summary>
+    public static Task<int> PurgeAsync(NpgsqlConnection connection, int agentId, string status, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM messages WHERE agent_id = @agentId AND status = @status",
+            new { agentId, status }, cancellationToken: cancellationToken));
 }

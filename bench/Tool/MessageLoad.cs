@@ -19,7 +19,7 @@ public static class MessageLoad
         """
         id, seq, agent_id, direction, sender, target, session, schema_digest, protocol_digest,
         payload::text AS payload, status, attempts, available_at, lease_owner, lease_until,
-        reply::text AS reply, error, in_reply_to, hops, traceparent, expires_at, sync_reply, delivered_to,
+        reply::text AS reply, error, in_reply_to, hops, traceparent, expires_at, sender_waits, delivered_to,
         created_at, updated_at, completed_at
         """;
 
@@ -188,7 +188,7 @@ public static class MessageLoad
         await using (var insert = new NpgsqlCommand(
             $"""
             INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest,
-                                  payload, in_reply_to, hops, dedup_key, traceparent, expires_at, sync_reply)
+                                  payload, in_reply_to, hops, dedup_key, traceparent, expires_at, sender_waits)
             VALUES (@AgentId, 'inbound', @Sender, @Target, @Session, NULL, NULL,
                     @PayloadJson::jsonb, NULL, 0, NULL, NULL, NULL, false)
             ON CONFLICT (agent_id, direction, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING

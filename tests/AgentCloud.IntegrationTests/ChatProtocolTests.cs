@@ -9,7 +9,7 @@ namespace AgentCloud.IntegrationTests;
 public sealed class ChatProtocolTests(AgentCloudFixture fixture)
 {
     private sealed record Row(Guid Id, string Direction, string Target, string? SchemaDigest, string? ProtocolDigest, string Payload,
-        bool SyncReply, string Status);
+        bool SenderWaits, string Status);
 
     private static string Chat(string text, Guid? msgId = null) =>
         new JsonObject
@@ -27,7 +27,7 @@ public sealed class ChatProtocolTests(AgentCloudFixture fixture)
         return (await db.QueryAsync<Row>(
             """
             SELECT id, direction, target, schema_digest AS SchemaDigest, protocol_digest AS ProtocolDigest, payload::text AS payload,
-                   sync_reply AS SyncReply, status
+                   sender_waits AS SenderWaits, status
             FROM messages WHERE agent_id = @id ORDER BY seq
             """, new { id = agent["id"]!.GetValue<int>() })).ToList();
     }
@@ -83,9 +83,10 @@ public sealed class ChatProtocolTests(AgentCloudFixture fixture)
         Assert.Equal(ProtocolDigest.AgentChat, answer.ProtocolDigest);
         Assert.Equal(msgId.ToString(), JsonNode.Parse(answer.DecodePayload()!)!["acknowledged_msg_id"]!.GetValue<string>());
 
-        // The echo itself is the second reply: not the sync answer, it goes out the usual way.
-        var echo = Assert.Single(await WaitForOutboundAsync(agent, 2), r => r.Direction == "outbound" && r.SchemaDigest == MessageModels.ChatMessage.Digest);
-        Assert.False(echo.SyncReply);
+        // The echo itself is the second reply: not the sync answer (that one lives on the inbound row), it goes out the usual way.
+        var echo = Assert.Single(await WaitForOutboundAsync(agent, 1), r => r.Direction == "outbound");
+        Assert.Equal(MessageModels.ChatMessage.Digest, echo.SchemaDigest);
+        Assert.False(echo.SenderWaits);
         Assert.Equal(ProtocolDigest.AgentChat, echo.ProtocolDigest);
         var content = JsonNode.Parse(echo.Payload)!;
         Assert.Equal("echo me", content["content"]![0]!["text"]!.GetValue<string>());

@@ -75,11 +75,11 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         Assert.Equal(address, handled["target"]!.GetValue<string>());
 
         await using var db = await fixture.OpenDatabaseAsync();
-        var stored = await db.QuerySingleAsync<(string SchemaDigest, DateTime? ExpiresAt, bool SyncReply)>(
-            "SELECT schema_digest, expires_at, sync_reply FROM messages WHERE id = @id", new { id = Guid.Parse(handled["id"]!.GetValue<string>()) });
+        var stored = await db.QuerySingleAsync<(string SchemaDigest, DateTime? ExpiresAt, bool SenderWaits)>(
+            "SELECT schema_digest, expires_at, sender_waits FROM messages WHERE id = @id", new { id = Guid.Parse(handled["id"]!.GetValue<string>()) });
         Assert.Equal(MessageModels.Message.Digest, stored.SchemaDigest);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(envelope.Expires!.Value).UtcDateTime, stored.ExpiresAt);
-        Assert.False(stored.SyncReply);
+        Assert.False(stored.SenderWaits);
         // The echo goes back to the peer as an outbound message of the same model.
         var reply = await db.QuerySingleAsync<(string Target, string SchemaDigest, string Payload)>(
             "SELECT target, schema_digest, payload::text FROM messages WHERE in_reply_to = @id AND direction = 'outbound'",
@@ -259,10 +259,16 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         Assert.True(reply.HasValidSignature());
 
         await using var db = await fixture.OpenDatabaseAsync();
-        var handedOver = await db.QuerySingleAsync<(string Status, string DeliveredTo, bool SyncReply)>(
-            "SELECT status, delivered_to, sync_reply FROM messages WHERE agent_id = @id AND direction = 'outbound'",
+        // The answer lives on the inbound row it answers, marked as handed over; no outbound row stands in for it.
+        var handedOver = await db.QuerySingleAsync<(string Status, bool SenderWaits, string SchemaDigest, bool Sent)>(
+            """
+            SELECT status, sender_waits, sync_answer_schema_digest, sync_answer_sent_at IS NOT NULL
+            FROM messages WHERE agent_id = @id AND direction = 'inbound'
+            """,
             new { id = agent["id"]!.GetValue<int>() });
-        Assert.Equal(("done", "sync-response", true), handedOver);
+        Assert.Equal(("done", true, MessageModels.Message.Digest, true), handedOver);
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM messages WHERE agent_id = @id AND direction = 'outbound'", new { id = agent["id"]!.GetValue<int>() }));
     }
 
     [Fact]

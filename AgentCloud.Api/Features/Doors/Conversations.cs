@@ -57,44 +57,22 @@ public sealed class Conversations(NpgsqlDataSource dataSource)
     public async Task<MessageRow?> InboundAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-            $"SELECT {MessageTable.Columns} FROM messages WHERE id = @messageId AND agent_id = @agentId AND direction = 'inbound'",
-            new { messageId, agentId }, cancellationToken: cancellationToken));
+        return await MessageTable.GetAsync(connection, null, agentId, messageId, MessageDirection.Inbound, cancellationToken);
     }
 
     /// <summary>The agent's inbound messages of one session, oldest first (the newest <paramref name="take"/>).</summary>
     public async Task<IReadOnlyList<MessageRow>> SessionAsync(int agentId, Guid session, int take, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
-            $"""
-            SELECT {MessageTable.Columns} FROM messages
-            WHERE agent_id = @agentId AND session = @session AND direction = 'inbound'
-            ORDER BY seq DESC LIMIT @take
-            """,
-            new { agentId, session, take }, cancellationToken: cancellationToken));
-        return [.. rows.Reverse()];
+        return await MessageTable.SessionAsync(connection, agentId, session, take, cancellationToken);
     }
 
     /// <summary>A page of the agent's inbound messages, newest first, before <paramref name="beforeSeq"/>; and how many match in all.</summary>
     public async Task<(IReadOnlyList<MessageRow> Rows, int Total)> PageAsync(int agentId, Guid? session, IReadOnlyList<string>? statuses,
         long? beforeSeq, int take, CancellationToken cancellationToken)
     {
-        var conditions = "agent_id = @agentId AND direction = 'inbound'"
-            + (session is null ? "" : " AND session = @session")
-            + (statuses is null ? "" : " AND status = ANY(@statuses)");
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var parameters = new { agentId, session, statuses = statuses?.ToArray(), beforeSeq, take };
-        var total = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
-            $"SELECT count(*)::int FROM messages WHERE {conditions}", parameters, cancellationToken: cancellationToken));
-        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
-            $"""
-            SELECT {MessageTable.Columns} FROM messages
-            WHERE {conditions}{(beforeSeq is null ? "" : " AND seq < @beforeSeq")}
-            ORDER BY seq DESC LIMIT @take
-            """,
-            parameters, cancellationToken: cancellationToken));
-        return (rows.AsList(), total);
+        return await MessageTable.PageAsync(connection, agentId, session, statuses, beforeSeq, take, cancellationToken);
     }
 
     /// <summary>Token usage the run reported in its events (step or done data with a usage object), summed.</summary>

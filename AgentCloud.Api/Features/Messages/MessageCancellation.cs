@@ -1,5 +1,4 @@
 using AgentCloud.Shared.Messaging;
-using Dapper;
 using Npgsql;
 
 namespace AgentCloud.Api.Features.Messages;
@@ -16,27 +15,10 @@ public sealed class MessageCancellation(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var canceled = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-            $"""
-            UPDATE messages
-            SET status = 'canceled', error = 'canceled by its sender', completed_at = (now() AT TIME ZONE 'utc'),
-                lease_owner = NULL, lease_until = NULL
-            WHERE id = @messageId AND agent_id = @agentId AND direction = 'inbound' AND status IN ('queued', 'processing', 'failed')
-            RETURNING {Shared.Messaging.Messages.Columns}
-            """,
-            new { messageId, agentId }, transaction, cancellationToken: cancellationToken));
-        if (canceled is not null)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_notify(@channel, @id)",
-                new { channel = NotifyChannels.MessageFinished, id = messageId.ToString("D") }, transaction, cancellationToken: cancellationToken));
-            await transaction.CommitAsync(cancellationToken);
-            return (canceled, true);
-        }
-
-        var existing = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-            $"SELECT {Shared.Messaging.Messages.Columns} FROM messages WHERE id = @messageId AND agent_id = @agentId AND direction = 'inbound'",
-            new { messageId, agentId }, transaction, cancellationToken: cancellationToken));
+        var canceled = await Shared.Messaging.Messages.CancelAsync(connection, transaction, agentId, messageId, cancellationToken);
+        var message = canceled
+            ?? await Shared.Messaging.Messages.GetAsync(connection, transaction, agentId, messageId, MessageDirection.Inbound, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return (existing, false);
+        return (message, canceled is not null);
     }
 }

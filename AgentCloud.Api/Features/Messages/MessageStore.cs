@@ -32,9 +32,6 @@ public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null,
     public static readonly SendResult NoSuchAgent = new(SendOutcome.NoSuchAgent);
 }
 
-/// <summary>What to list of one agent's messages.</summary>
-public sealed record MessageQuery(int AgentId, string? Status, string? Direction, long? BeforeSeq, int Take);
-
 /// <summary>
 /// Messages of the caller's agents. Each send commits its row (and the NOTIFY that wakes a worker) in
 /// one transaction before the API answers, so an accepted message is never lost. With an idempotency
@@ -98,7 +95,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         await quotas.TakeMessageAsync(connection, transaction, userId, route.AgentId, route.Direction, cancellationToken);
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(route.AgentId, route.Direction, sender, target, session, payloadJson, Traceparent: traceparent,
-                IdempotencyKey: idempotencyKey),
+                IdempotencyKey: idempotencyKey, PostSync: !route.IsLocal && waitForReply),
             cancellationToken);
         var delivery = message.Direction == MessageDirection.Inbound ? Delivery.Local : Delivery.Remote;
         if (repeat)
@@ -112,12 +109,6 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return new SendResult(SendOutcome.Sent, message, delivery, Repeat: true);
         }
 
-        if (!route.IsLocal && waitForReply)
-        {
-            await connection.ExecuteAsync(new CommandDefinition("UPDATE messages SET wait_for_reply = true WHERE id = @id",
-                new { id = message.Id }, transaction, cancellationToken: cancellationToken));
-        }
-
         await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, $"Sent message {message.Id} to {target}", transaction,
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
@@ -128,63 +119,27 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     public async Task<MessageRow?> FindAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-            $"SELECT {MessageTable.Columns} FROM messages WHERE id = @messageId AND agent_id = @agentId",
-            new { messageId, agentId }, cancellationToken: cancellationToken));
+        return await MessageTable.GetAsync(connection, null, agentId, messageId, direction: null, cancellationToken);
     }
 
-    /// <summary>Newest first by <c>seq</c>, walking the index <c>messages (agent_id, seq DESC)</c>.</summary>
     public async Task<IReadOnlyList<MessageRow>> ListAsync(MessageQuery query, CancellationToken cancellationToken)
     {
-        var conditions = new List<string> { "agent_id = @AgentId" };
-        if (query.Status is not null)
-        {
-            conditions.Add("status = @Status");
-        }
-
-        if (query.Direction is not null)
-        {
-            conditions.Add("direction = @Direction");
-        }
-
-        if (query.BeforeSeq is not null)
-        {
-            conditions.Add("seq < @BeforeSeq");
-        }
-
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
-            $"""
-            SELECT {MessageTable.Columns}
-            FROM messages
-            WHERE {string.Join(" AND ", conditions)}
-            ORDER BY seq DESC
-            LIMIT @Take
-            """,
-            query, cancellationToken: cancellationToken));
-        return rows.AsList();
+        return await MessageTable.ListAsync(connection, query, cancellationToken);
     }
 
-    /// <summary>
-    /// Deletes one message of an agent (whose ownership the caller has checked); false when there is none.
-    /// A message a worker holds right now goes too: the worker's finish is fenced on its lease, finds no
-    /// row and commits nothing (no reply, no log lines), so it neither fails nor retries.
-    /// </summary>
+    /// <summary>See <see cref="MessageTable.DeleteAsync"/>.</summary>
     public async Task<bool> DeleteAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM messages WHERE id = @messageId AND agent_id = @agentId",
-            new { messageId, agentId }, cancellationToken: cancellationToken)) > 0;
+        return await MessageTable.DeleteAsync(connection, agentId, messageId, cancellationToken);
     }
 
     /// <summary>Deletes every message of an agent in <paramref name="status"/> (both directions); how many went.</summary>
     public async Task<int> PurgeAsync(int agentId, string status, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM messages WHERE agent_id = @agentId AND status = @status",
-            new { agentId, status }, cancellationToken: cancellationToken));
+        return await MessageTable.PurgeAsync(connection, agentId, status, cancellationToken);
     }
 
     // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it.

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MessageTable = AgentCloud.Shared.Messaging.Messages;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -53,8 +54,6 @@ public sealed record QuotaUse(long Used, long Limit);
 /// <summary>The checks, each inside the caller's transaction so two racing requests cannot both take the last unit.</summary>
 public sealed class QuotaChecks(IOptions<QuotaOptions> options)
 {
-    private const string Pending = "status IN ('queued', 'processing', 'failed')";
-
     public QuotaOptions Limits => options.Value;
 
     public static WebApplicationBuilder AddQuotas(WebApplicationBuilder builder)
@@ -126,13 +125,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
                 now.Date.AddDays(1) - now);
         }
 
-        var queued = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"""
-            SELECT count(*) FROM (
-                SELECT 1 FROM messages WHERE direction = @direction AND agent_id = @agentId AND {Pending} LIMIT @limit
-            ) AS pending
-            """,
-            new { agentId, direction, limit = limits.QueuedMessagesPerAgent }, transaction, cancellationToken: cancellationToken));
+        var queued = await MessageTable.CountPendingAsync(connection, transaction, agentId, direction, limits.QueuedMessagesPerAgent,
+            othersOnly: false, cancellationToken);
         if (queued >= limits.QueuedMessagesPerAgent)
         {
             // Thrown inside the transaction: the day's count rolls back with the message.
@@ -153,11 +147,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             SELECT (SELECT count(*) FROM agents WHERE user_id = @userId) AS agents,
                    (SELECT COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)), 0) FROM agents WHERE user_id = @userId) AS config_bytes,
                    (SELECT COALESCE(max(messages), 0) FROM usage_daily
-                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today,
-                   (SELECT COALESCE(max(n), 0) FROM (
-                        SELECT count(*) AS n FROM messages m JOIN agents a ON a.id = m.agent_id
-                        WHERE a.user_id = @userId AND m.{{Pending}}
-                        GROUP BY m.agent_id, m.direction) AS queues) AS fullest_queue
+                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today
             """,
             new { userId }, cancellationToken: cancellationToken));
         return new Dictionary<string, QuotaUse>
@@ -165,7 +155,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             [QuotaNames.AgentsPerUser] = new(use.Agents, limits.AgentsPerUser),
             [QuotaNames.ConfigBytesPerUser] = new(use.ConfigBytes, limits.ConfigBytesPerUser),
             [QuotaNames.MessagesPerDay] = new(use.MessagesToday, limits.MessagesPerDay),
-            [QuotaNames.QueuedMessagesPerAgent] = new(use.FullestQueue, limits.QueuedMessagesPerAgent),
+            [QuotaNames.QueuedMessagesPerAgent] = new(await MessageTable.FullestQueueAsync(connection, userId, cancellationToken), limits.QueuedMessagesPerAgent),
         };
     }
 
@@ -183,6 +173,5 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         public long Agents { get; init; }
         public long ConfigBytes { get; init; }
         public long MessagesToday { get; init; }
-        public long FullestQueue { get; init; }
     }
 }

@@ -1,5 +1,6 @@
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
+using MessageTable = AgentCloud.Shared.Messaging.Messages;
 using Dapper;
 using Npgsql;
 
@@ -17,10 +18,8 @@ public sealed class RunStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<StepRow>?> StepsAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var exists = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
-            "SELECT EXISTS (SELECT 1 FROM messages WHERE id = @messageId AND agent_id = @agentId)",
-            new { messageId, agentId }, cancellationToken: cancellationToken));
-        return exists ? await RunSteps.LoadAsync(connection, messageId, cancellationToken) : null;
+        var message = await MessageTable.GetAsync(connection, null, agentId, messageId, direction: null, cancellationToken);
+        return message is not null ? await RunSteps.LoadAsync(connection, messageId, cancellationToken) : null;
     }
 
     /// <summary>Conversations newest first (by their latest message), those whose latest seq is below <paramref name="beforeSeq"/>.</summary>
@@ -28,17 +27,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource)
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<ConversationSummary>(new CommandDefinition(
-            """
-            SELECT session, count(*)::int AS messages, min(created_at) AS startedat, max(created_at) AS lastmessageat, max(seq) AS lastseq
-            FROM messages
-            WHERE agent_id = @agentId AND direction = 'inbound' AND in_reply_to IS NULL
-            GROUP BY session
-            HAVING @beforeSeq::bigint IS NULL OR max(seq) < @beforeSeq
-            ORDER BY max(seq) DESC
-            LIMIT @take
-            """,
-            new { agentId, beforeSeq, take }, cancellationToken: cancellationToken))).AsList();
+        return await MessageTable.ConversationsAsync<ConversationSummary>(connection, agentId, beforeSeq, take, cancellationToken);
     }
 
     public async Task<IReadOnlyList<ConversationTurn>> TurnsAsync(int agentId, Guid session, CancellationToken cancellationToken)

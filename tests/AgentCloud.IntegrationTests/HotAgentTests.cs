@@ -1,0 +1,52 @@
+using System.Globalization;
+using Dapper;
+using Xunit.Abstractions;
+
+namespace AgentCloud.IntegrationTests;
+
+/// <summary>One busy agent: its backlog is worked through in order, exactly once, and fast (docs/messaging.md).</summary>
+[Collection(AgentCloudCollection.Name)]
+public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task OneAgentsBacklogIsHandledInOrderExactlyOnce()
+    {
+        var count = int.TryParse(Environment.GetEnvironmentVariable("HOT_AGENT_MESSAGES"), CultureInfo.InvariantCulture, out var n) ? n : 2000;
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("hot echo", new { behavior = "echo" });
+
+        // The backlog arrives in one commit, as if the API had accepted it while no worker looked.
+        await using var db = await fixture.OpenDatabaseAsync();
+        var userId = await db.ExecuteScalarAsync<int>("SELECT user_id FROM agents WHERE id = @id", new { id = agent["id"]!.GetValue<int>() });
+        await using (var transaction = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync(
+                """
+                INSERT INTO messages (agent_id, direction, sender, target, session, payload)
+                SELECT @id, 'inbound', @sender, @address, gen_random_uuid(),
+                       jsonb_build_object('text', 'hot ' || i)
+                FROM generate_series(1, @count) AS i
+                ORDER BY i
+                """,
+                new { id = agent["id"]!.GetValue<int>(), sender = $"user:{userId}", address = agent["address"]!.GetValue<string>(), count },
+                transaction);
+            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agent["id"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture) }, transaction);
+            await transaction.CommitAsync();
+        }
+
+        var committed = await db.ExecuteScalarAsync<DateTime>("SELECT now() AT TIME ZONE 'utc'");
+        var ids = (await db.QueryAsync<Guid>("SELECT id FROM messages WHERE agent_id = @id AND direction = 'inbound'",
+            new { id = agent["id"]!.GetValue<int>() })).ToList();
+        Assert.Equal(count, ids.Count);
+
+        await fixture.WaitUntilAllFinishedAsync(ids, TimeSpan.FromSeconds(Math.Max(60, count / 5.0)));
+        var (handled, doubled) = await fixture.AssertHandledExactlyOnceInOrderAsync([agent], ids);
+        Assert.Equal((count, 0), (handled, doubled));
+
+        var last = await db.ExecuteScalarAsync<DateTime>("SELECT max(completed_at) FROM messages WHERE id = ANY(@ids)", new { ids });
+        var seconds = (last - committed).TotalSeconds;
+        var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+        output.WriteLine($"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})");
+        Console.WriteLine($"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})");
+    }
+}
