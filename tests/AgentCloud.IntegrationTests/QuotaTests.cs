@@ -113,6 +113,29 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task ARepeatWithTheSameIdempotencyKeyDoesNotCountAgainstTheDay()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("repeated", new { behavior = "echo" });
+
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+            {
+                Content = JsonContent.Create(new { text = "once" }),
+            };
+            request.Headers.Add("Idempotency-Key", "the-same-send");
+            using var sent = await user.Client.SendAsync(request);
+            Assert.True(sent.IsSuccessStatusCode, $"attempt {attempt}: {(int)sent.StatusCode}");
+        }
+
+        using var response = await user.Client.GetAsync("/users/me/usage");
+        Assert.Equal(1, (await response.ReadJsonAsync())["messages_per_day"]!["used"]!.GetValue<long>());
+        await using var db = await fixture.OpenDatabaseAsync();
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+    }
+
+    [Fact]
     public async Task UsageShowsUseAgainstEachLimit()
     {
         var user = await fixture.CreateUserAsync();

@@ -52,7 +52,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return SendResult.NoSuchAgent;
         }
 
-        await quotas.TakeMessageAsync(connection, transaction, userId, agentId, MessageDirection.Inbound, cancellationToken);
+        await quotas.CheckQueueAsync(connection, transaction, agentId, MessageDirection.Inbound, cancellationToken);
 
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
@@ -61,6 +61,11 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         if (repeat && (message.AgentId != agentId || message.Direction != MessageDirection.Inbound))
         {
             return new SendResult(SendOutcome.KeyReused);
+        }
+
+        if (!repeat)
+        {
+            await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
         }
 
         await transaction.CommitAsync(cancellationToken);
@@ -92,7 +97,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         }
 
         // A local target's inbox fills (whoever owns it); a remote one's queue is this agent's outbox.
-        await quotas.TakeMessageAsync(connection, transaction, userId, route.AgentId, route.Direction, cancellationToken);
+        await quotas.CheckQueueAsync(connection, transaction, route.AgentId, route.Direction, cancellationToken);
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(route.AgentId, route.Direction, sender, target, session, payloadJson, Traceparent: traceparent,
                 IdempotencyKey: idempotencyKey, PostSync: !route.IsLocal && waitForReply),
@@ -111,6 +116,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
 
         await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, $"Sent message {message.Id} to {target}", transaction,
             cancellationToken);
+        await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return new SendResult(SendOutcome.Sent, message, delivery);
     }

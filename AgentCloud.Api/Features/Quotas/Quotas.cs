@@ -99,16 +99,32 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     }
 
     /// <summary>
-    /// Room in agent <paramref name="agentId"/>'s <paramref name="direction"/> queue for one more message, and in
-    /// <paramref name="userId"/>'s messages for today; counts the message against the day.
+    /// Room in agent <paramref name="agentId"/>'s <paramref name="direction"/> queue for one more message. (Sends
+    /// racing into one agent can overshoot its cap by as many as arrive at once: a bound, not a hole.)
     /// </summary>
-    public async Task TakeMessageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId, int agentId,
-        string direction, CancellationToken cancellationToken)
+    public async Task CheckQueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
+        CancellationToken cancellationToken)
     {
-        var limits = options.Value;
-        // The day's counter row first: it stays locked to commit, so one user's sends take turns from
-        // here and cannot overtake each other's count. (Sends from different users into one agent can
-        // overshoot its queue cap by as many as arrive at once: a bound, not a hole.)
+        var limit = options.Value.QueuedMessagesPerAgent;
+        var queued = await MessageTable.CountPendingAsync(connection, transaction, agentId, direction, limit, othersOnly: false,
+            cancellationToken);
+        if (queued >= limit)
+        {
+            throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limit,
+                $"Quota {QuotaNames.QueuedMessagesPerAgent} reached: the agent already has {limit} "
+                + "unfinished messages. Try again once it has worked through some.", TimeSpan.FromSeconds(10));
+        }
+    }
+
+    /// <summary>
+    /// Counts one stored message against <paramref name="userId"/>'s day, or throws (and the caller's transaction
+    /// rolls back with the message) when the day is used up. Call it last before the commit: the counter row stays
+    /// locked until then, so one user's sends take turns only for their commits, not for their whole transactions.
+    /// </summary>
+    public async Task CountMessageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
+        CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MessagesPerDay;
         var counted = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
             """
             INSERT INTO usage_daily (user_id, day, messages) VALUES (@userId, (now() AT TIME ZONE 'utc')::date, 1)
@@ -116,23 +132,13 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
                 WHERE usage_daily.messages < @limit
             RETURNING messages
             """,
-            new { userId, limit = limits.MessagesPerDay }, transaction, cancellationToken: cancellationToken));
+            new { userId, limit }, transaction, cancellationToken: cancellationToken));
         if (counted is null)
         {
             var now = DateTime.UtcNow;
-            throw new QuotaExceededException(QuotaNames.MessagesPerDay, limits.MessagesPerDay,
-                $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limits.MessagesPerDay} messages per UTC day.",
+            throw new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
+                $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
                 now.Date.AddDays(1) - now);
-        }
-
-        var queued = await MessageTable.CountPendingAsync(connection, transaction, agentId, direction, limits.QueuedMessagesPerAgent,
-            othersOnly: false, cancellationToken);
-        if (queued >= limits.QueuedMessagesPerAgent)
-        {
-            // Thrown inside the transaction: the day's count rolls back with the message.
-            throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limits.QueuedMessagesPerAgent,
-                $"Quota {QuotaNames.QueuedMessagesPerAgent} reached: the agent already has {limits.QueuedMessagesPerAgent} "
-                + "unfinished messages. Try again once it has worked through some.", TimeSpan.FromSeconds(10));
         }
     }
 
