@@ -259,32 +259,14 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var agent = await CreateLlmAgentAsync(user, script, tools: ["recall"]);
         agentId = agent["id"]!.GetValue<int>();
-        var lines = new ConcurrentQueue<string>();
-        using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var loggers = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
-        var watchers = (await fixture.RunningAsync("agent-worker")).Select(replica => Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var batch in loggers.WatchAsync(replica.ResourceId).WithCancellation(watching.Token))
-                {
-                    foreach (var line in batch)
-                    {
-                        lines.Enqueue(line.Content);
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        })).ToList();
+        var workerLogs = await WorkerLogs.WatchAsync(fixture);
+        var lines = workerLogs.Lines;
 
         var message = await SendAsync(user, agent, "think for a long time");
         var id = message["id"]!.GetValue<string>();
         var logged = await MessagingTests.PollAsync(() => Task.FromResult(
             lines.FirstOrDefault(line => line.Contains(id, StringComparison.Ordinal) && line.Contains("wall time", StringComparison.Ordinal))), seconds: 30);
-        await watching.CancelAsync();
-        await Task.WhenAll(watchers);
+        await workerLogs.StopAsync();
 
         Assert.Equal("dead", message["status"]!.GetValue<string>());
         Assert.Equal("Stopped: the run reached its limit of 00:10:00 wall time.", message["error"]!.GetValue<string>());

@@ -130,25 +130,8 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
         var (_, agent) = await fixture.UserWithAgentAsync();
         var target = agent["address"]!.GetValue<string>();
         var marker = $"forged{Guid.NewGuid():N}";
-        var lines = new ConcurrentQueue<string>();
-        using var watching = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        var loggers = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
-        var watchers = (await fixture.RunningAsync("agent-worker")).Select(replica => Task.Run(async () =>
-        {
-            try
-            {
-                await foreach (var batch in loggers.WatchAsync(replica.ResourceId).WithCancellation(watching.Token))
-                {
-                    foreach (var line in batch)
-                    {
-                        lines.Enqueue(line.Content);
-                    }
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        })).ToList();
+        var workerLogs = await WorkerLogs.WatchAsync(fixture);
+        var lines = workerLogs.Lines;
         var peer = AgentIdentity.FromSeed($"bad signer {Guid.NewGuid()}");
 
         var uploaded = 0L;
@@ -166,8 +149,7 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
             Assert.Equal("Signature verification failed", JsonNode.Parse(body)!["error"]!.GetValue<string>());
         });
         await Task.Delay(TimeSpan.FromSeconds(2));
-        await watching.CancelAsync();
-        await Task.WhenAll(watchers);
+        await workerLogs.StopAsync();
 
         var ours = lines.Where(line => line.Contains(marker, StringComparison.Ordinal)).ToList();
         var bytes = ours.Sum(line => (long)line.Length);
