@@ -32,14 +32,9 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
             ? TimeSpan.FromSeconds(Math.Clamp(expires - DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0, MaxWait.TotalSeconds))
             : DefaultWait;
         var read = await finished.WaitAsync(inboundId, new SyncRead(MessageStatus.Queued, null),
-            ct => ReadAsync(inboundId, ct), read => read.Status is null || MessageStatus.IsFinal(read.Status), wait, cancellationToken);
+            ct => ReadAsync(inboundId, ct), seen => seen.Status is null || MessageStatus.IsFinal(seen.Status), wait, cancellationToken);
         if (read.State is { Payload: { } payload, SchemaDigest: { } schema } state)
         {
-            await using (var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken))
-            {
-                await Messages.MarkAnswerSentAsync(connection, inboundId, cancellationToken);
-            }
-
             return Sign(agent, new Envelope
             {
                 Sender = agent.Address,
@@ -58,11 +53,17 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
     /// <summary>The inbound message's status (null once it is gone) and its row's sync answer state.</summary>
     private sealed record SyncRead(string? Status, Messages.SyncState? State);
 
-    // A connection only for the read: a waiting request holds none, so hundreds of them can wait at once.
+    // A connection only for the read (and, once the answer is there, for recording that it went back): a
+    // waiting request holds none, so hundreds of them can wait at once.
     private async Task<SyncRead> ReadAsync(Guid inboundId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         var state = await Messages.SyncStateAsync(connection, inboundId, cancellationToken);
+        if (state is { Payload: not null, SchemaDigest: not null })
+        {
+            await Messages.MarkAnswerSentAsync(connection, inboundId, cancellationToken);
+        }
+
         return new SyncRead(state?.Status, state);
     }
 
