@@ -249,6 +249,10 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
         await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "API keys & usage" })).ToBeVisibleAsync();
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Log out" })).ToBeVisibleAsync();
         await Expect(page.Locator(".quotas")).ToContainTextAsync("Agents");
+        // Off the interactive keys page, whose own late first load would otherwise find the ended session first
+        // and send the browser to the login page with its own place; the agents list is server-rendered only.
+        await page.GotoAsync("agents");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Your agents", Exact = true })).ToBeVisibleAsync();
 
         // Every token of the user ends (as after a logout elsewhere): the next page the API refuses goes to the login page.
         using (var logout = await user.Client.PostAsync("/logout?all=true", null))
