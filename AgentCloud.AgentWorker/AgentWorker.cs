@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using AgentCloud.Shared.Data;
+using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.UAgents;
 using Dapper;
@@ -18,6 +19,7 @@ public sealed class AgentWorker(
     IOptions<AgentWorkerOptions> options,
     IOptions<OutboundEndpointOptions> uagents,
     IHostApplicationLifetime lifetime,
+    Wakeups wakeups,
     ILogger<AgentWorker> logger) : BackgroundService
 {
     public const string ActivitySourceName = "AgentCloud.AgentWorker";
@@ -37,6 +39,7 @@ public sealed class AgentWorker(
 
             var message = $"Agent worker started; backend agent address {backendAgent.Address}";
             await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, message, cancellationToken: stoppingToken);
+            wakeups.LogWritten(agentId);
             logger.LogInformation("Agent worker started; backend agent address {Address} (agent {AgentId})", backendAgent.Address, agentId);
             if (uagents.Value.PublicUrl is { Length: > 0 } publicUrl)
             {

@@ -27,6 +27,7 @@ public sealed class LlmRunner(
     StaticEndpointMap endpointMap,
     IOptions<LlmOptions> llmOptions,
     IOptions<MessagingOptions> messagingOptions,
+    Wakeups wakeups,
     ILogger<LlmRunner> logger) : ILlmRunner
 {
     private const int MaxEarlierMessages = 200;
@@ -323,7 +324,7 @@ public sealed class LlmRunner(
             return "This agent has no address, so it cannot send messages.";
         }
 
-        await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolCall, data)], async (connection, transaction) =>
+        var queued = await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolCall, data)], async (connection, transaction) =>
         {
             var route = await Messages.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
                 cancellationToken);
@@ -336,8 +337,10 @@ public sealed class LlmRunner(
             data["sent_message_id"] = sent.Id.ToString("D");
             data["sent_seq"] = sent.Seq;
             data["target"] = target;
-            return true;
+            return sent;
         }, cancellationToken);
+        wakeups.Queued(queued!);
+        wakeups.LogWritten(context.AgentId);
         return null;
     }
 

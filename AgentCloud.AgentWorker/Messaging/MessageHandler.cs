@@ -22,7 +22,8 @@ public sealed class MessageHandler(
     IOptions<MessagingOptions> options,
     ILogger<MessageHandler> logger,
     StaticEndpointMap endpointMap,
-    IHostApplicationLifetime lifetime)
+    IHostApplicationLifetime lifetime,
+    Wakeups wakeups)
 {
     private const string ReplyBehavior = "reply";
 
@@ -30,7 +31,7 @@ public sealed class MessageHandler(
 
     /// <summary>
     /// Handles a claimed message and then, while its agent has more due and the run is not over, the next
-    /// ones, each claimed in the commit of the one before (see <see cref="Messages.ClaimNextInboundAsync"/>).
+    /// ones, each claimed in the commit of the one before (see <see cref="Messages.CompleteInboundAsync"/>).
     /// Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.
     /// </summary>
     public async Task HandleAsync(MessageRow first, CancellationToken cancellationToken)
@@ -116,28 +117,24 @@ public sealed class MessageHandler(
         }
 
         var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
-        await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
-            message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received,
-            transaction, cancellationToken);
+        // The message's log lines go in one statement at the end.
+        List<(string Level, string Message)> lines =
+            [(LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received)];
 
         SyncAnswer? answer = null;
+        List<MessageRow> sent = [];
         if (result is not null)
         {
-            foreach (var line in result.Logs)
-            {
-                await AgentLogs.WriteAsync(connection, agent.Id, line.Level, line.Message, transaction, cancellationToken);
-            }
+            lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
 
-            var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap);
+            var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap, sent);
             var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
             if (replies.Count > 0 && await RepeatsWhatItSentAsync(connection, transaction, agent, message, cancellationToken))
             {
                 // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our
                 // echo would otherwise ping-pong for ever. Acknowledge (that is never answered), say no more.
                 replies = [.. replies.Where(reply => reply.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
-                await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
-                    $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it",
-                    transaction, cancellationToken);
+                lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
             }
 
             // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
@@ -151,8 +148,7 @@ public sealed class MessageHandler(
             {
                 var reply = await outgoing.SendAsync(message.Sender, toSend.Payload, inReplyTo: message.Id, cancellationToken,
                     toSend.SchemaDigest, toSend.ProtocolDigest);
-                await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info,
-                    $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})", transaction, cancellationToken);
+                lines.Add((LogLevels.Info, $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})"));
             }
 
             foreach (var send in result.Send)
@@ -160,24 +156,23 @@ public sealed class MessageHandler(
                 if (message.Hops >= options.Value.MaxHops)
                 {
                     // Agents that forward to each other would otherwise pass a message around for ever.
-                    await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Warning,
-                        $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
-                        + $"(the limit is {options.Value.MaxHops})", transaction, cancellationToken);
+                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
+                        + $"(the limit is {options.Value.MaxHops})"));
                     continue;
                 }
 
-                var sent = await outgoing.SendAsync(send.Target, send.Payload, inReplyTo: null, cancellationToken);
-                await AgentLogs.WriteAsync(connection, agent.Id, LogLevels.Info, $"Sent message {sent} to {send.Target}",
-                    transaction, cancellationToken);
+                var forwarded = await outgoing.SendAsync(send.Target, send.Payload, inReplyTo: null, cancellationToken);
+                lines.Add((LogLevels.Info, $"Sent message {forwarded} to {send.Target}"));
             }
         }
 
-        var latency = await Messages.CompleteInboundAsync(connection, transaction, message.Id, result?.Reply?.ToJsonString(), answer,
-            cancellationToken);
-        var next = claimNext
-            ? await Messages.ClaimNextInboundAsync(connection, transaction, agent.Id, worker.LeaseOwner, options.Value.LeaseDuration, cancellationToken)
-            : null;
+        await AgentLogs.WriteAsync(connection, agent.Id, lines, transaction, cancellationToken);
+        var (latency, next) = await Messages.CompleteInboundAsync(connection, transaction, message.Id, result?.Reply?.ToJsonString(), answer,
+            claimNext ? (agent.Id, worker.LeaseOwner, options.Value.LeaseDuration) : null, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        wakeups.Finished(message.Id);
+        wakeups.LogWritten(agent.Id);
+        sent.ForEach(wakeups.Queued);
         return (latency, next);
     }
 
@@ -203,6 +198,7 @@ public sealed class MessageHandler(
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Warning,
                 $"Message {message.Id} failed (attempt {message.Attempts} of {settings.MaxAttempts}): {error}", transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            wakeups.LogWritten(message.AgentId);
             metrics.Failed(behaviorName);
             logger.LogWarning("Message {MessageId} of agent {AgentId} failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: {Error}",
                 message.Id, message.AgentId, message.Attempts, settings.MaxAttempts, delay, error);
@@ -213,6 +209,8 @@ public sealed class MessageHandler(
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Error,
                 $"Message {message.Id} is dead after {message.Attempts} attempts: {error}", transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            wakeups.Finished(message.Id);
+            wakeups.LogWritten(message.AgentId);
             metrics.Dead(behaviorName);
             logger.LogError("Message {MessageId} of agent {AgentId} is dead after {Attempts} attempts: {Error}",
                 message.Id, message.AgentId, message.Attempts, error);
@@ -264,9 +262,12 @@ public sealed class MessageHandler(
 
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 
-    /// <summary>Sends as the handling agent: to a local agent's inbox, or to this agent's outbox for remote delivery.</summary>
+    /// <summary>
+    /// Sends as the handling agent: to a local agent's inbox, or to this agent's outbox for remote delivery; each
+    /// queued message goes in <paramref name="Sent"/>, to be woken once the transaction commits.
+    /// </summary>
     private readonly record struct Outgoing(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Agent Agent,
-        MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap)
+        MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap, List<MessageRow> Sent)
     {
         public async Task<Guid> SendAsync(string target, JsonNode? payload, Guid? inReplyTo, CancellationToken cancellationToken,
             string? schemaDigest = null, string? protocolDigest = null)
@@ -292,6 +293,7 @@ public sealed class MessageHandler(
                 Hops: Message.Hops + 1,
                 SchemaDigest: schemaDigest,
                 ProtocolDigest: protocolDigest), cancellationToken);
+            Sent.Add(sent);
             return sent.Id;
         }
     }

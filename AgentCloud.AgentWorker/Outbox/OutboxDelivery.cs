@@ -27,6 +27,7 @@ public sealed class OutboxDelivery(
     OutboxMetrics metrics,
     IOptions<OutboxOptions> options,
     TimeProvider time,
+    Wakeups wakeups,
     ILogger<OutboxDelivery> logger)
 {
     public const string HttpClientName = "uagents-outbox";
@@ -170,6 +171,8 @@ public sealed class OutboxDelivery(
             }
 
             await transaction.CommitAsync(cancellationToken);
+            wakeups.Finished(message.Id);
+            wakeups.LogWritten(message.AgentId);
             metrics.Delivered(message.PostSync);
             logger.LogInformation("Delivered message {MessageId} to {Target} at {Url}", message.Id, message.Target, url);
             return;
@@ -186,6 +189,7 @@ public sealed class OutboxDelivery(
                 $"Delivery of message {message.Id} to {message.Target} failed (attempt {message.Attempts} of {settings.MaxAttempts}), "
                 + $"retrying in {Seconds(delay)}: {error}", transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+            wakeups.LogWritten(message.AgentId);
             metrics.Failed();
             logger.LogWarning("Delivery of message {MessageId} to {Target} failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: {Error}",
                 message.Id, message.Target, message.Attempts, settings.MaxAttempts, delay, outcome.Detail ?? error);
@@ -199,6 +203,8 @@ public sealed class OutboxDelivery(
         await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Error,
             $"Message {message.Id} to {message.Target} is dead after {message.Attempts} attempts: {why}", transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        wakeups.Finished(message.Id);
+        wakeups.LogWritten(message.AgentId);
         metrics.Dead();
         logger.LogError("Message {MessageId} to {Target} is dead after {Attempts} attempts: {Error}",
             message.Id, message.Target, message.Attempts, outcome.Detail is { } detail ? $"{why} ({detail})" : why);

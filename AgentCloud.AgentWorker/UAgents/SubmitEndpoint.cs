@@ -18,9 +18,6 @@ public static class SubmitEndpoint
     public const string Path = "/submit";
     public const int MaxBodyBytes = 256 * 1024;
 
-    // The class id of the advisory lock that makes the queue cap exact (the two-key form: its own key space).
-    private const int QueueLockClass = 120_040;
-
     /// <summary>The limits of <see cref="SubmitOptions"/>.</summary>
     public static WebApplicationBuilder AddUAgentsSubmit(this WebApplicationBuilder builder)
     {
@@ -132,8 +129,10 @@ public static class SubmitEndpoint
         bool duplicate;
         await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
         {
-            if (await QueuedFromOthersAsync(connection, transaction, agent.Id, limits.Settings.MaxQueuedPerAgent, cancellationToken)
-                >= limits.Settings.MaxQueuedPerAgent)
+            // Submits racing into one agent can pass the cap together, by as many as arrive at once (as the API's
+            // queue cap): a bound, not a hole. A lock to make it exact made one agent's submits commit one at a time.
+            if (await Messages.CountPendingAsync(connection, transaction, agent.Id, MessageDirection.Inbound, limits.Settings.MaxQueuedPerAgent,
+                    othersOnly: true, cancellationToken) >= limits.Settings.MaxQueuedPerAgent)
             {
                 await transaction.RollbackAsync(cancellationToken);
                 return TooMany(context, SubmitErrors.QueueFull, TimeSpan.FromSeconds(5));
@@ -154,6 +153,11 @@ public static class SubmitEndpoint
                 ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
                 SenderWaits: isSync), cancellationToken);
             await transaction.CommitAsync(cancellationToken);
+        }
+
+        if (!duplicate)
+        {
+            context.RequestServices.GetRequiredService<Wakeups>().Queued(message);
         }
 
         logger.LogDebug("Accepted {Kind} envelope from {Sender} for agent {AgentId}: message {MessageId}{Duplicate}",
@@ -219,18 +223,6 @@ public static class SubmitEndpoint
         }
 
         return buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-    }
-
-    /// <summary>
-    /// Messages from anyone but the owner still waiting in the agent's inbox, counted up to <paramref name="cap"/>
-    /// under a per-agent lock held to the commit, so concurrent submits cannot pass the cap together.
-    /// </summary>
-    private static async Task<long> QueuedFromOthersAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
-        int cap, CancellationToken cancellationToken)
-    {
-        await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(@lockClass, @agentId)",
-            new { lockClass = QueueLockClass, agentId }, transaction, cancellationToken: cancellationToken));
-        return await Messages.CountPendingAsync(connection, transaction, agentId, MessageDirection.Inbound, cap, othersOnly: true, cancellationToken);
     }
 
     private static IResult TooMany(HttpContext context, string error, TimeSpan retryAfter)

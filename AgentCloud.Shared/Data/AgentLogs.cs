@@ -23,4 +23,16 @@ public static class AgentLogs
         connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, @level, @message)",
             new { agentId, level, message }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Appends <paramref name="lines"/> to an agent's log, in order, in one statement of the caller's transaction.</summary>
+    public static Task WriteAsync(NpgsqlConnection connection, int agentId, IReadOnlyList<(string Level, string Message)> lines,
+        NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
+        lines.Count == 0 ? Task.CompletedTask : connection.ExecuteAsync(new CommandDefinition(
+            """
+            INSERT INTO agent_logs (agent_id, log_level, message)
+            SELECT @agentId, line.level, line.message FROM unnest(@levels::text[], @messages::text[]) WITH ORDINALITY AS line(level, message, n)
+            ORDER BY line.n
+            """,
+            new { agentId, levels = lines.Select(line => line.Level).ToArray(), messages = lines.Select(line => line.Message).ToArray() },
+            transaction, cancellationToken: cancellationToken));
 }

@@ -37,11 +37,20 @@ public static class DatabaseExtensions
         {
             var connection = dataSource.ConnectionStringBuilder;
             connection.Timezone = "UTC";
+            // Our transactions send no NOTIFY of their own: their wake-ups follow the commit (Wakeups, migration 0071).
+            var wakesAfterCommit = $"-c {Messaging.Wakeups.SessionSetting}=on";
+            connection.Options = string.IsNullOrEmpty(connection.Options) ? wakesAfterCommit : $"{connection.Options} {wakesAfterCommit}";
             // Npgsql waits 15 s for a connection by default. When the database is down (or a proxy in
             // front of it accepts and then stalls), callers should get a 503 in seconds, not hang.
             if (connection.Timeout == DefaultConnectTimeoutSeconds)
             {
                 connection.Timeout = FailFastConnectTimeoutSeconds;
+            }
+
+            // The same few statements run thousands of times a second: parse and plan each once per connection.
+            if (connection.MaxAutoPrepare == 0)
+            {
+                connection.MaxAutoPrepare = 64;
             }
 
             // Every process's total must fit the server's max_connections (the AppHost divides it up).

@@ -169,27 +169,22 @@ public static class Messages
     // ------------------------------------------------------------------ enqueue and routing
 
     /// <summary>
-    /// Queues a message in the caller's transaction and wakes its handler once that commits. A repeat of a
+    /// Queues a message in the caller's transaction (<see cref="Wakeups.Queued"/> wakes its handler after the commit). A repeat of a
     /// <see cref="NewMessage.DedupKey"/> (the envelope's identity) or of the sender's <see cref="NewMessage.IdempotencyKey"/>
     /// stores nothing and returns the first copy (<c>Duplicate</c> true).
     /// </summary>
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken)
     {
-        var channel = message.Direction == MessageDirection.Inbound ? NotifyChannels.Inbox : NotifyChannels.Outbox;
-        // No conflict target: either unique key (envelope identity or client key) makes it a repeat. The
-        // NOTIFY rides in the same round trip, sent only when a row went in.
+        // No conflict target: either unique key (envelope identity or client key) makes it a repeat.
         var inserted = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
             $"""
-            WITH inserted AS (
-                INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
-                                      hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync)
-                VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest, @PayloadJson::jsonb, @InReplyTo,
-                        @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SenderWaits, @PostSync)
-                ON CONFLICT DO NOTHING
-                RETURNING *
-            )
-            SELECT {Columns} FROM inserted, LATERAL (SELECT pg_notify(@channel, @agentText)) AS woken
+            INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
+                                  hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync)
+            VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest, @PayloadJson::jsonb, @InReplyTo,
+                    @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SenderWaits, @PostSync)
+            ON CONFLICT DO NOTHING
+            RETURNING {Columns}
             """,
             new
             {
@@ -197,7 +192,6 @@ public static class Messages
                 message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
                 message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SenderWaits, message.PostSync,
                 expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
-                channel, agentText = message.AgentId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             },
             transaction, cancellationToken: cancellationToken));
         if (inserted is not null)
@@ -237,13 +231,16 @@ public static class Messages
     public static Task<long> CountPendingAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
         int cap, bool othersOnly, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            $"""
-            SELECT count(*) FROM (
-                SELECT 1 FROM messages
-                WHERE direction = @direction AND agent_id = @agentId AND {Pending} AND (NOT @othersOnly OR NOT {OwnerLane})
-                LIMIT @cap) AS pending
-            """,
-            new { agentId, direction, cap, othersOnly }, transaction, cancellationToken: cancellationToken));
+            CountPending, new { agentId, direction, cap, othersOnly }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>The query of <see cref="CountPendingAsync"/> (parameters <c>@agentId, @direction, @cap, @othersOnly</c>), to ride in another's round trip.</summary>
+    public const string CountPending =
+        $"""
+        SELECT count(*) FROM (
+            SELECT 1 FROM messages
+            WHERE direction = @direction AND agent_id = @agentId AND {Pending} AND (NOT @othersOnly OR NOT {OwnerLane})
+            LIMIT @cap) AS pending
+        """;
 
     /// <summary>The longest unfinished queue (either direction) of any of the user's agents.</summary>
     public static Task<long> FullestQueueAsync(NpgsqlConnection connection, int userId, CancellationToken cancellationToken) =>
@@ -319,24 +316,6 @@ public static class Messages
         }
     }
 
-    /// <summary>
-    /// In the transaction that finishes an agent's message in flight, claims its next due head (the lane rule of
-    /// <see cref="ClaimInboundAsync"/>) under the same lease; null when none is due.
-    /// </summary>
-    public static Task<MessageRow?> ClaimNextInboundAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
-        string leaseOwner, TimeSpan lease, CancellationToken cancellationToken) =>
-        connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
-            $"""
-            UPDATE messages
-            SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
-            WHERE id = COALESCE(
-                    (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND {OwnerLane} ORDER BY seq LIMIT 1),
-                    (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId ORDER BY seq LIMIT 1))
-              AND status IN ('{Queued}', '{Failed}') AND available_at <= {Now}
-            RETURNING {Columns}
-            """,
-            new { agentId, leaseOwner, lease }, transaction, cancellationToken: cancellationToken));
-
     /// <summary>Claims due outbound rows one by one, not head of line (a dead peer holds up nobody); starts their delivery window.</summary>
     public static async Task<IReadOnlyList<OutboundMessage>> ClaimOutboundAsync(NpgsqlConnection connection, string leaseOwner,
         TimeSpan lease, TimeSpan deliveryWindow, int limit, CancellationToken cancellationToken) =>
@@ -375,26 +354,50 @@ public static class Messages
             $"UPDATE messages SET lease_until = {Now} + @lease WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}'",
             new { id, lease, leaseOwner }, cancellationToken: cancellationToken)) == 1;
 
-    /// <summary>Done, with its reply and a waiting sync sender's answer; tells waiters on commit. Returns ms from accepted to done.</summary>
-    public static Task<double> CompleteInboundAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id,
-        string? replyJson, SyncAnswer? answer, CancellationToken cancellationToken) =>
-        connection.ExecuteScalarAsync<double>(new CommandDefinition(
+    /// <summary>
+    /// Done, with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>); with
+    /// <paramref name="claimNextFor"/>, the same round trip claims the agent's next due head (the lane rule of
+    /// <see cref="ClaimInboundAsync"/>) under the same lease. Returns ms from accepted to done, and the next message.
+    /// </summary>
+    public static async Task<(double Latency, MessageRow? Next)> CompleteInboundAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, Guid id, string? replyJson, SyncAnswer? answer, (int AgentId, string LeaseOwner, TimeSpan Lease)? claimNextFor,
+        CancellationToken cancellationToken)
+    {
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
             $"""
             UPDATE messages
             SET status = '{MessageStatus.Done}', reply = @replyJson::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
                 sync_answer = @answerJson::jsonb, sync_answer_schema_digest = @answerSchema, sync_answer_protocol_digest = @answerProtocol
             WHERE id = @id
             RETURNING EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000;
-            {NotifyFinished}
+            {(claimNextFor is null ? "" : ClaimNext)}
             """,
             new
             {
-                id, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished, replyJson,
+                id, replyJson,
                 answerJson = answer?.PayloadJson, answerSchema = answer?.SchemaDigest, answerProtocol = answer?.ProtocolDigest,
+                agentId = claimNextFor?.AgentId, leaseOwner = claimNextFor?.LeaseOwner, lease = claimNextFor?.Lease,
             },
             transaction, cancellationToken: cancellationToken));
+        var latency = await results.ReadSingleAsync<double>();
+        return (latency, claimNextFor is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>());
+    }
 
-    /// <summary>Marks an outbound message delivered (with the peer's answer to a sync POST) and tells waiters.</summary>
+    // The agent's next due head, once the message it completes is done; see CompleteInboundAsync.
+    private const string ClaimNext =
+        $"""
+        UPDATE messages
+        SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+        WHERE id = COALESCE(
+                (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND {OwnerLane}
+                 ORDER BY seq LIMIT 1),
+                (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId
+                 ORDER BY seq LIMIT 1))
+          AND status IN ('{Queued}', '{Failed}') AND available_at <= {Now}
+        RETURNING {Columns}
+        """;
+
+    /// <summary>Marks an outbound message delivered, with the peer's answer to a sync POST (then <see cref="Wakeups.Finished"/>).</summary>
     public static Task CompleteDeliveryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string deliveredTo,
         string? replyJson, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(
@@ -402,10 +405,9 @@ public static class Messages
             UPDATE messages
             SET status = '{MessageStatus.Done}', delivered_to = @deliveredTo, reply = @replyJson::jsonb, error = NULL,
                 completed_at = {Now}, {ReleaseLease}
-            WHERE id = @id;
-            {NotifyFinished}
+            WHERE id = @id
             """,
-            new { id, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished, deliveredTo, replyJson },
+            new { id, deliveredTo, replyJson },
             transaction, cancellationToken: cancellationToken));
 
     /// <summary>Gives the lease back and makes the message due again after <paramref name="delay"/>.</summary>
@@ -415,34 +417,24 @@ public static class Messages
             $"UPDATE messages SET status = '{Failed}', available_at = {Now} + @delay, error = @error, {ReleaseLease} WHERE id = @id",
             new { id, delay, error }, transaction, cancellationToken: cancellationToken));
 
-    /// <summary>Nobody will try again: dead with its reason; tells waiters once this commits.</summary>
+    /// <summary>Nobody will try again: dead with its reason (then <see cref="Wakeups.Finished"/>).</summary>
     public static Task MarkDeadAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string error,
         CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(
-            $"""
-            UPDATE messages SET status = '{MessageStatus.Dead}', error = @error, completed_at = {Now}, {ReleaseLease} WHERE id = @id;
-            {NotifyFinished}
-            """,
-            new { id, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished, error },
-            transaction, cancellationToken: cancellationToken));
-
-    // NOTIFY is transactional: waiters hear of the end only once it commits. Parameters: @channel, @idText.
-    private const string NotifyFinished = "SELECT pg_notify(@channel, @idText);";
+            $"UPDATE messages SET status = '{MessageStatus.Dead}', error = @error, completed_at = {Now}, {ReleaseLease} WHERE id = @id",
+            new { id, error }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>Withdraws an unfinished inbound message (a running one's fence stops holding); null when there is none.</summary>
     public static Task<MessageRow?> CancelAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, Guid id,
         CancellationToken cancellationToken) =>
         connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
             $"""
-            WITH canceled AS (
-                UPDATE messages
-                SET status = '{MessageStatus.Canceled}', error = 'canceled by its sender', completed_at = {Now}, {ReleaseLease}
-                WHERE id = @id AND agent_id = @agentId AND {Inbound} AND {Pending}
-                RETURNING *
-            )
-            SELECT {Columns} FROM canceled, LATERAL (SELECT pg_notify(@channel, @idText)) AS woken
+            UPDATE messages
+            SET status = '{MessageStatus.Canceled}', error = 'canceled by its sender', completed_at = {Now}, {ReleaseLease}
+            WHERE id = @id AND agent_id = @agentId AND {Inbound} AND {Pending}
+            RETURNING {Columns}
             """,
-            new { id, agentId, idText = id.ToString("D"), channel = NotifyChannels.MessageFinished },
+            new { id, agentId },
             transaction, cancellationToken: cancellationToken));
 
     // ------------------------------------------------------------------ the sync answer

@@ -234,7 +234,10 @@ public sealed class NotificationHub : BackgroundService
 
 public static class NotificationHubExtensions
 {
-    /// <summary>The process's <see cref="NotificationHub"/>, listening on <paramref name="channels"/>, and <see cref="FinishedMessages"/> on top of it.</summary>
+    /// <summary>
+    /// The process's <see cref="NotificationHub"/>, listening on <paramref name="channels"/>, <see cref="FinishedMessages"/> on top
+    /// of it, and the <see cref="Wakeups"/> it sends.
+    /// </summary>
     public static TBuilder AddNotificationHub<TBuilder>(this TBuilder builder, params string[] channels) where TBuilder : IHostApplicationBuilder
     {
         builder.Services.AddSingleton(services => new NotificationHub(
@@ -244,6 +247,8 @@ public static class NotificationHubExtensions
             services.GetRequiredService<ILogger<NotificationHub>>()));
         builder.Services.AddHostedService(services => services.GetRequiredService<NotificationHub>());
         builder.Services.AddSingleton<FinishedMessages>();
+        builder.Services.AddSingleton<Wakeups>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<Wakeups>());
         return builder;
     }
 }

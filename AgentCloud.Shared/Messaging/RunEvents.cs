@@ -7,14 +7,14 @@ namespace AgentCloud.Shared.Messaging;
 /// <summary>One stored event of a run: <see cref="Seq"/> numbers a message's events from 1.</summary>
 public sealed record RunEventRow(int Seq, string Type, string Data);
 
-/// <summary>The SQL of <c>run_events</c> (migration 0060): append (with its NOTIFY) and read in order.</summary>
+/// <summary>The SQL of <c>run_events</c> (migration 0060): append and read in order.</summary>
 public static class RunEvents
 {
     /// <summary>NOTIFY channel: a run event was stored; payload: the message id.</summary>
     public const string Channel = "run_events";
 
     /// <summary>
-    /// Appends an event as the message's next seq and wakes its streams. One batch, so one implicit
+    /// Appends an event as the message's next seq (the caller then wakes its streams). One batch, so one implicit
     /// transaction: the advisory lock (per message) makes the max+1 safe when a run that moved to another
     /// worker appends while the old one still does, and a reader never sees seq n+1 before n.
     /// </summary>
@@ -32,7 +32,6 @@ public static class RunEvents
                     SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3::jsonb FROM run_events WHERE message_id = $1
                     RETURNING seq
                     """, messageId, type, dataJson),
-                Command($"SELECT pg_notify('{Channel}', $1::text)", messageId),
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
@@ -65,11 +64,15 @@ public static class RunEvents
 }
 
 /// <summary>Run events stored in PostgreSQL, so the API's streams (on any replica) see them at once.</summary>
-public sealed class PostgresRunEvents(NpgsqlDataSource dataSource) : IRunEvents
+public sealed class PostgresRunEvents(NpgsqlDataSource dataSource, Wakeups wakeups) : IRunEvents
 {
     public async ValueTask PublishAsync(Guid messageId, string type, JsonNode data, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await RunEvents.AppendAsync(connection, messageId, type, data.ToJsonString(), cancellationToken);
+        await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
+        {
+            await RunEvents.AppendAsync(connection, messageId, type, data.ToJsonString(), cancellationToken);
+        }
+
+        wakeups.Post(RunEvents.Channel, messageId.ToString("D"));
     }
 }

@@ -15,6 +15,50 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
 {
     private sealed record Listener(int Pid, string ApplicationName);
 
+    /// <summary>
+    /// Our transactions send no NOTIFY (one would make every notifying commit in the cluster wait for the one before):
+    /// the wake-ups follow the commits. A send's (inbox), its handling's (finished, log lines) arrive, each after the
+    /// row it announces can be read.
+    /// </summary>
+    [Fact]
+    public async Task ASendItsEndAndItsLogLinesAreAnnouncedOnceTheyAreCommitted()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("announced", new { behavior = "echo" });
+        var agentId = agent["id"]!.GetValue<int>().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await using var listener = await fixture.OpenDatabaseAsync();
+        await using var reader = await fixture.OpenDatabaseAsync();
+        var heard = new List<(string Channel, string Payload)>();
+        listener.Notification += (_, notification) => heard.Add((notification.Channel, notification.Payload));
+        await listener.ExecuteAsync($"LISTEN {NotifyChannels.Inbox}; LISTEN {NotifyChannels.MessageFinished}; LISTEN {NotifyChannels.AgentLogs}");
+
+        string id;
+        try
+        {
+            using var response = await user.Client.PostAsJsonAsync($"/agents/{agentId}/messages?wait=20", new { text = "hello" });
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
+            var expected = new[] { (NotifyChannels.Inbox, agentId), (NotifyChannels.MessageFinished, id), (NotifyChannels.AgentLogs, agentId) };
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            while (!expected.All(heard.Contains))
+            {
+                await listener.WaitAsync(timeout.Token);
+                if (heard[^1] == (NotifyChannels.Inbox, agentId))
+                {
+                    // Read as it arrives: the row it announces is committed.
+                    Assert.True(await reader.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = @agentId::int)", new { agentId }));
+                }
+            }
+        }
+        finally
+        {
+            // The other tests here find the hubs' connections as those whose last statement was a LISTEN.
+            await listener.ExecuteAsync("UNLISTEN *");
+        }
+
+        Assert.Equal("done", await reader.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE id = @id::uuid", new { id }));
+    }
+
     [Fact]
     public async Task TheApiAndEachWorkerReplicaHoldExactlyOneListenConnection()
     {

@@ -88,6 +88,44 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
         Assert.Equal(1, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
     }
 
+    /// <summary>
+    /// A crowd of sends across the day's end, starting where sends count without taking turns (more left than twice
+    /// max_connections) and ending where they take turns: exactly the day's remainder is taken, not one more, not one less.
+    /// </summary>
+    [Fact]
+    public async Task ACrowdOfSendsAcrossTheDaysEndTakesExactlyWhatIsLeft()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agents = new[] { await user.CreateAgentAsync("crowd a", new { behavior = "echo" }), await user.CreateAgentAsync("crowd b", new { behavior = "echo" }) };
+        int left;
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            left = 2 * await db.ExecuteScalarAsync<int>("SELECT current_setting('max_connections')::int") + 10;
+            await db.ExecuteAsync("INSERT INTO usage_daily (user_id, day, messages) VALUES (@id, (now() AT TIME ZONE 'utc')::date, @used)",
+                new { id = user.Id, used = MessagesPerDay - left });
+        }
+
+        var statuses = new System.Collections.Concurrent.ConcurrentBag<HttpStatusCode>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, left + 50), new ParallelOptions { MaxDegreeOfParallelism = 24 }, async (n, _) =>
+        {
+            using var sent = await user.Client.PostAsJsonAsync($"/agents/{agents[n % 2]["id"]}/messages", new { text = $"crowd {n}" });
+            if (sent.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                Assert.Equal("messages_per_day", (await sent.ReadJsonAsync())["quota"]!.GetValue<string>());
+            }
+
+            statuses.Add(sent.StatusCode);
+        });
+
+        Assert.Equal(left, statuses.Count(status => status == HttpStatusCode.Accepted));
+        Assert.Equal(50, statuses.Count(status => status == HttpStatusCode.TooManyRequests));
+        await using var check = await fixture.OpenDatabaseAsync();
+        Assert.Equal(left, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = ANY(@ids)",
+            new { ids = agents.Select(agent => agent["id"]!.GetValue<int>()).ToArray() }));
+        Assert.Equal(MessagesPerDay, await check.ExecuteScalarAsync<long>(
+            "SELECT sum(messages) FROM usage_daily WHERE user_id = @id AND day = (now() AT TIME ZONE 'utc')::date", new { id = user.Id }));
+    }
+
     [Fact]
     public async Task AFullQueueRefusesTheOwnerAndOtherUsersWith429()
     {

@@ -24,18 +24,26 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
         var agents = new List<JsonObject>();
         for (var i = 0; i < Agents; i++)
         {
-            agents.Add(await user.CreateAgentAsync($"chaos {i}", new { behavior = "echo" }));
+            // Answers with the payload after 20 ms (a test behaviour): an echo is done before a kill can find it in flight.
+            agents.Add(await user.CreateAgentAsync($"chaos {i}", new { behavior = "stream", delay_ms = 20 }));
         }
 
         var clock = Stopwatch.StartNew();
         var accepted = new List<Guid>();
+        // The workers keep up with the poster: it is let go one share at a time, so every kill lands while it posts.
+        var allowed = Share(1);
         using var posting = new CancellationTokenSource(TimeSpan.FromMinutes(4));
-        // Posted at a pace that spreads the run over the kills; in order within each agent.
+        // In order within each agent.
         var poster = Parallel.ForEachAsync(agents, new ParallelOptions { MaxDegreeOfParallelism = 6, CancellationToken = posting.Token },
             async (agent, ct) =>
             {
                 for (var n = 0; n < PerAgent; n++)
                 {
+                    while (Count(accepted) >= Volatile.Read(ref allowed))
+                    {
+                        await Task.Delay(10, ct);
+                    }
+
                     using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { payload = new { n } }, ct);
                     Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
                     var id = Guid.Parse((await response.ReadJsonAsync())["id"]!.GetValue<string>());
@@ -49,11 +57,12 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
         var figures = new List<string>();
         for (var kill = 0; kill < Kills; kill++)
         {
-            // Each kill lands while messages are queued and being handled: after another share of the run is posted.
-            var threshold = Agents * PerAgent * (kill + 1) / (Kills + 2);
+            // Each kill lands while messages are posted and handled: halfway through the share let go for it.
+            Volatile.Write(ref allowed, Share(kill + 1));
+            var threshold = (Share(kill) + Share(kill + 1)) / 2;
             while (Count(accepted) < threshold && !poster.IsCompleted)
             {
-                await Task.Delay(50);
+                await Task.Delay(20);
             }
 
             var replicas = await fixture.RunningAsync("agent-worker");
@@ -73,6 +82,7 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
             Assert.True(heldByVictim > 0, $"kill {kill + 1} found no replica holding a message");
         }
 
+        Volatile.Write(ref allowed, Agents * PerAgent);
         await poster;
         Assert.Equal(Agents * PerAgent, accepted.Count);
         await fixture.WaitUntilAllFinishedAsync(accepted, TimeSpan.FromMinutes(4));
@@ -87,6 +97,9 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
 
         Assert.Equal(2, (await fixture.RunningAsync("agent-worker")).Count);
     }
+
+    // The messages posted once the k-th of Kills + 1 shares is let go.
+    private static int Share(int k) => Agents * PerAgent * k / (Kills + 1);
 
     private static int Count(List<Guid> ids)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
+using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
@@ -19,7 +20,7 @@ public class AgentRow
 }
 
 /// <summary>Agents by owner: every query is scoped to the caller, so another user's agent is simply absent.</summary>
-public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, QuotaChecks quotas)
+public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, QuotaChecks quotas, Wakeups wakeups)
 {
     private const string Columns = "id, name, user_id, COALESCE(config, '{}'::jsonb)::text AS config, address, created_at, updated_at";
 
@@ -45,6 +46,7 @@ public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing add
             transaction, cancellationToken: cancellationToken));
         await AgentLogs.WriteAsync(connection, id, LogLevels.Info, "Agent created", transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        wakeups.LogWritten(id);
         return agent;
     }
 
@@ -109,6 +111,11 @@ public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing add
         }
 
         await transaction.CommitAsync(cancellationToken);
+        if (updated.ConfigChanged)
+        {
+            wakeups.LogWritten(id);
+        }
+
         return updated;
     }
 

@@ -8,7 +8,7 @@ namespace AgentCloud.Api.Features.Messages;
 /// processing, its worker's fence no longer holds (status is not 'processing'), so whatever the run
 /// produces is not committed. Wakes <c>?wait</c> callers and streams like any end.
 /// </summary>
-public sealed class MessageCancellation(NpgsqlDataSource dataSource)
+public sealed class MessageCancellation(NpgsqlDataSource dataSource, Wakeups wakeups)
 {
     /// <summary>The message afterwards; null when the agent has no such inbound message.</summary>
     public async Task<(MessageRow? Message, bool Canceled)> CancelAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
@@ -19,6 +19,11 @@ public sealed class MessageCancellation(NpgsqlDataSource dataSource)
         var message = canceled
             ?? await Shared.Messaging.Messages.GetAsync(connection, transaction, agentId, messageId, MessageDirection.Inbound, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        if (canceled is not null)
+        {
+            wakeups.Finished(messageId);
+        }
+
         return (message, canceled is not null);
     }
 }

@@ -33,26 +33,35 @@ public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null,
 }
 
 /// <summary>
-/// Messages of the caller's agents. Each send commits its row (and the NOTIFY that wakes a worker) in
-/// one transaction before the API answers, so an accepted message is never lost. With an idempotency
+/// Messages of the caller's agents. Each send commits its row before the API answers, so an accepted
+/// message is never lost, and then wakes a worker. With an idempotency
 /// key, a repeat returns the first message and stores nothing.
 /// </summary>
 public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, StaticEndpointMap endpointMap,
-    QuotaChecks quotas)
+    QuotaChecks quotas, Wakeups wakeups)
 {
     /// <summary>The owner's message into their agent's inbox.</summary>
-    public async Task<SendResult> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
+    public Task<SendResult> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
+        string? idempotencyKey, CancellationToken cancellationToken) =>
+        QuotaChecks.SendAsync(() => SendToAgentOnceAsync(userId, agentId, payloadJson, session, traceparent, idempotencyKey, cancellationToken));
+
+    private async Task<SendResult> SendToAgentOnceAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
         string? idempotencyKey, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var address = await OwnedAgentAddressAsync(connection, transaction, userId, agentId, cancellationToken);
-        if (address is null)
+        // The agent's inbox is counted in the same round trip (an agent not the caller's finds no row).
+        var agent = await connection.QuerySingleOrDefaultAsync<AgentAddressRow>(new CommandDefinition(
+            $"SELECT id, address, ({MessageTable.CountPending}) AS queued FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE",
+            new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
+            transaction, cancellationToken: cancellationToken));
+        if (agent is null)
         {
             return SendResult.NoSuchAgent;
         }
 
-        await quotas.CheckQueueAsync(connection, transaction, agentId, MessageDirection.Inbound, cancellationToken);
+        quotas.CheckQueue(agent.Queued);
+        var address = agent.Address ?? addressing.AddressFor(agent.Id);
 
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
@@ -63,13 +72,16 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return new SendResult(SendOutcome.KeyReused);
         }
 
-        if (!repeat)
+        if (repeat)
         {
-            await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            return new SendResult(SendOutcome.Sent, message, Delivery.Local, Repeat: true);
         }
 
+        await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return new SendResult(SendOutcome.Sent, message, Delivery.Local, repeat);
+        wakeups.Queued(message);
+        return new SendResult(SendOutcome.Sent, message, Delivery.Local);
     }
 
     /// <summary>
@@ -79,7 +91,12 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     /// source could reach it. <paramref name="waitForReply"/> marks an outbound row for a sync POST whose
     /// answer becomes its reply.
     /// </summary>
-    public async Task<SendResult> SendFromAgentAsync(int userId, int agentId, string target, string payloadJson, Guid session,
+    public Task<SendResult> SendFromAgentAsync(int userId, int agentId, string target, string payloadJson, Guid session,
+        string? traceparent, string? idempotencyKey, bool waitForReply, CancellationToken cancellationToken) =>
+        QuotaChecks.SendAsync(() => SendFromAgentOnceAsync(userId, agentId, target, payloadJson, session, traceparent, idempotencyKey,
+            waitForReply, cancellationToken));
+
+    private async Task<SendResult> SendFromAgentOnceAsync(int userId, int agentId, string target, string payloadJson, Guid session,
         string? traceparent, string? idempotencyKey, bool waitForReply, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
@@ -118,6 +135,8 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             cancellationToken);
         await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
+        wakeups.Queued(message);
+        wakeups.LogWritten(agentId);
         return new SendResult(SendOutcome.Sent, message, delivery);
     }
 
@@ -162,5 +181,6 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     {
         public int Id { get; init; }
         public string? Address { get; init; }
+        public long Queued { get; init; }
     }
 }

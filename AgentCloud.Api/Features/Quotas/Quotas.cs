@@ -51,6 +51,9 @@ public sealed class QuotaExceededException(string quota, long limit, string deta
 
 public sealed record QuotaUse(long Used, long Limit);
 
+/// <summary>The day came near its end between a send's first read of it and its lock: see <see cref="QuotaChecks.SendAsync{T}"/>.</summary>
+public sealed class DayFillingUpException() : Exception("The day's message count came near its limit during the send; run it again.");
+
 /// <summary>The checks, each inside the caller's transaction so two racing requests cannot both take the last unit.</summary>
 public sealed class QuotaChecks(IOptions<QuotaOptions> options)
 {
@@ -106,8 +109,14 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         CancellationToken cancellationToken)
     {
         var limit = options.Value.QueuedMessagesPerAgent;
-        var queued = await MessageTable.CountPendingAsync(connection, transaction, agentId, direction, limit, othersOnly: false,
-            cancellationToken);
+        CheckQueue(await MessageTable.CountPendingAsync(connection, transaction, agentId, direction, limit, othersOnly: false,
+            cancellationToken));
+    }
+
+    /// <summary>The check of <see cref="CheckQueueAsync"/> on a count already made (up to the limit, of the same queue).</summary>
+    public void CheckQueue(long queued)
+    {
+        var limit = options.Value.QueuedMessagesPerAgent;
         if (queued >= limit)
         {
             throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limit,
@@ -118,29 +127,87 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
 
     /// <summary>
     /// Counts one stored message against <paramref name="userId"/>'s day, or throws (and the caller's transaction
-    /// rolls back with the message) when the day is used up. Call it last before the commit: the counter row stays
-    /// locked until then, so one user's sends take turns only for their commits, not for their whole transactions.
+    /// rolls back with the message) when the day is used up. Call it last before the commit. Never more than the
+    /// limit, and concurrent sends do not take turns for it until the day is nearly used up:
+    /// <list type="bullet">
+    /// <item>The day is counted in shards (migration 0071): a send adds one to its connection's shard, whose row lock
+    /// (held to the commit) only the few connections that share the shard wait for; the quota is the shards' sum.</item>
+    /// <item>With more left than max_connections (more sends than could be in flight at once), a send counts under a
+    /// shared lock on the user's day; nearer the end, under an exclusive one, so those sends take turns, each seeing
+    /// every send before it. The way is chosen on a read with room to spare (twice max_connections), and the count is
+    /// checked again under the lock; all of it is one round trip.</item>
+    /// </list>
     /// </summary>
+    /// <exception cref="DayFillingUpException">The day came near its end between the read and the lock: run the send again.</exception>
     public async Task CountMessageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
         CancellationToken cancellationToken)
     {
         var limit = options.Value.MessagesPerDay;
-        var counted = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
-            """
-            INSERT INTO usage_daily (user_id, day, messages) VALUES (@userId, (now() AT TIME ZONE 'utc')::date, 1)
-            ON CONFLICT (user_id, day) DO UPDATE SET messages = usage_daily.messages + 1
-                WHERE usage_daily.messages < @limit
+        if (maxConnections == 0)
+        {
+            maxConnections = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
+                "SELECT current_setting('max_connections')::int", transaction: transaction, cancellationToken: cancellationToken));
+        }
+
+        // Two statements, so the second reads the day afresh once the first holds its lock.
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+            $"""
+            SELECT set_config('{TurnSetting}', CASE WHEN used.n < @sharedUpTo - @inFlightAtMost
+                THEN (SELECT '{Shared}' FROM pg_advisory_xact_lock_shared(@dayLock, @userId))
+                ELSE (SELECT '{Exclusive}' FROM pg_advisory_xact_lock(@dayLock, @userId)) END, true)
+            FROM ({UsedToday}) AS used;
+
+            INSERT INTO usage_daily (user_id, day, shard, messages)
+            SELECT @userId, (now() AT TIME ZONE 'utc')::date, pg_backend_pid() % 32, 1
+            WHERE (SELECT n FROM ({UsedToday}) AS used)
+                  < CASE current_setting('{TurnSetting}') WHEN '{Shared}' THEN @sharedUpTo ELSE @limit END
+            ON CONFLICT (user_id, day, shard) DO UPDATE SET messages = usage_daily.messages + 1
             RETURNING messages
             """,
-            new { userId, limit }, transaction, cancellationToken: cancellationToken));
-        if (counted is null)
+            new { userId, limit, inFlightAtMost = maxConnections, sharedUpTo = limit - maxConnections, dayLock = DayLock },
+            transaction, cancellationToken: cancellationToken));
+        var turn = await results.ReadSingleAsync<string>();
+        if (await results.ReadSingleOrDefaultAsync<int?>() is not null)
         {
-            var now = DateTime.UtcNow;
-            throw new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
-                $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
-                now.Date.AddDays(1) - now);
+            return;
+        }
+
+        if (turn == Shared)
+        {
+            throw new DayFillingUpException();
+        }
+
+        var now = DateTime.UtcNow;
+        throw new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
+            $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
+            now.Date.AddDays(1) - now);
+    }
+
+    /// <summary>Runs a send (one transaction that ends in <see cref="CountMessageAsync"/>) again if the day came near its end under it.</summary>
+    public static async Task<T> SendAsync<T>(Func<Task<T>> send)
+    {
+        try
+        {
+            return await send();
+        }
+        catch (DayFillingUpException)
+        {
+            // Its transaction rolled back; now the read finds the day near its end, and the send takes its turn.
+            return await send();
         }
     }
+
+    // The two-int advisory lock class of a user's day (the key is the user id), and the transaction's way through it.
+    private const int DayLock = 120_033;
+    private const string TurnSetting = "agentcloud.day_turn";
+    private const string Shared = "shared";
+    private const string Exclusive = "exclusive";
+
+    private const string UsedToday =
+        "SELECT COALESCE(sum(messages), 0) AS n FROM usage_daily WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date";
+
+    // The server's max_connections: more sends than that cannot be in flight at once.
+    private int maxConnections;
 
     /// <summary>The user's use of each quota; queued messages as the fullest queue of any of their agents.</summary>
     public async Task<IReadOnlyDictionary<string, QuotaUse>> UsageAsync(NpgsqlDataSource dataSource, int userId,
@@ -152,7 +219,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             $$"""
             SELECT (SELECT count(*) FROM agents WHERE user_id = @userId) AS agents,
                    (SELECT COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)), 0) FROM agents WHERE user_id = @userId) AS config_bytes,
-                   (SELECT COALESCE(max(messages), 0) FROM usage_daily
+                   (SELECT COALESCE(sum(messages), 0) FROM usage_daily
                     WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today
             """,
             new { userId }, cancellationToken: cancellationToken));
