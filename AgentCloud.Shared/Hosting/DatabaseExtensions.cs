@@ -47,12 +47,6 @@ public static class DatabaseExtensions
                 connection.Timeout = FailFastConnectTimeoutSeconds;
             }
 
-            // The same few statements run thousands of times a second: parse and plan each once per connection.
-            if (connection.MaxAutoPrepare == 0)
-            {
-                connection.MaxAutoPrepare = 64;
-            }
-
             // Every process's total must fit the server's max_connections (the AppHost divides it up).
             if (builder.Configuration.GetValue<int?>(MaxPoolSizeKey) is { } maxPoolSize and > 0)
             {

@@ -459,25 +459,37 @@ public static class Messages
 
     // ------------------------------------------------------------------ what a handler reads
 
-    /// <summary>Whether the agent already sent the message's sender this content in the session: an echo of ours coming back.</summary>
+    /// <summary>
+    /// Whether the agent sent the message's sender this content in the session, among the last <see cref="EchoLookBack"/>
+    /// it sent there: an echo of ours coming back (which comes back at once). Bounded, so a long session costs the same.
+    /// </summary>
     public static Task<bool> RepeatsWhatWasSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string address,
         MessageRow message, string chatDigest, CancellationToken cancellationToken) =>
         connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             $"""
+            WITH sent AS (
+                (SELECT schema_digest, payload FROM messages
+                 WHERE agent_id = @agentId AND {Outbound} AND session = @session AND sender = @address AND target = @peer
+                 ORDER BY seq DESC LIMIT @lookBack)
+                UNION ALL
+                (SELECT schema_digest, payload FROM messages
+                 WHERE agent_id = (SELECT id FROM agents WHERE address = @peer) AND {Inbound} AND session = @session
+                   AND sender = @address AND target = @peer
+                 ORDER BY seq DESC LIMIT @lookBack))
             SELECT EXISTS (
-                SELECT 1 FROM messages
-                WHERE sender = @address AND target = @peer AND session = @session
-                  AND ((agent_id = @agentId AND {Outbound})
-                       OR ({Inbound} AND agent_id = (SELECT id FROM agents WHERE address = @peer)))
-                  AND CASE WHEN @chat THEN schema_digest = @chatDigest AND payload -> 'content' = @payload::jsonb -> 'content'
+                SELECT 1 FROM sent
+                WHERE CASE WHEN @chat THEN schema_digest = @chatDigest AND payload -> 'content' = @payload::jsonb -> 'content'
                            ELSE payload = @payload::jsonb END)
             """,
             new
             {
                 address, peer = message.Sender, message.Session, agentId, chat = message.SchemaDigest == chatDigest, chatDigest,
-                payload = message.Payload,
+                payload = message.Payload, lookBack = EchoLookBack,
             },
             transaction, cancellationToken: cancellationToken));
+
+    /// <summary>How many of its latest messages in a session an agent's echo check looks at.</summary>
+    public const int EchoLookBack = 100;
 
     /// <summary>
     /// The reply to a message a run sent: the inbound message with its <c>in_reply_to</c>, or (a remote uAgent cannot
