@@ -32,18 +32,19 @@ public static class SubmitEndpoint
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
         var sync = new SyncReplies(dataSource, app.Services.GetRequiredService<FinishedMessages>(), app.Services.GetRequiredService<BackendAgent>(), logger);
         var limits = app.Services.GetRequiredService<SubmitLimits>();
+        var wakeups = app.Services.GetRequiredService<Wakeups>();
         var warnings = new WarningThrottle(limits.Settings.WarningBurst, limits.Settings.WarningsPerMinute, TimeProvider.System);
 
         // The reference treats every method but HEAD and OPTIONS as a submission.
         app.MapMethods(Path, [HttpMethods.Post, HttpMethods.Get, HttpMethods.Put],
-            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, sync, limits, warnings, logger)));
+            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, sync, limits, wakeups, warnings, logger)));
         app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, dataSource, logger)));
         app.MapMethods(Path, [HttpMethods.Options], () => Results.NoContent());
         return app;
     }
 
     private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, SyncReplies sync,
-        SubmitLimits limits, WarningThrottle warnings, ILogger logger)
+        SubmitLimits limits, Wakeups wakeups, WarningThrottle warnings, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
@@ -85,7 +86,7 @@ public static class SubmitEndpoint
 
         try
         {
-            return await SubmitToAgentAsync(context, envelope, dataSource, sync, limits, logger);
+            return await SubmitToAgentAsync(context, envelope, dataSource, sync, limits, wakeups, logger);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
         {
@@ -94,7 +95,7 @@ public static class SubmitEndpoint
     }
 
     private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, NpgsqlDataSource dataSource,
-        SyncReplies sync, SubmitLimits limits, ILogger logger)
+        SyncReplies sync, SubmitLimits limits, Wakeups wakeups, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
@@ -157,7 +158,7 @@ public static class SubmitEndpoint
 
         if (!duplicate)
         {
-            context.RequestServices.GetRequiredService<Wakeups>().Queued(message);
+            wakeups.Queued(message);
         }
 
         logger.LogDebug("Accepted {Kind} envelope from {Sender} for agent {AgentId}: message {MessageId}{Duplicate}",

@@ -50,18 +50,13 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        // The agent's inbox is counted in the same round trip (an agent not the caller's finds no row).
-        var agent = await connection.QuerySingleOrDefaultAsync<AgentAddressRow>(new CommandDefinition(
-            $"SELECT id, address, ({MessageTable.CountPending}) AS queued FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE",
-            new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
-            transaction, cancellationToken: cancellationToken));
-        if (agent is null)
+        if (await OwnedAgentAsync(connection, transaction, userId, agentId, countInbox: true, cancellationToken) is not { } agent)
         {
             return SendResult.NoSuchAgent;
         }
 
         quotas.CheckQueue(agent.Queued);
-        var address = agent.Address ?? addressing.AddressFor(agent.Id);
+        var address = agent.Address;
 
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
@@ -101,8 +96,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var sender = await OwnedAgentAddressAsync(connection, transaction, userId, agentId, cancellationToken);
-        if (sender is null)
+        if (await OwnedAgentAsync(connection, transaction, userId, agentId, countInbox: false, cancellationToken) is not { Address: var sender })
         {
             return SendResult.NoSuchAgent;
         }
@@ -167,15 +161,22 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         return await MessageTable.PurgeAsync(connection, agentId, status, cancellationToken);
     }
 
-    // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it.
-    private async Task<string?> OwnedAgentAddressAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
-        int agentId, CancellationToken cancellationToken)
+    // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it. With
+    // countInbox, its unfinished inbox (up to the queue quota) is counted in the same round trip.
+    private async Task<OwnedAgent?> OwnedAgentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
+        int agentId, bool countInbox, CancellationToken cancellationToken)
     {
         var agent = await connection.QuerySingleOrDefaultAsync<AgentAddressRow>(new CommandDefinition(
-            "SELECT id, address FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE",
-            new { agentId, userId }, transaction, cancellationToken: cancellationToken));
-        return agent is null ? null : agent.Address ?? addressing.AddressFor(agent.Id);
+            $"""
+            SELECT id, address, {(countInbox ? $"({MessageTable.CountPending})" : "0")} AS queued
+            FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE
+            """,
+            new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
+            transaction, cancellationToken: cancellationToken));
+        return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.Queued);
     }
+
+    private sealed record OwnedAgent(string Address, long Queued);
 
     private sealed class AgentAddressRow
     {
