@@ -108,16 +108,11 @@ public sealed class MessageHandler(
     private async Task<(double Latency, MessageRow? Next)?> CommitAsync(NpgsqlConnection connection, MessageRow message, Agent agent,
         BehaviorResult? result, Activity? activity, bool claimNext, CancellationToken cancellationToken)
     {
+        // Fenced at the end: the completion commits only while the message is still ours (see CompleteInboundAsync), and
+        // everything before it in this transaction goes with it.
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Messages.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
-        {
-            await transaction.RollbackAsync(cancellationToken);
-            LeaseLost(message);
-            return null;
-        }
-
         var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
-        // The message's log lines go in one statement at the end.
+        // The message's log lines go with its completion, in its round trip.
         List<(string Level, string Message)> lines =
             [(LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received)];
 
@@ -166,14 +161,19 @@ public sealed class MessageHandler(
             }
         }
 
-        await AgentLogs.WriteAsync(connection, agent.Id, lines, transaction, cancellationToken);
-        var (latency, next) = await Messages.CompleteInboundAsync(connection, transaction, message.Id, result?.Reply?.ToJsonString(), answer,
-            claimNext ? (agent.Id, worker.LeaseOwner, options.Value.LeaseDuration) : null, cancellationToken);
+        if (await Messages.CompleteInboundAsync(connection, transaction, message.Id, worker.LeaseOwner, result?.Reply?.ToJsonString(), answer,
+                (agent.Id, lines), claimNext ? options.Value.LeaseDuration : null, cancellationToken) is not { } completed)
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            LeaseLost(message);
+            return null;
+        }
+
         await transaction.CommitAsync(cancellationToken);
         wakeups.Finished(message.Id);
         wakeups.LogWritten(agent.Id);
         sent.ForEach(wakeups.Queued);
-        return (latency, next);
+        return completed;
     }
 
     /// <summary>Records a failed attempt (fenced like a success): retry after a backoff, or dead after the last attempt.</summary>

@@ -28,11 +28,16 @@ public static class AgentLogs
     public static Task WriteAsync(NpgsqlConnection connection, int agentId, IReadOnlyList<(string Level, string Message)> lines,
         NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         lines.Count == 0 ? Task.CompletedTask : connection.ExecuteAsync(new CommandDefinition(
-            """
-            INSERT INTO agent_logs (agent_id, log_level, message)
-            SELECT @agentId, line.level, line.message FROM unnest(@levels::text[], @messages::text[]) WITH ORDINALITY AS line(level, message, n)
-            ORDER BY line.n
-            """,
+            InsertLines,
             new { agentId, levels = lines.Select(line => line.Level).ToArray(), messages = lines.Select(line => line.Message).ToArray() },
             transaction, cancellationToken: cancellationToken));
+
+    /// <summary>The statement of <see cref="WriteAsync(NpgsqlConnection, int, IReadOnlyList{ValueTuple{string, string}}, NpgsqlTransaction, CancellationToken)"/>
+    /// (parameters <c>@agentId, @levels, @messages</c>), to ride in another's round trip.</summary>
+    public const string InsertLines =
+        """
+        INSERT INTO agent_logs (agent_id, log_level, message)
+        SELECT @agentId, line.level, line.message FROM unnest(@levels::text[], @messages::text[]) WITH ORDINALITY AS line(level, message, n)
+        ORDER BY line.n
+        """;
 }

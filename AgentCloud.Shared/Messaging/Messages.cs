@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Data;
 using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
@@ -114,6 +115,12 @@ public readonly record struct Route(int AgentId, string Direction)
 /// <summary>The answer a handler gives a waiting sync sender: a uAgents model, handed back in the open HTTP response.</summary>
 public sealed record SyncAnswer(string PayloadJson, string SchemaDigest, string? ProtocolDigest);
 
+/// <summary>
+/// Statements that ride in the round trip of <see cref="Messages.EnqueueAsync"/>'s insert, after it, and read their own
+/// results; they run whether or not the insert stored anything, so after a repeat the caller rolls back.
+/// </summary>
+public sealed record RidingStatements(string Sql, object Parameters, Func<SqlMapper.GridReader, Task> ReadAsync);
+
 /// <summary>An outbound message as the outbox claims it, with what is needed to sign as its agent.</summary>
 public sealed class OutboundMessage
 {
@@ -171,29 +178,45 @@ public static class Messages
     /// <summary>
     /// Queues a message in the caller's transaction (<see cref="Wakeups.Queued"/> wakes its handler after the commit). A repeat of a
     /// <see cref="NewMessage.DedupKey"/> (the envelope's identity) or of the sender's <see cref="NewMessage.IdempotencyKey"/>
-    /// stores nothing and returns the first copy (<c>Duplicate</c> true).
+    /// stores nothing and returns the first copy (<c>Duplicate</c> true). <paramref name="riding"/> (such as the day's count of
+    /// the sender's quota) shares the insert's round trip; its results are read only when the insert stored the message.
     /// </summary>
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken, RidingStatements? riding = null)
     {
+        var parameters = new DynamicParameters(new
+        {
+            message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
+            message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
+            message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SenderWaits, message.PostSync,
+            expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
+        });
+        if (riding is not null)
+        {
+            parameters.AddDynamicParams(riding.Parameters);
+        }
+
         // No conflict target: either unique key (envelope identity or client key) makes it a repeat.
-        var inserted = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+        MessageRow? inserted;
+        await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
             $"""
             INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
                                   hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync)
             VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest, @PayloadJson::jsonb, @InReplyTo,
                     @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SenderWaits, @PostSync)
             ON CONFLICT DO NOTHING
-            RETURNING {Columns}
+            RETURNING {Columns};
+            {riding?.Sql}
             """,
-            new
+            parameters, transaction, cancellationToken: cancellationToken)))
+        {
+            inserted = await results.ReadSingleOrDefaultAsync<MessageRow>();
+            if (inserted is not null && riding is not null)
             {
-                message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
-                message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
-                message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SenderWaits, message.PostSync,
-                expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
-            },
-            transaction, cancellationToken: cancellationToken));
+                await riding.ReadAsync(results);
+            }
+        }
+
         if (inserted is not null)
         {
             return (inserted, false);
@@ -355,32 +378,42 @@ public static class Messages
             new { id, lease, leaseOwner }, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
-    /// Done, with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>); with
-    /// <paramref name="claimNextFor"/>, the same round trip claims the agent's next due head (the lane rule of
-    /// <see cref="ClaimInboundAsync"/>) under the same lease. Returns ms from accepted to done, and the next message.
+    /// Done, with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if it is still ours
+    /// to finish (the fence: our lease, still processing); null, and the caller rolls back, when it was taken over,
+    /// canceled or deleted. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and,
+    /// with <paramref name="claimNextFor"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>)
+    /// under the same lease. Returns ms from accepted to done, and the next message.
     /// </summary>
-    public static async Task<(double Latency, MessageRow? Next)> CompleteInboundAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, Guid id, string? replyJson, SyncAnswer? answer, (int AgentId, string LeaseOwner, TimeSpan Lease)? claimNextFor,
+    public static async Task<(double Latency, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, Guid id, string leaseOwner, string? replyJson, SyncAnswer? answer,
+        (int AgentId, IReadOnlyList<(string Level, string Message)> Lines) log, TimeSpan? claimNextLease,
         CancellationToken cancellationToken)
     {
+        // The log lines' INSERT returns no rows, so it goes last: the reader sees the update's and the claim's rows.
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
             $"""
             UPDATE messages
             SET status = '{MessageStatus.Done}', reply = @replyJson::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
                 sync_answer = @answerJson::jsonb, sync_answer_schema_digest = @answerSchema, sync_answer_protocol_digest = @answerProtocol
-            WHERE id = @id
+            WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}'
             RETURNING EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000;
-            {(claimNextFor is null ? "" : ClaimNext)}
+            {(claimNextLease is null ? "" : ClaimNext + ";")}
+            {AgentLogs.InsertLines}
             """,
             new
             {
-                id, replyJson,
+                id, leaseOwner, replyJson,
                 answerJson = answer?.PayloadJson, answerSchema = answer?.SchemaDigest, answerProtocol = answer?.ProtocolDigest,
-                agentId = claimNextFor?.AgentId, leaseOwner = claimNextFor?.LeaseOwner, lease = claimNextFor?.Lease,
+                agentId = log.AgentId, lease = claimNextLease,
+                levels = log.Lines.Select(line => line.Level).ToArray(), messages = log.Lines.Select(line => line.Message).ToArray(),
             },
             transaction, cancellationToken: cancellationToken));
-        var latency = await results.ReadSingleAsync<double>();
-        return (latency, claimNextFor is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>());
+        if (await results.ReadSingleOrDefaultAsync<double?>() is not { } latency)
+        {
+            return null;
+        }
+
+        return (latency, claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>());
     }
 
     // The agent's next due head, once the message it completes is done; see CompleteInboundAsync.

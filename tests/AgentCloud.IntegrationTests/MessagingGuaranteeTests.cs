@@ -49,6 +49,45 @@ public sealed class MessagingGuaranteeTests(AgentCloudFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task AWorkerWhoseLeaseWasTakenOverMidMessageCommitsNothingOfIt()
+    {
+        var user = await fixture.CreateUserAsync();
+        // Two words, 1.5 s apart: long enough to take the message over while its worker is still on it.
+        var agent = await user.CreateAgentAsync("slow", new { behavior = "stream", delay_ms = 1500 });
+        var workerLogs = await WorkerLogs.WatchAsync(fixture);
+        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "taken over" });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = Guid.Parse((await response.ReadJsonAsync())["id"]!.GetValue<string>());
+
+        await using var db = await fixture.OpenDatabaseAsync();
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE id = @id", new { id }) != "processing")
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the message was never claimed");
+            await Task.Delay(50);
+        }
+
+        // As another worker's claim after an expired lease would leave it.
+        Assert.Equal(1, await db.ExecuteAsync(
+            "UPDATE messages SET lease_owner = 'elsewhere', lease_until = (now() AT TIME ZONE 'utc') + interval '10 minutes' WHERE id = @id AND status = 'processing'",
+            new { id }));
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!workerLogs.Lines.Any(line => line.Contains($"Lost the lease on message {id}", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the worker never reached its commit");
+            await Task.Delay(100);
+        }
+
+        await workerLogs.StopAsync();
+        var row = await db.QuerySingleAsync<(string Status, string LeaseOwner, string? Reply, DateTime? CompletedAt)>(
+            "SELECT status, lease_owner, reply::text, completed_at FROM messages WHERE id = @id", new { id });
+        Assert.Equal(("processing", "elsewhere", null, null), row);
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM agent_logs WHERE agent_id = @agentId AND message LIKE '%' || @id || '%'",
+            new { agentId = agent["id"]!.GetValue<int>(), id = id.ToString() }));
+    }
+
     private static async Task<List<JsonObject>> CreateEchoAgentsAsync(TestUser user, int count)
     {
         var agents = new List<JsonObject>();

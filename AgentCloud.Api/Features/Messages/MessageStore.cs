@@ -58,22 +58,19 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         quotas.CheckQueue(agent.Queued);
         var address = agent.Address;
 
+        // The day's count rides in the insert's round trip; a repeat rolls it back (and stores nothing new anyway).
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
                 Traceparent: traceparent, IdempotencyKey: idempotencyKey),
-            cancellationToken);
-        if (repeat && (message.AgentId != agentId || message.Direction != MessageDirection.Inbound))
-        {
-            return new SendResult(SendOutcome.KeyReused);
-        }
-
+            cancellationToken, await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken));
         if (repeat)
         {
-            await transaction.CommitAsync(cancellationToken);
-            return new SendResult(SendOutcome.Sent, message, Delivery.Local, Repeat: true);
+            await transaction.RollbackAsync(cancellationToken);
+            return message.AgentId != agentId || message.Direction != MessageDirection.Inbound
+                ? new SendResult(SendOutcome.KeyReused)
+                : new SendResult(SendOutcome.Sent, message, Delivery.Local, Repeat: true);
         }
 
-        await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         wakeups.Queued(message);
         return new SendResult(SendOutcome.Sent, message, Delivery.Local);
@@ -112,22 +109,18 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
             new NewMessage(route.AgentId, route.Direction, sender, target, session, payloadJson, Traceparent: traceparent,
                 IdempotencyKey: idempotencyKey, PostSync: !route.IsLocal && waitForReply),
-            cancellationToken);
+            cancellationToken, await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken));
         var delivery = message.Direction == MessageDirection.Inbound ? Delivery.Local : Delivery.Remote;
         if (repeat)
         {
-            if (message.Target != target)
-            {
-                return new SendResult(SendOutcome.KeyReused);
-            }
-
-            await transaction.CommitAsync(cancellationToken);
-            return new SendResult(SendOutcome.Sent, message, delivery, Repeat: true);
+            await transaction.RollbackAsync(cancellationToken);
+            return message.Target != target
+                ? new SendResult(SendOutcome.KeyReused)
+                : new SendResult(SendOutcome.Sent, message, delivery, Repeat: true);
         }
 
         await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, $"Sent message {message.Id} to {target}", transaction,
             cancellationToken);
-        await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         wakeups.Queued(message);
         wakeups.LogWritten(agentId);

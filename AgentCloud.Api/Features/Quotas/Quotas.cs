@@ -1,4 +1,5 @@
 using System.Globalization;
+using AgentCloud.Shared.Messaging;
 using MessageTable = AgentCloud.Shared.Messaging.Messages;
 using Dapper;
 using Microsoft.Extensions.Options;
@@ -126,20 +127,22 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     }
 
     /// <summary>
-    /// Counts one stored message against <paramref name="userId"/>'s day, or throws (and the caller's transaction
-    /// rolls back with the message) when the day is used up. Call it last before the commit. Never more than the
-    /// limit, and concurrent sends do not take turns for it until the day is nearly used up:
+    /// Counts one stored message against <paramref name="userId"/>'s day: statements to ride in the round trip of the
+    /// message's insert (<see cref="MessageTable.EnqueueAsync"/>), whose reading throws (and the caller's transaction
+    /// rolls back with the message) when the day is used up. Never more than the limit, and concurrent sends do not take
+    /// turns for it until the day is nearly used up:
     /// <list type="bullet">
     /// <item>The day is counted in shards (migration 0071): a send adds one to its connection's shard, whose row lock
     /// (held to the commit) only the few connections that share the shard wait for; the quota is the shards' sum.</item>
     /// <item>With more left than max_connections (more sends than could be in flight at once), a send counts under a
     /// shared lock on the user's day; nearer the end, under an exclusive one, so those sends take turns, each seeing
     /// every send before it. The way is chosen on a read with room to spare (twice max_connections), and the count is
-    /// checked again under the lock; all of it is one round trip.</item>
+    /// checked again under the lock.</item>
     /// </list>
     /// </summary>
-    /// <exception cref="DayFillingUpException">The day came near its end between the read and the lock: run the send again.</exception>
-    public async Task CountMessageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
+    /// <remarks>Reading throws <see cref="DayFillingUpException"/> when the day came near its end between the read and the
+    /// lock: run the send again.</remarks>
+    public async Task<RidingStatements> CountMessageAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
         CancellationToken cancellationToken)
     {
         var limit = options.Value.MessagesPerDay;
@@ -150,7 +153,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         }
 
         // Two statements, so the second reads the day afresh once the first holds its lock.
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+        return new RidingStatements(
             $"""
             SELECT set_config('{TurnSetting}', CASE WHEN used.n < @sharedUpTo - @inFlightAtMost
                 THEN (SELECT '{Shared}' FROM pg_advisory_xact_lock_shared(@dayLock, @userId))
@@ -165,25 +168,27 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             RETURNING messages
             """,
             new { userId, limit, inFlightAtMost = maxConnections, sharedUpTo = limit - maxConnections, dayLock = DayLock },
-            transaction, cancellationToken: cancellationToken));
-        var turn = await results.ReadSingleAsync<string>();
-        if (await results.ReadSingleOrDefaultAsync<int?>() is not null)
-        {
-            return;
-        }
+            async results =>
+            {
+                var turn = await results.ReadSingleAsync<string>();
+                if (await results.ReadSingleOrDefaultAsync<int?>() is not null)
+                {
+                    return;
+                }
 
-        if (turn == Shared)
-        {
-            throw new DayFillingUpException();
-        }
+                if (turn == Shared)
+                {
+                    throw new DayFillingUpException();
+                }
 
-        var now = DateTime.UtcNow;
-        throw new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
-            $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
-            now.Date.AddDays(1) - now);
+                var now = DateTime.UtcNow;
+                throw new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
+                    $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
+                    now.Date.AddDays(1) - now);
+            });
     }
 
-    /// <summary>Runs a send (one transaction that ends in <see cref="CountMessageAsync"/>) again if the day came near its end under it.</summary>
+    /// <summary>Runs a send (one transaction that counts its message with <see cref="CountMessageAsync"/>) again if the day came near its end under it.</summary>
     public static async Task<T> SendAsync<T>(Func<Task<T>> send)
     {
         try
