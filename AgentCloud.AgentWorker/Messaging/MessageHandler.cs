@@ -255,10 +255,10 @@ public sealed class MessageHandler(
     public sealed record Agent(int Id, string? Address, string Config);
 
     /// <summary>The agent that owns a message; a NULL config reads as <c>{}</c>.</summary>
-    private static Task<Agent?> LoadAgentAsync(NpgsqlConnection connection, int agentId, CancellationToken cancellationToken) =>
-        connection.QuerySingleOrDefaultAsync<Agent>(new CommandDefinition(
+    private static async Task<Agent?> LoadAgentAsync(NpgsqlConnection connection, int agentId, CancellationToken cancellationToken) =>
+        (await connection.QueryPreparedAsync<Agent>(
             "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @agentId",
-            new { agentId }, cancellationToken: cancellationToken));
+            new { agentId }, null, cancellationToken)).SingleOrDefault();
 
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 

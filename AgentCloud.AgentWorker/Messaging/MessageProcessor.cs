@@ -23,10 +23,28 @@ public sealed class MessageProcessor(
     protected override ClaimLoopSettings Settings { get; } = new("messages", options.Value.MaxConcurrency, options.Value.BatchSize,
         options.Value.PollInterval, options.Value.ShutdownGrace, options.Value.ReconnectBaseDelay, options.Value.ReconnectMaxDelay);
 
+    // The last agent claimed: the next claim's scan starts after it, so the agents with work are served in turn.
+    private int _afterAgent;
+
     protected override async Task<IReadOnlyList<MessageRow>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, cancellationToken);
+        var claim = await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, _afterAgent, cancellationToken);
+        var claimed = claim.Messages;
+        if (claim.Wrapped && _afterAgent > 0)
+        {
+            // The scan ran off the last agent: the rest of the batch comes from the first ones.
+            var more = await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count - claimed.Count, 0,
+                cancellationToken);
+            claimed = [.. claimed, .. more.Messages];
+            _afterAgent = more.Messages.Count > 0 ? more.Messages.Max(m => m.AgentId) : 0;
+        }
+        else
+        {
+            _afterAgent = claim.Wrapped ? 0 : claimed.Count > 0 ? claimed.Max(m => m.AgentId) : _afterAgent;
+        }
+
+        return claimed;
     }
 
     protected override Task HandleAsync(MessageRow item, CancellationToken cancellationToken) => handler.HandleAsync(item, cancellationToken);

@@ -119,7 +119,10 @@ public sealed record SyncAnswer(string PayloadJson, string SchemaDigest, string?
 /// Statements that ride in the round trip of <see cref="Messages.EnqueueAsync"/>'s insert, after it, and read their own
 /// results; they run whether or not the insert stored anything, so after a repeat the caller rolls back.
 /// </summary>
-public sealed record RidingStatements(string Sql, object Parameters, Func<SqlMapper.GridReader, Task> ReadAsync);
+public sealed record RidingStatements(string Sql, object Parameters, Func<PreparedResults, Task> ReadAsync);
+
+/// <summary>What <see cref="Messages.ClaimInboundAsync"/> claimed; <c>Wrapped</c>: its scan went past the last agent with work.</summary>
+public sealed record InboundClaim(IReadOnlyList<MessageRow> Messages, bool Wrapped);
 
 /// <summary>An outbound message as the outbox claims it, with what is needed to sign as its agent.</summary>
 public sealed class OutboundMessage
@@ -184,21 +187,16 @@ public static class Messages
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken, RidingStatements? riding = null)
     {
-        var parameters = new DynamicParameters(new
+        object parameters = new
         {
             message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
             message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
             message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SenderWaits, message.PostSync,
             expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
-        });
-        if (riding is not null)
-        {
-            parameters.AddDynamicParams(riding.Parameters);
-        }
+        };
 
         // No conflict target: either unique key (envelope identity or client key) makes it a repeat.
-        MessageRow? inserted;
-        await using (var results = await connection.QueryMultipleAsync(new CommandDefinition(
+        var inserted = await connection.QueryPreparedMultipleAsync(
             $"""
             INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
                                   hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync)
@@ -208,14 +206,18 @@ public static class Messages
             RETURNING {Columns};
             {riding?.Sql}
             """,
-            parameters, transaction, cancellationToken: cancellationToken)))
-        {
-            inserted = await results.ReadSingleOrDefaultAsync<MessageRow>();
-            if (inserted is not null && riding is not null)
+            riding is null ? [parameters] : [parameters, riding.Parameters], transaction,
+            async results =>
             {
-                await riding.ReadAsync(results);
-            }
-        }
+                var row = await results.ReadSingleOrDefaultAsync<MessageRow>();
+                if (row is not null && riding is not null)
+                {
+                    await riding.ReadAsync(results);
+                }
+
+                return row;
+            },
+            cancellationToken);
 
         if (inserted is not null)
         {
@@ -286,18 +288,22 @@ public static class Messages
     /// <summary>
     /// Claims up to <paramref name="batchSize"/> due heads of line in one statement. An agent's head is the message
     /// in flight, else its owner lane's lowest pending seq, else its lowest pending seq. The heads come from a skip
-    /// scan of the pending index (one probe per agent with work); the due test sits on the locked row, so under
-    /// READ COMMITTED a row claimed or finished since our snapshot is re-checked and dropped.
+    /// scan of the pending index (one probe per agent with work) in agent order, from the first agent after
+    /// <paramref name="afterAgent"/>, and the scan stops once the batch is full: a claim costs about as many probes as
+    /// it claims, however many agents have work, and a caller that passes the last agent it claimed goes round them
+    /// all in turn (<see cref="InboundClaim.Wrapped"/>: the scan reached the last agent, so the next starts from the
+    /// first). The due test sits on the locked row, so under READ COMMITTED a row claimed or finished since our
+    /// snapshot is re-checked and dropped.
     /// </summary>
-    public static async Task<IReadOnlyList<MessageRow>> ClaimInboundAsync(NpgsqlConnection connection, string leaseOwner,
-        TimeSpan lease, int batchSize, CancellationToken cancellationToken)
+    public static async Task<InboundClaim> ClaimInboundAsync(NpgsqlConnection connection, string leaseOwner,
+        TimeSpan lease, int batchSize, int afterAgent, CancellationToken cancellationToken)
     {
         try
         {
-            return (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            var claimed = await connection.QueryPreparedAsync<MessageRow>(
                 $"""
                 WITH RECURSIVE pending_agents AS (
-                    (SELECT agent_id FROM messages WHERE {Inbound} AND {Pending} ORDER BY agent_id LIMIT 1)
+                    (SELECT agent_id FROM messages WHERE {Inbound} AND {Pending} AND agent_id > @afterAgent ORDER BY agent_id LIMIT 1)
                     UNION ALL
                     SELECT (SELECT m.agent_id FROM messages m
                             WHERE m.{Inbound} AND m.{Pending} AND m.agent_id > p.agent_id
@@ -315,12 +321,11 @@ public static class Messages
                     FROM pending_agents p
                     WHERE p.agent_id IS NOT NULL
                 ),
-                claimable AS (
+                claimable AS MATERIALIZED (
                     SELECT m.id AS claimed_id
-                    FROM messages m
-                    JOIN heads h ON h.id = m.id
+                    FROM heads h
+                    JOIN messages m ON m.id = h.id
                     WHERE {Due}
-                    ORDER BY m.seq
                     LIMIT @batchSize
                     FOR UPDATE OF m SKIP LOCKED
                 )
@@ -330,12 +335,13 @@ public static class Messages
                 WHERE id = claimable.claimed_id
                 RETURNING {Columns}
                 """,
-                new { leaseOwner, lease, batchSize }, cancellationToken: cancellationToken))).AsList();
+                new { leaseOwner, lease, batchSize, afterAgent }, null, cancellationToken);
+            return new InboundClaim(claimed, Wrapped: claimed.Count < batchSize);
         }
         catch (PostgresException exception) when (exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "messages_one_in_flight" })
         {
             // Our snapshot predates another worker's claim on one of these agents: the next claim sees it.
-            return [];
+            return new InboundClaim([], Wrapped: false);
         }
     }
 
@@ -390,7 +396,7 @@ public static class Messages
         CancellationToken cancellationToken)
     {
         // The log lines' INSERT returns no rows, so it goes last: the reader sees the update's and the claim's rows.
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+        return await connection.QueryPreparedMultipleAsync(
             $"""
             UPDATE messages
             SET status = '{MessageStatus.Done}', reply = @replyJson::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
@@ -400,20 +406,18 @@ public static class Messages
             {(claimNextLease is null ? "" : ClaimNext + ";")}
             {AgentLogs.InsertLines}
             """,
-            new
+            [new
             {
                 id, leaseOwner, replyJson,
                 answerJson = answer?.PayloadJson, answerSchema = answer?.SchemaDigest, answerProtocol = answer?.ProtocolDigest,
                 agentId = log.AgentId, lease = claimNextLease,
                 levels = log.Lines.Select(line => line.Level).ToArray(), messages = log.Lines.Select(line => line.Message).ToArray(),
-            },
-            transaction, cancellationToken: cancellationToken));
-        if (await results.ReadSingleOrDefaultAsync<double?>() is not { } latency)
-        {
-            return null;
-        }
-
-        return (latency, claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>());
+            }],
+            transaction,
+            async results => await results.ReadSingleOrDefaultAsync<double?>() is { } latency
+                ? (latency, claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>())
+                : ((double Latency, MessageRow? Next)?)null,
+            cancellationToken);
     }
 
     // The agent's next due head, once the message it completes is done; see CompleteInboundAsync.

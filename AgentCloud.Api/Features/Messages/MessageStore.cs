@@ -159,13 +159,13 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     private async Task<OwnedAgent?> OwnedAgentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
         int agentId, bool countInbox, CancellationToken cancellationToken)
     {
-        var agent = await connection.QuerySingleOrDefaultAsync<AgentAddressRow>(new CommandDefinition(
+        var agent = (await connection.QueryPreparedAsync<AgentAddressRow>(
             $"""
             SELECT id, address, {(countInbox ? $"({MessageTable.CountPending})" : "0")} AS queued
             FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE
             """,
             new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
-            transaction, cancellationToken: cancellationToken));
+            transaction, cancellationToken)).SingleOrDefault();
         return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.Queued);
     }
 

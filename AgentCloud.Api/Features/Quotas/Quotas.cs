@@ -170,7 +170,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             new { userId, limit, inFlightAtMost = maxConnections, sharedUpTo = limit - maxConnections, dayLock = DayLock },
             async results =>
             {
-                var turn = await results.ReadSingleAsync<string>();
+                var turn = await results.ReadSingleOrDefaultAsync<string>();
                 if (await results.ReadSingleOrDefaultAsync<int?>() is not null)
                 {
                     return;
