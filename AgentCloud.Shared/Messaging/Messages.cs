@@ -165,7 +165,8 @@ public static class Messages
     /// <summary>Not finished: the partial pending indexes hold exactly these.</summary>
     private const string Pending = $"status IN ('{Queued}', '{Processing}', '{Failed}')";
     private const string Due = $"(status IN ('{Queued}', '{Failed}') AND available_at <= {Now}) OR (status = '{Processing}' AND lease_until <= {Now})";
-    private const string OwnerLane = $"sender LIKE '{Senders.UserPrefix}%'";
+    // The inbox's lane order, owner first: the second key of index messages_inbox_heads (migration 0072), written as it is.
+    private const string OtherLane = $"(sender NOT LIKE '{Senders.UserPrefix}%')";
     private const string ReleaseLease = "lease_owner = NULL, lease_until = NULL";
 
     public const string Columns =
@@ -263,7 +264,7 @@ public static class Messages
         $"""
         SELECT count(*) FROM (
             SELECT 1 FROM messages
-            WHERE direction = @direction AND agent_id = @agentId AND {Pending} AND (NOT @othersOnly OR NOT {OwnerLane})
+            WHERE direction = @direction AND agent_id = @agentId AND {Pending} AND (NOT @othersOnly OR {OtherLane})
             LIMIT @cap) AS pending
         """;
 
@@ -314,10 +315,8 @@ public static class Messages
                 heads AS (
                     SELECT COALESCE(
                         (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.status = '{Processing}' AND m.agent_id = p.agent_id),
-                        (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.{Pending} AND m.agent_id = p.agent_id AND m.{OwnerLane}
-                         ORDER BY m.seq LIMIT 1),
                         (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.{Pending} AND m.agent_id = p.agent_id
-                         ORDER BY m.seq LIMIT 1)) AS id
+                         ORDER BY {OtherLane}, m.seq LIMIT 1)) AS id
                     FROM pending_agents p
                     WHERE p.agent_id IS NOT NULL
                 ),
@@ -425,11 +424,7 @@ public static class Messages
         $"""
         UPDATE messages
         SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
-        WHERE id = COALESCE(
-                (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND {OwnerLane}
-                 ORDER BY seq LIMIT 1),
-                (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId
-                 ORDER BY seq LIMIT 1))
+        WHERE id = (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId ORDER BY {OtherLane}, seq LIMIT 1)
           AND status IN ('{Queued}', '{Failed}') AND available_at <= {Now}
         RETURNING {Columns}
         """;
