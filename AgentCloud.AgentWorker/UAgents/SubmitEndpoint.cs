@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Data;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -132,8 +133,8 @@ public static class SubmitEndpoint
         {
             // Submits racing into one agent can pass the cap together, by as many as arrive at once (as the API's
             // queue cap): a bound, not a hole. A lock to make it exact made one agent's submits commit one at a time.
-            if (await Messages.CountPendingAsync(connection, transaction, agent.Id, MessageDirection.Inbound, limits.Settings.MaxQueuedPerAgent,
-                    othersOnly: true, cancellationToken) >= limits.Settings.MaxQueuedPerAgent)
+            if (await Messages.QueueIsFullAsync(connection, transaction, agent.Id, MessageDirection.Inbound, limits.Settings.MaxQueuedPerAgent,
+                    othersOnly: true, cancellationToken))
             {
                 await transaction.RollbackAsync(cancellationToken);
                 return TooMany(context, SubmitErrors.QueueFull, TimeSpan.FromSeconds(5));
@@ -197,10 +198,10 @@ public static class SubmitEndpoint
         return Results.Ok();
     }
 
-    private static Task<HostedAgent?> FindAgentAsync(NpgsqlConnection connection, string address, CancellationToken cancellationToken) =>
-        connection.QuerySingleOrDefaultAsync<HostedAgent>(new CommandDefinition(
+    private static async Task<HostedAgent?> FindAgentAsync(NpgsqlConnection connection, string address, CancellationToken cancellationToken) =>
+        (await connection.QueryPreparedAsync<HostedAgent>(
             "SELECT id, user_id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE address = @address",
-            new { address }, cancellationToken: cancellationToken));
+            new { address }, null, cancellationToken)).SingleOrDefault();
 
     /// <summary>The body, or null when it is over <see cref="MaxBodyBytes"/>.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -20,17 +20,17 @@ public static class AgentLogs
     /// <summary>Appends a line to an agent's log, inside the caller's transaction when one is given.</summary>
     public static Task WriteAsync(NpgsqlConnection connection, int agentId, string level, string message,
         NpgsqlTransaction? transaction = null, CancellationToken cancellationToken = default) =>
-        connection.ExecuteAsync(new CommandDefinition(
+        connection.ExecutePreparedAsync(
             "INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, @level, @message)",
-            new { agentId, level, message }, transaction, cancellationToken: cancellationToken));
+            new { agentId, level, message }, transaction, cancellationToken);
 
     /// <summary>Appends <paramref name="lines"/> to an agent's log, in order, in one statement of the caller's transaction.</summary>
     public static Task WriteAsync(NpgsqlConnection connection, int agentId, IReadOnlyList<(string Level, string Message)> lines,
         NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
-        lines.Count == 0 ? Task.CompletedTask : connection.ExecuteAsync(new CommandDefinition(
+        lines.Count == 0 ? Task.CompletedTask : connection.ExecutePreparedAsync(
             InsertLines,
             new { agentId, levels = lines.Select(line => line.Level).ToArray(), messages = lines.Select(line => line.Message).ToArray() },
-            transaction, cancellationToken: cancellationToken));
+            transaction, cancellationToken);
 
     /// <summary>The statement of <see cref="WriteAsync(NpgsqlConnection, int, IReadOnlyList{ValueTuple{string, string}}, NpgsqlTransaction, CancellationToken)"/>
     /// (parameters <c>@agentId, @levels, @messages</c>), to ride in another's round trip.</summary>

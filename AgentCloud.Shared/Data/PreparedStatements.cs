@@ -31,16 +31,7 @@ public static class PreparedStatements
         IEnumerable<object> parameters, NpgsqlTransaction? transaction, Func<PreparedResults, Task<TResult>> read,
         CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql, connection, transaction);
-        foreach (var source in parameters)
-        {
-            foreach (var create in ParametersOf(source.GetType()))
-            {
-                command.Parameters.Add(create(source));
-            }
-        }
-
-        await command.PrepareAsync(cancellationToken);
+        await using var command = await PrepareAsync(connection, sql, parameters, transaction, cancellationToken);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var result = await read(new PreparedResults(reader, cancellationToken));
         while (await reader.NextResultAsync(cancellationToken))
@@ -48,6 +39,38 @@ public static class PreparedStatements
         }
 
         return result;
+    }
+
+    /// <summary>A prepared statement that returns no rows; the number of rows it changed.</summary>
+    public static async Task<int> ExecutePreparedAsync(this NpgsqlConnection connection, string sql, object parameters,
+        NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        await using var command = await PrepareAsync(connection, sql, [parameters], transaction, cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static async Task<NpgsqlCommand> PrepareAsync(NpgsqlConnection connection, string sql, IEnumerable<object> parameters,
+        NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        try
+        {
+            foreach (var source in parameters)
+            {
+                foreach (var create in ParametersOf(source.GetType()))
+                {
+                    command.Parameters.Add(create(source));
+                }
+            }
+
+            await command.PrepareAsync(cancellationToken);
+            return command;
+        }
+        catch
+        {
+            await command.DisposeAsync();
+            throw;
+        }
     }
 
     private static readonly ConcurrentDictionary<Type, Func<object, NpgsqlParameter>[]> Factories = new();

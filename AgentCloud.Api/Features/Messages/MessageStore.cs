@@ -55,7 +55,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return SendResult.NoSuchAgent;
         }
 
-        quotas.CheckQueue(agent.Queued);
+        quotas.CheckQueue(agent.QueueFull);
         var address = agent.Address;
 
         // The day's count rides in the insert's round trip; a repeat rolls it back (and stores nothing new anyway).
@@ -155,26 +155,26 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     }
 
     // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it. With
-    // countInbox, its unfinished inbox (up to the queue quota) is counted in the same round trip.
+    // countInbox, whether its inbox is at the queue quota comes in the same round trip.
     private async Task<OwnedAgent?> OwnedAgentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
         int agentId, bool countInbox, CancellationToken cancellationToken)
     {
         var agent = (await connection.QueryPreparedAsync<AgentAddressRow>(
             $"""
-            SELECT id, address, {(countInbox ? $"({MessageTable.CountPending})" : "0")} AS queued
+            SELECT id, address, {(countInbox ? $"({MessageTable.QueueIsFull})" : "false")} AS queue_full
             FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE
             """,
             new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
             transaction, cancellationToken)).SingleOrDefault();
-        return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.Queued);
+        return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.QueueFull);
     }
 
-    private sealed record OwnedAgent(string Address, long Queued);
+    private sealed record OwnedAgent(string Address, bool QueueFull);
 
     private sealed class AgentAddressRow
     {
         public int Id { get; init; }
         public string? Address { get; init; }
-        public long Queued { get; init; }
+        public bool QueueFull { get; init; }
     }
 }

@@ -110,15 +110,15 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         CancellationToken cancellationToken)
     {
         var limit = options.Value.QueuedMessagesPerAgent;
-        CheckQueue(await MessageTable.CountPendingAsync(connection, transaction, agentId, direction, limit, othersOnly: false,
+        CheckQueue(await MessageTable.QueueIsFullAsync(connection, transaction, agentId, direction, limit, othersOnly: false,
             cancellationToken));
     }
 
-    /// <summary>The check of <see cref="CheckQueueAsync"/> on a count already made (up to the limit, of the same queue).</summary>
-    public void CheckQueue(long queued)
+    /// <summary>The check of <see cref="CheckQueueAsync"/> on an answer already had (<see cref="MessageTable.QueueIsFull"/> at the limit).</summary>
+    public void CheckQueue(bool full)
     {
         var limit = options.Value.QueuedMessagesPerAgent;
-        if (queued >= limit)
+        if (full)
         {
             throw new QuotaExceededException(QuotaNames.QueuedMessagesPerAgent, limit,
                 $"Quota {QuotaNames.QueuedMessagesPerAgent} reached: the agent already has {limit} "
