@@ -518,8 +518,11 @@ public static class Messages
                  WHERE agent_id = @agentId AND {Outbound} AND session = @session AND sender = @address AND target = @peer
                  ORDER BY seq DESC LIMIT @lookBack)
                 UNION ALL
+                -- Only when the peer is hosted here (the EXISTS is checked once, before any scan): with no such agent the
+                -- planner walked the whole table backwards by seq looking for agent_id = NULL.
                 (SELECT schema_digest, payload FROM messages
-                 WHERE agent_id = (SELECT id FROM agents WHERE address = @peer) AND {Inbound} AND session = @session
+                 WHERE EXISTS (SELECT 1 FROM agents WHERE address = @peer)
+                   AND agent_id = (SELECT id FROM agents WHERE address = @peer) AND {Inbound} AND session = @session
                    AND sender = @address AND target = @peer
                  ORDER BY seq DESC LIMIT @lookBack))
             SELECT EXISTS (
