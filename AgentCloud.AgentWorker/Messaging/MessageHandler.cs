@@ -255,10 +255,10 @@ public sealed class MessageHandler(
     public sealed record Agent(int Id, string? Address, string Config);
 
     /// <summary>The agent that owns a message; a NULL config reads as <c>{}</c>.</summary>
-    private static async Task<Agent?> LoadAgentAsync(NpgsqlConnection connection, int agentId, CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<Agent>(
+    private static Task<Agent?> LoadAgentAsync(NpgsqlConnection connection, int agentId, CancellationToken cancellationToken) =>
+        connection.QueryPreparedSingleOrDefaultAsync<Agent>(
             "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @agentId",
-            new { agentId }, null, cancellationToken)).SingleOrDefault();
+            new { agentId }, null, cancellationToken);
 
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 

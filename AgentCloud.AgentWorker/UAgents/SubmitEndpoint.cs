@@ -1,7 +1,7 @@
-using AgentCloud.Shared.Data;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
@@ -198,10 +198,10 @@ public static class SubmitEndpoint
         return Results.Ok();
     }
 
-    private static async Task<HostedAgent?> FindAgentAsync(NpgsqlConnection connection, string address, CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<HostedAgent>(
+    private static Task<HostedAgent?> FindAgentAsync(NpgsqlConnection connection, string address, CancellationToken cancellationToken) =>
+        connection.QueryPreparedSingleOrDefaultAsync<HostedAgent>(
             "SELECT id, user_id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE address = @address",
-            new { address }, null, cancellationToken)).SingleOrDefault();
+            new { address }, null, cancellationToken);
 
     /// <summary>The body, or null when it is over <see cref="MaxBodyBytes"/>.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

@@ -23,6 +23,11 @@ public static class PreparedStatements
         NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
         connection.QueryPreparedMultipleAsync(sql, [parameters], transaction, results => results.ReadAsync<T>(), cancellationToken);
 
+    /// <summary>The one row of a prepared one-statement query, or default when it has none (more than one throws).</summary>
+    public static Task<T?> QueryPreparedSingleOrDefaultAsync<T>(this NpgsqlConnection connection, string sql, object parameters,
+        NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
+        connection.QueryPreparedMultipleAsync(sql, [parameters], transaction, results => results.ReadSingleOrDefaultAsync<T>(), cancellationToken);
+
     /// <summary>
     /// A prepared command of one or more statements whose results <paramref name="read"/> takes in order (results it
     /// leaves unread are consumed, and their errors thrown, when it returns).

@@ -248,10 +248,10 @@ public static class Messages
             : new Route(senderAgentId, MessageDirection.Outbound);
 
     /// <summary>The agent hosted here under <paramref name="address"/>, if any.</summary>
-    public static async Task<int?> FindLocalAgentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string address,
+    public static Task<int?> FindLocalAgentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string address,
         CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<int?>("SELECT id FROM agents WHERE address = @address", new { address }, transaction,
-            cancellationToken)).SingleOrDefault();
+        connection.QueryPreparedSingleOrDefaultAsync<int?>("SELECT id FROM agents WHERE address = @address", new { address }, transaction,
+            cancellationToken);
 
     /// <summary>
     /// Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more;
@@ -400,8 +400,8 @@ public static class Messages
     /// Done, with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if it is still ours
     /// to finish (the fence: our lease, still processing); null, and the caller rolls back, when it was taken over,
     /// canceled or deleted. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and,
-    /// with <paramref name="claimNextFor"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>)
-    /// under the same lease. Returns ms from accepted to done, and the next message.
+    /// with <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>)
+    /// under our lease for that long. Returns ms from accepted to done, and the next message.
     /// </summary>
     public static async Task<(double Latency, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, Guid id, string leaseOwner, string? replyJson, SyncAnswer? answer,

@@ -159,13 +159,13 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     private async Task<OwnedAgent?> OwnedAgentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
         int agentId, bool countInbox, CancellationToken cancellationToken)
     {
-        var agent = (await connection.QueryPreparedAsync<AgentAddressRow>(
+        var agent = await connection.QueryPreparedSingleOrDefaultAsync<AgentAddressRow>(
             $"""
             SELECT id, address, {(countInbox ? $"({MessageTable.QueueIsFull})" : "false")} AS queue_full
             FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE
             """,
             new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
-            transaction, cancellationToken)).SingleOrDefault();
+            transaction, cancellationToken);
         return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.QueueFull);
     }
 

@@ -63,12 +63,12 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
     {
         // Every authenticated request asks this: in a burst it queues for a connection rather than fail.
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        return (await connection.QueryPreparedAsync<TokenState>(
+        return await connection.QueryPreparedSingleOrDefaultAsync<TokenState>(
             """
             SELECT token_version,
                    (@jti::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = @jti::uuid)) AS revoked
             FROM users WHERE id = @id
-            """, new { id, jti }, null, cancellationToken)).SingleOrDefault();
+            """, new { id, jti }, null, cancellationToken);
     }
 
     public async Task<Credentials?> FindCredentialsAsync(string username, CancellationToken cancellationToken)
