@@ -30,150 +30,242 @@ public sealed class MessageHandler(
     private static readonly ActivitySource ActivitySource = new(AgentWorker.ActivitySourceName);
 
     /// <summary>
-    /// Handles a claimed message and then, while its agent has more due and the run is not over, the next
-    /// ones, each claimed in the commit of the one before (see <see cref="Messages.CompleteInboundAsync"/>).
+    /// Handles a claimed message and then, while its agent has more due and the run is not over, the next ones. A
+    /// behaviour that <see cref="IAgentBehavior.IsPure"/> takes the head's followers along (read ahead under its lease)
+    /// and commits them with it in one transaction; other behaviours commit one message at a time. Either way the
+    /// commit claims the next head (see <see cref="Messages.CompleteInboundAsync"/>).
     /// Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.
     /// </summary>
     public async Task HandleAsync(MessageRow first, CancellationToken cancellationToken)
     {
-        var message = first;
-        for (var handled = 1; message is not null; handled++)
+        var head = first;
+        for (var handled = 0; head is not null;)
         {
-            // At shutdown the run ends with the message in hand: nothing more is claimed to wait out a lease.
-            var claimNext = handled < options.Value.RunLength && !lifetime.ApplicationStopping.IsCancellationRequested;
-            message = await HandleOneAsync(message, claimNext, cancellationToken);
+            (handled, head) = await HandleRunAsync(head, handled, cancellationToken);
         }
     }
 
-    /// <returns>The agent's next message, claimed in this one's commit; null when the run ends here.</returns>
-    private async Task<MessageRow?> HandleOneAsync(MessageRow message, bool claimNext, CancellationToken cancellationToken)
+    /// <summary>One message handled (its result null when it is a reply, which nothing answers), waiting for its commit.</summary>
+    private sealed record Handling(MessageRow Message, BehaviorResult? Result, string BehaviorName, Activity? Activity);
+
+    /// <returns>How many of the run's messages are handled so far, and the agent's next head, claimed in this commit (null: the run ends).</returns>
+    private async Task<(int Handled, MessageRow? Next)> HandleRunAsync(MessageRow head, int handledBefore, CancellationToken cancellationToken)
     {
-        using var activity = StartActivity(message);
-        var behaviorName = "unknown";
+        // Each message's span continues its own sender's trace, so none may start inside another's.
+        Activity.Current = null;
+        List<Handling> run = [];
+        var headActivity = StartActivity(head);
         try
         {
             await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            var behaviorName = "unknown";
             try
             {
-                var agent = await LoadAgentAsync(connection, message.AgentId, cancellationToken)
-                    ?? throw new InvalidOperationException($"Agent {message.AgentId} does not exist.");
-                if (message.Attempts > options.Value.MaxAttempts)
+                var agent = await LoadAgentAsync(connection, head.AgentId, cancellationToken)
+                    ?? throw new InvalidOperationException($"Agent {head.AgentId} does not exist.");
+                if (head.Attempts > options.Value.MaxAttempts)
                 {
                     // Only a worker that died mid-message, again and again, gets here.
-                    throw new InvalidOperationException($"Attempt {message.Attempts} exceeds the limit; earlier attempts' workers stopped mid-message.");
+                    throw new InvalidOperationException($"Attempt {head.Attempts} exceeds the limit; earlier attempts' workers stopped mid-message.");
                 }
 
                 var config = JsonNode.Parse(agent.Config) as JsonObject ?? [];
                 var behavior = behaviors.For(config);
-                // A reply ends its conversation: running the behaviour on it would answer the answer,
-                // and two echo (or default) agents would talk forever. A chat acknowledgement is a reply
-                // too, even from a remote uAgent whose envelopes cannot say what they answer.
-                var endsConversation = message.InReplyTo is not null || ChatProtocol.IsAcknowledgement(message);
-                behaviorName = endsConversation ? ReplyBehavior : behavior.Name;
-                activity?.SetTag("agentcloud.behavior", behaviorName);
+                behaviorName = BehaviorNameFor(head, behavior);
+                run.Add(await RunBehaviorAsync(behavior, agent, config, head, headActivity, cancellationToken));
 
-                var result = endsConversation
-                    ? null
-                    : await behavior.HandleAsync(new BehaviorContext(agent.Id, agent.Address ?? "", config, message), cancellationToken);
-                if (await CommitAsync(connection, message, agent, result, activity, claimNext, cancellationToken) is { } committed)
+                var commitLength = Math.Min(options.Value.CommitLength, options.Value.RunLength - handledBefore);
+                if (behavior.IsPure && commitLength > 1)
                 {
-                    metrics.Handled(behaviorName, committed.Latency);
-                    return committed.Next;
+                    foreach (var message in await Messages.ReadAheadAsync(connection, agent.Id, head.Id, commitLength - 1, cancellationToken))
+                    {
+                        Activity.Current = null;
+                        var activity = StartActivity(message);
+                        try
+                        {
+                            run.Add(await RunBehaviorAsync(behavior, agent, config, message, activity, cancellationToken));
+                        }
+                        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                        {
+                            // It fails (or not) as a head of its own, in the next run: its attempt is counted there.
+                            activity?.Dispose();
+                            break;
+                        }
+                    }
                 }
+
+                // At shutdown the run ends with the messages in hand: nothing more is claimed to wait out a lease.
+                bool ClaimNext(int handled) => handled < options.Value.RunLength && !lifetime.ApplicationStopping.IsCancellationRequested;
+                if (run.Count > 1
+                    && await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + run.Count), fallBack: true, cancellationToken) is { } together)
+                {
+                    return (handledBefore + run.Count, together.Next);
+                }
+
+                // The head alone, when its run could not commit together (a follower canceled or deleted since, a statement of
+                // one of them failed): it commits, or fails, by itself, and its followers come again as heads.
+                foreach (var follower in run.Skip(1))
+                {
+                    follower.Activity?.Dispose();
+                }
+
+                run = [run[0]];
+                return (handledBefore + 1,
+                    (await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + 1), fallBack: false, cancellationToken))?.Next);
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
             {
-                activity?.AddException(exception);
-                activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-                await FailAsync(connection, message, behaviorName, exception, cancellationToken);
+                headActivity?.AddException(exception);
+                headActivity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+                await FailAsync(connection, head, behaviorName, exception, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            logger.LogInformation("Stopped handling message {MessageId}; its lease will expire and another attempt will follow", message.Id);
+            logger.LogInformation("Stopped handling message {MessageId}; its lease will expire and another attempt will follow", head.Id);
         }
         catch (Exception exception)
         {
-            activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            logger.LogError(exception, "Could not handle or fail message {MessageId}; its lease will expire and another attempt will follow", message.Id);
+            headActivity?.SetStatus(ActivityStatusCode.Error, exception.Message);
+            logger.LogError(exception, "Could not handle or fail message {MessageId}; its lease will expire and another attempt will follow", head.Id);
+        }
+        finally
+        {
+            headActivity?.Dispose();
+            foreach (var handling in run.Skip(1))
+            {
+                handling.Activity?.Dispose();
+            }
         }
 
-        return null;
+        return (handledBefore + 1, null);
     }
 
-    /// <returns>
-    /// Milliseconds from accepted to done and the agent's next message if <paramref name="claimNext"/>; null when the
-    /// lease was lost and nothing was committed.
-    /// </returns>
-    private async Task<(double Latency, MessageRow? Next)?> CommitAsync(NpgsqlConnection connection, MessageRow message, Agent agent,
-        BehaviorResult? result, Activity? activity, bool claimNext, CancellationToken cancellationToken)
+    // A reply ends its conversation: running the behaviour on it would answer the answer, and two echo (or default) agents
+    // would talk forever. A chat acknowledgement is a reply too, even from a remote uAgent whose envelopes cannot say what
+    // they answer.
+    private static bool EndsConversation(MessageRow message) => message.InReplyTo is not null || ChatProtocol.IsAcknowledgement(message);
+
+    private static string BehaviorNameFor(MessageRow message, IAgentBehavior behavior) => EndsConversation(message) ? ReplyBehavior : behavior.Name;
+
+    private static async Task<Handling> RunBehaviorAsync(IAgentBehavior behavior, Agent agent, JsonObject config, MessageRow message,
+        Activity? activity, CancellationToken cancellationToken)
     {
-        // Fenced at the end: the completion commits only while the message is still ours (see CompleteInboundAsync), and
-        // everything before it in this transaction goes with it.
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
-        // The message's log lines go with its completion, in its round trip.
-        List<(string Level, string Message)> lines =
-            [(LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received)];
+        var behaviorName = BehaviorNameFor(message, behavior);
+        activity?.SetTag("agentcloud.behavior", behaviorName);
+        var result = EndsConversation(message)
+            ? null
+            : await behavior.HandleAsync(new BehaviorContext(agent.Id, agent.Address ?? "", config, message), cancellationToken);
+        return new Handling(message, result, behaviorName, activity);
+    }
 
-        SyncAnswer? answer = null;
-        List<MessageRow> sent = [];
-        if (result is not null)
+    /// <summary>
+    /// Commits the run's effects and completions in one transaction, fenced on the head's lease. Null when nothing
+    /// was committed: the lease was lost (logged), or, with <paramref name="fallBack"/>, any failure, for the caller to
+    /// try the head alone.
+    /// </summary>
+    private async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CommitRunAsync(NpgsqlConnection connection, Agent agent,
+        IReadOnlyList<Handling> run, bool claimNext, bool fallBack, CancellationToken cancellationToken)
+    {
+        try
         {
-            lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
-
-            var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap, sent);
-            var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
-            if (replies.Count > 0 && await RepeatsWhatItSentAsync(connection, transaction, agent, message, cancellationToken))
+            // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
+            // everything before it in this transaction goes with it.
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            List<(string Level, string Message)> lines = [];
+            List<Completion> completions = [];
+            List<MessageRow> sent = [];
+            foreach (var handling in run)
             {
-                // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our
-                // echo would otherwise ping-pong for ever. Acknowledge (that is never answered), say no more.
-                replies = [.. replies.Where(reply => reply.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
-                lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
+                Activity.Current = handling.Activity;
+                completions.Add(await ApplyAsync(connection, transaction, agent, handling, lines, sent, cancellationToken));
             }
 
-            // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
-            if (message.SenderWaits && replies.Count > 0)
+            Activity.Current = run[0].Activity;
+            if (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, completions, (agent.Id, lines),
+                    claimNext ? options.Value.LeaseDuration : null, cancellationToken) is not { } completed)
             {
-                answer = replies[0].SchemaDigest is { } schema ? new SyncAnswer(replies[0].Payload?.ToJsonString() ?? "null", schema, replies[0].ProtocolDigest) : null;
-                replies = [.. replies.Skip(1)];
-            }
-
-            foreach (var toSend in replies)
-            {
-                var reply = await outgoing.SendAsync(message.Sender, toSend.Payload, inReplyTo: message.Id, cancellationToken,
-                    toSend.SchemaDigest, toSend.ProtocolDigest);
-                lines.Add((LogLevels.Info, $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})"));
-            }
-
-            foreach (var send in result.Send)
-            {
-                if (message.Hops >= options.Value.MaxHops)
+                await transaction.RollbackAsync(cancellationToken);
+                if (!fallBack)
                 {
-                    // Agents that forward to each other would otherwise pass a message around for ever.
-                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
-                        + $"(the limit is {options.Value.MaxHops})"));
-                    continue;
+                    LeaseLost(run[0].Message);
                 }
 
-                var forwarded = await outgoing.SendAsync(send.Target, send.Payload, inReplyTo: null, cancellationToken);
-                lines.Add((LogLevels.Info, $"Sent message {forwarded} to {send.Target}"));
+                return null;
             }
-        }
 
-        if (await Messages.CompleteInboundAsync(connection, transaction, message.Id, worker.LeaseOwner, result?.Reply?.ToJsonString(), answer,
-                (agent.Id, lines), claimNext ? options.Value.LeaseDuration : null, cancellationToken) is not { } completed)
+            await transaction.CommitAsync(cancellationToken);
+            for (var i = 0; i < run.Count; i++)
+            {
+                wakeups.Finished(run[i].Message.Id);
+                metrics.Handled(run[i].BehaviorName, completed.Latencies[i]);
+            }
+
+            wakeups.LogWritten(agent.Id);
+            sent.ForEach(wakeups.Queued);
+            return completed;
+        }
+        catch (Exception exception) when (fallBack && !cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
         {
-            await transaction.RollbackAsync(cancellationToken);
-            LeaseLost(message);
+            logger.LogDebug(exception, "Run of {Count} messages from {MessageId} did not commit together; committing its head alone",
+                run.Count, run[0].Message.Id);
             return null;
         }
+    }
 
-        await transaction.CommitAsync(cancellationToken);
-        wakeups.Finished(message.Id);
-        wakeups.LogWritten(agent.Id);
-        sent.ForEach(wakeups.Queued);
-        return completed;
+    /// <summary>What one handled message does in the run's transaction: its sends queued, its log lines and completion collected.</summary>
+    private async Task<Completion> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Agent agent, Handling handling,
+        List<(string Level, string Message)> lines, List<MessageRow> sent, CancellationToken cancellationToken)
+    {
+        var (message, result, _, activity) = handling;
+        var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
+        lines.Add((LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received));
+        if (result is null)
+        {
+            return new Completion(message.Id, null, null);
+        }
+
+        lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
+        var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap, sent);
+        var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
+        if (replies.Count > 0 && await RepeatsWhatItSentAsync(connection, transaction, agent, message, cancellationToken))
+        {
+            // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our
+            // echo would otherwise ping-pong for ever. Acknowledge (that is never answered), say no more.
+            replies = [.. replies.Where(reply => reply.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
+            lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
+        }
+
+        // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
+        SyncAnswer? answer = null;
+        if (message.SenderWaits && replies.Count > 0)
+        {
+            answer = replies[0].SchemaDigest is { } schema ? new SyncAnswer(replies[0].Payload?.ToJsonString() ?? "null", schema, replies[0].ProtocolDigest) : null;
+            replies = [.. replies.Skip(1)];
+        }
+
+        foreach (var toSend in replies)
+        {
+            var reply = await outgoing.SendAsync(message.Sender, toSend.Payload, inReplyTo: message.Id, cancellationToken,
+                toSend.SchemaDigest, toSend.ProtocolDigest);
+            lines.Add((LogLevels.Info, $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})"));
+        }
+
+        foreach (var send in result.Send)
+        {
+            if (message.Hops >= options.Value.MaxHops)
+            {
+                // Agents that forward to each other would otherwise pass a message around for ever.
+                lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
+                    + $"(the limit is {options.Value.MaxHops})"));
+                continue;
+            }
+
+            var forwarded = await outgoing.SendAsync(send.Target, send.Payload, inReplyTo: null, cancellationToken);
+            lines.Add((LogLevels.Info, $"Sent message {forwarded} to {send.Target}"));
+        }
+
+        return new Completion(message.Id, result.Reply?.ToJsonString(), answer);
     }
 
     /// <summary>Records a failed attempt (fenced like a success): retry after a backoff, or dead after the last attempt.</summary>

@@ -19,11 +19,18 @@ public sealed class MessagingOptions
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>
-    /// How many of one agent's messages a handling slot works through in a row, each claimed in the commit
-    /// of the one before, before the slot goes back to the claim loop and other agents get their turn.
+    /// How many of one agent's messages a handling slot works through in a row, each commit claiming the next,
+    /// before the slot goes back to the claim loop and other agents get their turn.
+    /// </summary>
+    [Range(1, 10000)]
+    public int RunLength { get; set; } = 128;
+
+    /// <summary>
+    /// How many of a run's messages commit together, in one transaction, when the agent's behaviour is pure
+    /// (<see cref="Shared.Messaging.Behaviors.IAgentBehavior.IsPure"/>); 1 commits each on its own.
     /// </summary>
     [Range(1, 1000)]
-    public int RunLength { get; set; } = 32;
+    public int CommitLength { get; set; } = 32;
 
     /// <summary>How long a claim is ours; a worker that dies loses its messages to another one after this.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);

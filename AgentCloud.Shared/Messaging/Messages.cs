@@ -115,6 +115,9 @@ public readonly record struct Route(int AgentId, string Direction)
 /// <summary>The answer a handler gives a waiting sync sender: a uAgents model, handed back in the open HTTP response.</summary>
 public sealed record SyncAnswer(string PayloadJson, string SchemaDigest, string? ProtocolDigest);
 
+/// <summary>One handled inbound message of a run, as <see cref="Messages.CompleteInboundAsync"/> finishes it.</summary>
+public sealed record Completion(Guid Id, string? ReplyJson, SyncAnswer? Answer);
+
 /// <summary>
 /// Statements that ride in the round trip of <see cref="Messages.EnqueueAsync"/>'s insert, after it, and read their own
 /// results; they run whether or not the insert stored anything, so after a repeat the caller rolls back.
@@ -397,41 +400,73 @@ public static class Messages
             new { id, lease, leaseOwner }, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
-    /// Done, with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if it is still ours
-    /// to finish (the fence: our lease, still processing); null, and the caller rolls back, when it was taken over,
-    /// canceled or deleted. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and,
-    /// with <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>)
-    /// under our lease for that long. Returns ms from accepted to done, and the next message.
+    /// Done, each with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if they are
+    /// still ours to finish: the first, the run's head, under our lease and still processing (the fence); each other,
+    /// one the head's lease has kept to us since <see cref="ReadAheadAsync"/> (no other worker claims an agent's message
+    /// while its head is in flight), still queued. Null, and the caller rolls back, when any was taken over, canceled or
+    /// deleted. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and, with
+    /// <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>)
+    /// under our lease for that long. Returns ms from accepted to done of each, and the next message.
     /// </summary>
-    public static async Task<(double Latency, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, Guid id, string leaseOwner, string? replyJson, SyncAnswer? answer,
+    public static async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, string leaseOwner, IReadOnlyList<Completion> run,
         (int AgentId, IReadOnlyList<(string Level, string Message)> Lines) log, TimeSpan? claimNextLease,
         CancellationToken cancellationToken)
     {
         // The log lines' INSERT returns no rows, so it goes last: the reader sees the update's and the claim's rows.
         return await connection.QueryPreparedMultipleAsync(
             $"""
-            UPDATE messages
-            SET status = '{MessageStatus.Done}', reply = @replyJson::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
-                sync_answer = @answerJson::jsonb, sync_answer_schema_digest = @answerSchema, sync_answer_protocol_digest = @answerProtocol
-            WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}'
-            RETURNING EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000;
+            UPDATE messages m
+            SET status = '{MessageStatus.Done}', reply = c.reply::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
+                attempts = m.attempts + (m.status = '{Queued}')::int,
+                sync_answer = c.answer::jsonb, sync_answer_schema_digest = c.answer_schema, sync_answer_protocol_digest = c.answer_protocol
+            FROM unnest(@ids::uuid[], @replies::text[], @answers::text[], @answerSchemas::text[], @answerProtocols::text[])
+                AS c(id, reply, answer, answer_schema, answer_protocol)
+            WHERE m.id = c.id
+              AND CASE WHEN m.id = @headId THEN m.lease_owner = @leaseOwner AND m.status = '{Processing}' ELSE m.status = '{Queued}' END
+            RETURNING m.id, EXTRACT(EPOCH FROM m.completed_at - m.created_at)::float8 * 1000 AS latency;
             {(claimNextLease is null ? "" : ClaimNext + ";")}
             {AgentLogs.InsertLines}
             """,
             [new
             {
-                id, leaseOwner, replyJson,
-                answerJson = answer?.PayloadJson, answerSchema = answer?.SchemaDigest, answerProtocol = answer?.ProtocolDigest,
+                headId = run[0].Id, leaseOwner,
+                ids = run.Select(done => done.Id).ToArray(),
+                replies = run.Select(done => done.ReplyJson).ToArray(),
+                answers = run.Select(done => done.Answer?.PayloadJson).ToArray(),
+                answerSchemas = run.Select(done => done.Answer?.SchemaDigest).ToArray(),
+                answerProtocols = run.Select(done => done.Answer?.ProtocolDigest).ToArray(),
                 agentId = log.AgentId, lease = claimNextLease,
                 levels = log.Lines.Select(line => line.Level).ToArray(), messages = log.Lines.Select(line => line.Message).ToArray(),
             }],
             transaction,
-            async results => await results.ReadSingleOrDefaultAsync<double?>() is { } latency
-                ? (latency, claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>())
-                : ((double Latency, MessageRow? Next)?)null,
+            async results => (await results.ReadAsync<Finished>()).ToDictionary(done => done.Id, done => done.Latency) is { } latencies
+                             && latencies.Count == run.Count
+                ? ([.. run.Select(done => latencies[done.Id])], claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>())
+                : ((IReadOnlyList<double> Latencies, MessageRow? Next)?)null,
             cancellationToken);
     }
+
+    private sealed record Finished(Guid Id, double Latency);
+
+    /// <summary>
+    /// The agent's messages that come after its head <paramref name="headId"/> in lane order, up to the first one not
+    /// due or not simply queued (a retry waits its turn as the next head), at most <paramref name="limit"/>: the rest of a
+    /// run that <see cref="CompleteInboundAsync"/> finishes with the head. Not locked: the head's lease keeps them ours.
+    /// </summary>
+    public static async Task<IReadOnlyList<MessageRow>> ReadAheadAsync(NpgsqlConnection connection, int agentId, Guid headId, int limit,
+        CancellationToken cancellationToken) =>
+        limit <= 0 ? [] : await connection.QueryPreparedAsync<MessageRow>(
+            $"""
+            SELECT {Columns} FROM (
+                SELECT *, bool_and(status = '{Queued}' AND available_at <= {Now}) OVER (ORDER BY {OtherLane}, seq) AS ready
+                FROM (SELECT * FROM messages
+                      WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND id <> @headId
+                      ORDER BY {OtherLane}, seq LIMIT @limit) AS next) AS ahead
+            WHERE ready
+            ORDER BY {OtherLane}, seq
+            """,
+            new { agentId, headId, limit }, null, cancellationToken);
 
     // The agent's next due head, once the message it completes is done; see CompleteInboundAsync.
     private const string ClaimNext =

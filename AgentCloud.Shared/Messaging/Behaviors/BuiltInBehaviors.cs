@@ -14,6 +14,8 @@ public sealed class DefaultBehavior : IAgentBehavior
 
     public string Name => BehaviorName;
 
+    public bool IsPure => true;
+
     public IReadOnlyList<string> Validate(JsonObject config) => [];
 
     public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken)
@@ -43,6 +45,8 @@ public sealed class EchoBehavior : IAgentBehavior
 {
     public string Name => "echo";
 
+    public bool IsPure => true;
+
     public IReadOnlyList<string> Validate(JsonObject config) => [];
 
     public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken)
@@ -71,6 +75,8 @@ public sealed class EchoBehavior : IAgentBehavior
 public sealed class ForwardBehavior : IAgentBehavior
 {
     public string Name => "forward";
+
+    public bool IsPure => true;
 
     public IReadOnlyList<string> Validate(JsonObject config) =>
         config["target"] is JsonValue value && value.TryGetValue<string>(out var target) && Address.IsValid(Address.Normalize(target))

@@ -15,6 +15,12 @@ public interface IAgentBehavior
     IReadOnlyList<string> Validate(JsonObject config);
 
     /// <summary>
+    /// Whether handling touches nothing but its result and takes no time worth speaking of (no model, no tool, no
+    /// network): then an agent's queued messages are handled in a row and committed together, in one transaction.
+    /// </summary>
+    bool IsPure => false;
+
+    /// <summary>
     /// Handles one message. Throwing fails the attempt: it is retried with backoff, then dead. Nothing
     /// the result asks for happens unless the whole handling commits.
     /// </summary>
