@@ -74,30 +74,34 @@ public sealed class MessageHandler(
                 behaviorName = BehaviorNameFor(head, behavior);
                 run.Add(await RunBehaviorAsync(behavior, agent, config, head, headActivity, cancellationToken));
 
+                // Read one more than the run takes: that one is the next head, claimed by id in the commit.
                 var commitLength = Math.Min(options.Value.CommitLength, options.Value.RunLength - handledBefore);
-                if (behavior.IsPure && commitLength > 1)
+                IReadOnlyList<MessageRow> ahead = behavior.IsPure && commitLength > 1
+                    ? await Messages.ReadAheadAsync(connection, head, commitLength, cancellationToken)
+                    : [];
+                foreach (var message in ahead.Take(commitLength - 1))
                 {
-                    foreach (var message in await Messages.ReadAheadAsync(connection, agent.Id, head.Id, commitLength - 1, cancellationToken))
+                    Activity.Current = null;
+                    var activity = StartActivity(message);
+                    try
                     {
-                        Activity.Current = null;
-                        var activity = StartActivity(message);
-                        try
-                        {
-                            run.Add(await RunBehaviorAsync(behavior, agent, config, message, activity, cancellationToken));
-                        }
-                        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-                        {
-                            // It fails (or not) as a head of its own, in the next run: its attempt is counted there.
-                            activity?.Dispose();
-                            break;
-                        }
+                        run.Add(await RunBehaviorAsync(behavior, agent, config, message, activity, cancellationToken));
+                    }
+                    catch (Exception) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        // It fails (or not) as a head of its own, in the next run: its attempt is counted there.
+                        activity?.Dispose();
+                        break;
                     }
                 }
+
+                var nextId = ahead.Skip(run.Count - 1).FirstOrDefault()?.Id;
 
                 // At shutdown the run ends with the messages in hand: nothing more is claimed to wait out a lease.
                 bool ClaimNext(int handled) => handled < options.Value.RunLength && !lifetime.ApplicationStopping.IsCancellationRequested;
                 if (run.Count > 1
-                    && await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + run.Count), fallBack: true, cancellationToken) is { } together)
+                    && await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + run.Count), nextId, fallBack: true, cancellationToken)
+                        is { } together)
                 {
                     return (handledBefore + run.Count, together.Next);
                 }
@@ -111,7 +115,7 @@ public sealed class MessageHandler(
 
                 run = [run[0]];
                 return (handledBefore + 1,
-                    (await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + 1), fallBack: false, cancellationToken))?.Next);
+                    (await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + 1), nextId: null, fallBack: false, cancellationToken))?.Next);
             }
             catch (Exception exception) when (!cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
             {
@@ -165,7 +169,7 @@ public sealed class MessageHandler(
     /// try the head alone.
     /// </summary>
     private async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CommitRunAsync(NpgsqlConnection connection, Agent agent,
-        IReadOnlyList<Handling> run, bool claimNext, bool fallBack, CancellationToken cancellationToken)
+        IReadOnlyList<Handling> run, bool claimNext, Guid? nextId, bool fallBack, CancellationToken cancellationToken)
     {
         try
         {
@@ -175,15 +179,16 @@ public sealed class MessageHandler(
             List<(string Level, string Message)> lines = [];
             List<Completion> completions = [];
             List<MessageRow> sent = [];
+            Dictionary<string, Shared.Messaging.Route> routes = [];
             foreach (var handling in run)
             {
                 Activity.Current = handling.Activity;
-                completions.Add(await ApplyAsync(connection, transaction, agent, handling, lines, sent, cancellationToken));
+                completions.Add(await ApplyAsync(connection, transaction, agent, handling, lines, sent, routes, cancellationToken));
             }
 
             Activity.Current = run[0].Activity;
             if (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, completions, (agent.Id, lines),
-                    claimNext ? options.Value.LeaseDuration : null, cancellationToken) is not { } completed)
+                    claimNext ? options.Value.LeaseDuration : null, nextId, cancellationToken) is not { } completed)
             {
                 await transaction.RollbackAsync(cancellationToken);
                 if (!fallBack)
@@ -215,7 +220,7 @@ public sealed class MessageHandler(
 
     /// <summary>What one handled message does in the run's transaction: its sends queued, its log lines and completion collected.</summary>
     private async Task<Completion> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Agent agent, Handling handling,
-        List<(string Level, string Message)> lines, List<MessageRow> sent, CancellationToken cancellationToken)
+        List<(string Level, string Message)> lines, List<MessageRow> sent, Dictionary<string, Shared.Messaging.Route> routes, CancellationToken cancellationToken)
     {
         var (message, result, _, activity) = handling;
         var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
@@ -226,7 +231,7 @@ public sealed class MessageHandler(
         }
 
         lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
-        var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap, sent);
+        var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap, sent, routes);
         var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
         if (replies.Count > 0 && await RepeatsWhatItSentAsync(connection, transaction, agent, message, cancellationToken))
         {
@@ -356,10 +361,11 @@ public sealed class MessageHandler(
 
     /// <summary>
     /// Sends as the handling agent: to a local agent's inbox, or to this agent's outbox for remote delivery; each
-    /// queued message goes in <paramref name="Sent"/>, to be woken once the transaction commits.
+    /// queued message goes in <paramref name="Sent"/>, to be woken once the transaction commits. A target's route is
+    /// looked up once a run (<paramref name="Routes"/>): it cannot change inside the run's transaction.
     /// </summary>
     private readonly record struct Outgoing(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Agent Agent,
-        MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap, List<MessageRow> Sent)
+        MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap, List<MessageRow> Sent, Dictionary<string, Shared.Messaging.Route> Routes)
     {
         public async Task<Guid> SendAsync(string target, JsonNode? payload, Guid? inReplyTo, CancellationToken cancellationToken,
             string? schemaDigest = null, string? protocolDigest = null)
@@ -371,8 +377,12 @@ public sealed class MessageHandler(
             // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here.
             var userSender = Address.IsUserSender(target);
             target = userSender ? target : Address.Normalize(target);
-            var route = await Messages.RouteAsync(Connection, Transaction, EndpointMap, Agent.Id, target,
-                overHttp: userSender, cancellationToken);
+            if (!Routes.TryGetValue(target, out var route))
+            {
+                route = await Messages.RouteAsync(Connection, Transaction, EndpointMap, Agent.Id, target, overHttp: userSender, cancellationToken);
+                Routes[target] = route;
+            }
+
             var (sent, _) = await Messages.EnqueueAsync(Connection, Transaction, new NewMessage(
                 AgentId: route.AgentId,
                 Direction: route.Direction,

@@ -164,7 +164,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             SELECT id, address, {(countInbox ? $"({MessageTable.QueueIsFull})" : "false")} AS queue_full
             FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE
             """,
-            new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent, othersOnly = false },
+            new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent },
             transaction, cancellationToken);
         return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.QueueFull);
     }
