@@ -396,8 +396,8 @@ public static class Messages
 
     // ------------------------------------------------------------------ finishing a claimed message (fenced)
 
-    // A statement that finds one row by id names the status it expects as a parameter, never as a literal: from the literal
-    // the planner can prove the row is in a partial index of pending rows, and it then chose to scan that whole index
+    // A prepared statement that finds one row by id names the status it expects as a parameter, never as a literal: from the
+    // literal its generic plan could prove the row is in a partial index of pending rows, and chose to scan that whole index
     // (estimated tiny, thousands of entries under load: 3 to 5 ms) over one probe of the primary key.
     private static readonly string[] Retryable = [Queued, Failed];
 

@@ -49,4 +49,53 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
         output.WriteLine($"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})");
         Console.WriteLine($"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})");
     }
+
+    [Fact]
+    public async Task AnEchoAgentsBacklogCommitsInRunsThatStopAtAMessageWaitingForItsRetry()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("run echo", new { behavior = "echo" });
+        var agentId = agent["id"]!.GetValue<int>();
+        await using var db = await fixture.OpenDatabaseAsync();
+        var userId = await db.ExecuteScalarAsync<int>("SELECT user_id FROM agents WHERE id = @agentId", new { agentId });
+
+        // 200 messages; the 101st failed once and is due again only in 3 s: nothing after it may be handled before it.
+        await using (var transaction = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync(
+                """
+                INSERT INTO messages (agent_id, direction, sender, target, session, payload, status, attempts, available_at)
+                SELECT @agentId, 'inbound', @sender, @address, gen_random_uuid(), jsonb_build_object('text', 'run ' || i),
+                       CASE WHEN i = 101 THEN 'failed' ELSE 'queued' END, CASE WHEN i = 101 THEN 1 ELSE 0 END,
+                       CASE WHEN i = 101 THEN (now() AT TIME ZONE 'utc') + interval '3 seconds' ELSE now() AT TIME ZONE 'utc' END
+                FROM generate_series(1, 200) AS i
+                ORDER BY i
+                """,
+                new { agentId, sender = $"user:{userId}", address = agent["address"]!.GetValue<string>() }, transaction);
+            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agentId.ToString(CultureInfo.InvariantCulture) }, transaction);
+            await transaction.CommitAsync();
+        }
+
+        var ids = (await db.QueryAsync<Guid>("SELECT id FROM messages WHERE agent_id = @agentId AND direction = 'inbound' ORDER BY seq",
+            new { agentId })).ToList();
+        Assert.Equal(200, ids.Count);
+        await fixture.WaitUntilAllFinishedAsync(ids[..100], TimeSpan.FromSeconds(60));
+        var early = await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM messages WHERE id = ANY(@later) AND status <> 'queued'", new { later = ids[101..] });
+        Assert.Equal(0, early);
+
+        await fixture.WaitUntilAllFinishedAsync(ids, TimeSpan.FromSeconds(60));
+        var (handled, doubled) = await fixture.AssertHandledExactlyOnceInOrderAsync([agent], ids);
+        Assert.Equal((200, 0), (handled, doubled));
+        var done = (await db.QueryAsync<(long Seq, DateTime CompletedAt, int Attempts)>(
+            "SELECT seq, completed_at, attempts FROM messages WHERE id = ANY(@ids) ORDER BY seq", new { ids })).ToList();
+        Assert.True(done[100].CompletedAt <= done[101].CompletedAt, "the message after the retried one finished before it");
+        Assert.Equal(2, done[100].Attempts);
+        Assert.All(done.Where((_, i) => i != 100), row => Assert.Equal(1, row.Attempts));
+
+        // A run's messages finish in one transaction, so they share its clock: 200 messages in far fewer commits than 200.
+        var commits = done.Select(row => row.CompletedAt).Distinct().Count();
+        output.WriteLine($"[runs] 200 messages finished in {commits} commits");
+        Assert.True(commits <= 40, $"200 messages took {commits} commits");
+    }
 }
