@@ -273,24 +273,17 @@ public static class Messages
     /// most as many messages as have arrived since its oldest unfinished one, two index probes away; when that is fewer
     /// than the cap, the queue cannot be full. (Counting a backlog of thousands was a few milliseconds a send.)
     /// </summary>
-    public const string QueueIsFull = $"""
-        SELECT COALESCE(
-            (SELECT max(seq) FROM messages)
-                - (SELECT seq FROM messages WHERE direction = @direction AND agent_id = @agentId AND {Pending} ORDER BY seq LIMIT 1) >= @cap - 1
-            AND (SELECT count(*) FROM (
-                    SELECT 1 FROM messages WHERE direction = @direction AND agent_id = @agentId AND {Pending} LIMIT @cap) AS pending) >= @cap,
-            false)
-        """;
+    public static readonly string QueueIsFull = FullQueueQuery($"direction = @direction AND agent_id = @agentId AND {Pending}");
 
     // Its own text, not a flag of QueueIsFull's: a prepared statement's generic plan cannot see which way a flag goes, and
     // with "(NOT @othersOnly OR …)" and min(seq) it read every pending row of the agent to find the oldest (7 ms at 3,000
-    // waiting). Hence also ORDER BY seq LIMIT 1 rather than min(seq), in both.
-    private const string InboxOtherLaneIsFull = $"""
+    // waiting). Hence also ORDER BY seq LIMIT 1 rather than min(seq).
+    private static readonly string InboxOtherLaneIsFull = FullQueueQuery($"{Inbound} AND agent_id = @agentId AND {Pending} AND {OtherLane}");
+
+    private static string FullQueueQuery(string queue) => $"""
         SELECT COALESCE(
-            (SELECT max(seq) FROM messages)
-                - (SELECT seq FROM messages WHERE {Inbound} AND agent_id = @agentId AND {Pending} AND {OtherLane} ORDER BY seq LIMIT 1) >= @cap - 1
-            AND (SELECT count(*) FROM (
-                    SELECT 1 FROM messages WHERE {Inbound} AND agent_id = @agentId AND {Pending} AND {OtherLane} LIMIT @cap) AS pending) >= @cap,
+            (SELECT max(seq) FROM messages) - (SELECT seq FROM messages WHERE {queue} ORDER BY seq LIMIT 1) >= @cap - 1
+            AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE {queue} LIMIT @cap) AS pending) >= @cap,
             false)
         """;
 
@@ -412,8 +405,8 @@ public static class Messages
     public static async Task<bool> RenewLeaseAsync(NpgsqlConnection connection, Guid id, string leaseOwner, TimeSpan lease,
         CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(
-            $"UPDATE messages SET lease_until = {Now} + @lease WHERE id = @id AND lease_owner = @leaseOwner AND status = @processing",
-            new { id, lease, leaseOwner, processing = Processing }, cancellationToken: cancellationToken)) == 1;
+            $"UPDATE messages SET lease_until = {Now} + @lease WHERE id = @id AND lease_owner = @leaseOwner AND status = '{Processing}'",
+            new { id, lease, leaseOwner }, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
     /// Done, each with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if they are
@@ -422,7 +415,8 @@ public static class Messages
     /// while its head is in flight), still queued. Null, and the caller rolls back, when any was taken over, canceled or
     /// deleted. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and, with
     /// <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>; or
-    /// <paramref name="nextId"/>, when the caller read it ahead, if it is still due) under our lease for that long. Returns ms from accepted to done of each, and the next message.
+    /// <paramref name="nextId"/>, when the caller read it ahead, if it is still due) under our lease for that long. Returns ms
+    /// from accepted to done of each, and the next message.
     /// </summary>
     public static async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, string leaseOwner, IReadOnlyList<Completion> run,
@@ -492,20 +486,21 @@ public static class Messages
     // look-up of the next head through messages_by_session and sorted the agent's every row (6 to 13 ms a run).
     private const string ClaimNextById =
         $"""
-        UPDATE messages
-        SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+        {ClaimAsNextHead}
         WHERE id = @nextId AND status = ANY(@retryable) AND available_at <= {Now}
         RETURNING {Columns}
         """;
 
     private const string ClaimNext =
         $"""
-        UPDATE messages
-        SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+        {ClaimAsNextHead}
         WHERE id = (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId ORDER BY {OtherLane}, seq LIMIT 1)
           AND status = ANY(@retryable) AND available_at <= {Now}
         RETURNING {Columns}
         """;
+
+    private const string ClaimAsNextHead =
+        $"UPDATE messages SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1";
 
     /// <summary>Marks an outbound message delivered, with the peer's answer to a sync POST (then <see cref="Wakeups.Finished"/>).</summary>
     public static Task CompleteDeliveryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string deliveredTo,
