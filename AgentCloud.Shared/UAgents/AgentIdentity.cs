@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using NBitcoin.Secp256k1;
-using SHA256 = System.Security.Cryptography.SHA256;
+using Secp256k1Net;
 
 namespace AgentCloud.Shared.UAgents;
 
@@ -11,12 +10,12 @@ namespace AgentCloud.Shared.UAgents;
 /// </summary>
 public sealed class AgentIdentity
 {
-    private readonly ECPrivKey _privateKey;
+    private readonly byte[] _privateKey;
 
-    private AgentIdentity(ECPrivKey privateKey)
+    private AgentIdentity(byte[] privateKey)
     {
         _privateKey = privateKey;
-        PublicKey = privateKey.CreatePubKey().ToBytes(compressed: true);
+        PublicKey = Secp256k1.CreatePublicKey(privateKey, compressed: true);
         Address = Bech32.Encode(UAgents.Address.AgentPrefix, PublicKey);
     }
 
@@ -33,14 +32,13 @@ public sealed class AgentIdentity
         ArgumentOutOfRangeException.ThrowIfGreaterThan(index, 255);
 
         var key = DerivePrivateKey(seed, (byte)index);
-        try
-        {
-            return new AgentIdentity(Context.Instance.CreateECPrivKey(key));
-        }
-        finally
+        if (!Secp256k1.IsValidSecretKey(key))
         {
             CryptographicOperations.ZeroMemory(key);
+            throw new ArgumentException("The seed derives no valid key.", nameof(seed));
         }
+
+        return new AgentIdentity(key);
     }
 
     /// <summary>
@@ -58,10 +56,8 @@ public sealed class AgentIdentity
             throw new ArgumentException("A digest is 32 bytes.", nameof(digest));
         }
 
-        var signature = _privateKey.SignECDSARFC6979(digest);
-        Span<byte> raw = stackalloc byte[64];
-        signature.WriteCompactToSpan(raw);
-        return Bech32.Encode(Signatures.Prefix, raw);
+        // libsecp256k1's default nonce is RFC 6979's, and its signatures are low-S.
+        return Bech32.Encode(Signatures.Prefix, Secp256k1.Sign(digest, _privateKey));
     }
 
     /// <summary>Never the key: identities end up in log lines.</summary>
@@ -77,8 +73,6 @@ public sealed class AgentIdentity
     /// <summary>For tests against the reference vectors only.</summary>
     internal byte[] ExportPrivateKeyForTests()
     {
-        var bytes = new byte[32];
-        _privateKey.WriteToSpan(bytes);
-        return bytes;
+        return [.. _privateKey];
     }
 }
