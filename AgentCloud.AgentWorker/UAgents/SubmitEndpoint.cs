@@ -101,7 +101,7 @@ public static class SubmitEndpoint
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        if (await FindAgentAsync(connection, envelope.Target, cancellationToken) is not { } agent)
+        if (await FindAgentAsync(connection, envelope.Target, limits.Settings.MaxQueuedPerAgent, cancellationToken) is not ({ } agent, var queueFull))
         {
             return Error(SubmitErrors.UnableToRoute);
         }
@@ -126,37 +126,29 @@ public static class SubmitEndpoint
             return Error(SubmitErrors.SchemaMismatch);
         }
 
-        var isSync = request.Headers["x-uagents-connection"] == "sync";
-        MessageRow message;
-        bool duplicate;
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        // Submits racing into one agent can pass the cap together, by as many as arrive at once (as the API's queue cap):
+        // a bound, not a hole. A lock to make it exact made one agent's submits commit one at a time.
+        if (queueFull)
         {
-            // Submits racing into one agent can pass the cap together, by as many as arrive at once (as the API's
-            // queue cap): a bound, not a hole. A lock to make it exact made one agent's submits commit one at a time.
-            if (await Messages.QueueIsFullAsync(connection, transaction, agent.Id, MessageDirection.Inbound, limits.Settings.MaxQueuedPerAgent,
-                    othersOnly: true, cancellationToken))
-            {
-                await transaction.RollbackAsync(cancellationToken);
-                return TooMany(context, SubmitErrors.QueueFull, TimeSpan.FromSeconds(5));
-            }
-
-            (message, duplicate) = await Messages.EnqueueAsync(connection, transaction, new NewMessage(
-                AgentId: agent.Id,
-                Direction: MessageDirection.Inbound,
-                Sender: envelope.Sender,
-                Target: envelope.Target,
-                Session: envelope.Session,
-                PayloadJson: payload.ToJsonString(),
-                SchemaDigest: envelope.SchemaDigest,
-                ProtocolDigest: envelope.ProtocolDigest,
-                Traceparent: Activity.Current?.Id,
-                // The same envelope again (a sender's retry) lands on the first copy; a new envelope is a new message.
-                DedupKey: envelope.Identity(),
-                ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
-                SenderWaits: isSync), cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
+            return TooMany(context, SubmitErrors.QueueFull, TimeSpan.FromSeconds(5));
         }
 
+        var isSync = request.Headers["x-uagents-connection"] == "sync";
+        // One statement, its own commit: no transaction's BEGIN and COMMIT round trips for an envelope flood to wait on.
+        var (message, duplicate) = await Messages.EnqueueAsync(connection, transaction: null, new NewMessage(
+            AgentId: agent.Id,
+            Direction: MessageDirection.Inbound,
+            Sender: envelope.Sender,
+            Target: envelope.Target,
+            Session: envelope.Session,
+            PayloadJson: payload.ToJsonString(),
+            SchemaDigest: envelope.SchemaDigest,
+            ProtocolDigest: envelope.ProtocolDigest,
+            Traceparent: Activity.Current?.Id,
+            // The same envelope again (a sender's retry) lands on the first copy; a new envelope is a new message.
+            DedupKey: envelope.Identity(),
+            ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
+            SenderWaits: isSync), cancellationToken);
         if (!duplicate)
         {
             wakeups.Queued(message);
@@ -186,7 +178,7 @@ public static class SubmitEndpoint
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
-                status = await FindAgentAsync(connection, address.Trim(), context.RequestAborted) is null ? "not-ready" : "ready";
+                status = await FindAgentAsync(connection, address.Trim(), queueCap: null, context.RequestAborted) is null ? "not-ready" : "ready";
             }
             catch (Exception exception) when (!context.RequestAborted.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
             {
@@ -198,10 +190,20 @@ public static class SubmitEndpoint
         return Results.Ok();
     }
 
-    private static Task<HostedAgent?> FindAgentAsync(NpgsqlConnection connection, string address, CancellationToken cancellationToken) =>
-        connection.QueryPreparedSingleOrDefaultAsync<HostedAgent>(
-            "SELECT id, user_id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE address = @address",
-            new { address }, null, cancellationToken);
+    /// <summary>The agent hosted here under <paramref name="address"/>; with <paramref name="queueCap"/>, whether its inbox is full for others than its owner.</summary>
+    private static async Task<(HostedAgent Agent, bool QueueFull)?> FindAgentAsync(NpgsqlConnection connection, string address, int? queueCap,
+        CancellationToken cancellationToken) =>
+        await connection.QueryPreparedSingleOrDefaultAsync<HostedAgentRow>(
+            $$"""
+            SELECT a.id, a.user_id, a.address, COALESCE(a.config, '{}'::jsonb)::text AS config,
+                   {{(queueCap is null ? "false" : $"({Messages.InboxOtherLaneIsFull("a.id")})")}} AS queue_full
+            FROM agents a WHERE a.address = @address
+            """,
+            queueCap is null ? new { address } : new { address, cap = queueCap.Value }, null, cancellationToken) is { } row
+            ? (new HostedAgent(row.Id, row.UserId, row.Address, row.Config), row.QueueFull)
+            : null;
+
+    private sealed record HostedAgentRow(int Id, int? UserId, string Address, string Config, bool QueueFull);
 
     /// <summary>The body, or null when it is over <see cref="MaxBodyBytes"/>.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)

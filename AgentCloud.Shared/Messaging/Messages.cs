@@ -183,13 +183,14 @@ public static class Messages
     // ------------------------------------------------------------------ enqueue and routing
 
     /// <summary>
-    /// Queues a message in the caller's transaction (<see cref="Wakeups.Queued"/> wakes its handler after the commit). A repeat of a
+    /// Queues a message in the caller's transaction, or (<paramref name="transaction"/> null) in a commit of its own
+    /// (<see cref="Wakeups.Queued"/> wakes its handler after the commit). A repeat of a
     /// <see cref="NewMessage.DedupKey"/> (the envelope's identity) or of the sender's <see cref="NewMessage.IdempotencyKey"/>
     /// stores nothing and returns the first copy (<c>Duplicate</c> true). <paramref name="riding"/> (such as the day's count of
     /// the sender's quota) shares the insert's round trip; its results are read only when the insert stored the message.
     /// </summary>
     public static async Task<(MessageRow Message, bool Duplicate)> EnqueueAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, NewMessage message, CancellationToken cancellationToken, RidingStatements? riding = null)
+        NpgsqlTransaction? transaction, NewMessage message, CancellationToken cancellationToken, RidingStatements? riding = null)
     {
         object parameters = new
         {
@@ -256,16 +257,10 @@ public static class Messages
         connection.QueryPreparedSingleOrDefaultAsync<int?>("SELECT id FROM agents WHERE address = @address", new { address }, transaction,
             cancellationToken);
 
-    /// <summary>
-    /// Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more;
-    /// <paramref name="othersOnly"/>: not counting the owner's lane.
-    /// </summary>
+    /// <summary>Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more.</summary>
     public static async Task<bool> QueueIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
-        int cap, bool othersOnly, CancellationToken cancellationToken) =>
-        othersOnly && direction != MessageDirection.Inbound
-            ? throw new ArgumentException("Only an inbox has lanes.", nameof(othersOnly))
-            : (await connection.QueryPreparedAsync<bool>(othersOnly ? InboxOtherLaneIsFull : QueueIsFull,
-                othersOnly ? new { agentId, cap } : new { agentId, direction, cap }, transaction, cancellationToken)).Single();
+        int cap, CancellationToken cancellationToken) =>
+        (await connection.QueryPreparedAsync<bool>(QueueIsFull, new { agentId, direction, cap }, transaction, cancellationToken)).Single();
 
     /// <summary>
     /// The query of <see cref="QueueIsFullAsync"/> (parameters <c>@agentId, @direction, @cap</c>), to ride in another's round
@@ -275,10 +270,14 @@ public static class Messages
     /// </summary>
     public static readonly string QueueIsFull = FullQueueQuery($"direction = @direction AND agent_id = @agentId AND {Pending}");
 
+    /// <summary>
+    /// Whether the inbox of the agent <paramref name="agentId"/> (a column, for a query on <c>agents</c>) holds <c>@cap</c>
+    /// unfinished messages from others than its owner, as <see cref="QueueIsFull"/> decides it.
+    /// </summary>
     // Its own text, not a flag of QueueIsFull's: a prepared statement's generic plan cannot see which way a flag goes, and
     // with "(NOT @othersOnly OR …)" and min(seq) it read every pending row of the agent to find the oldest (7 ms at 3,000
     // waiting). Hence also ORDER BY seq LIMIT 1 rather than min(seq).
-    private static readonly string InboxOtherLaneIsFull = FullQueueQuery($"{Inbound} AND agent_id = @agentId AND {Pending} AND {OtherLane}");
+    public static string InboxOtherLaneIsFull(string agentId) => FullQueueQuery($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}");
 
     private static string FullQueueQuery(string queue) => $"""
         SELECT COALESCE(

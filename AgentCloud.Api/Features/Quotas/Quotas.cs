@@ -110,7 +110,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         CancellationToken cancellationToken)
     {
         var limit = options.Value.QueuedMessagesPerAgent;
-        CheckQueue(await MessageTable.QueueIsFullAsync(connection, transaction, agentId, direction, limit, othersOnly: false,
+        CheckQueue(await MessageTable.QueueIsFullAsync(connection, transaction, agentId, direction, limit,
             cancellationToken));
     }
 
