@@ -176,17 +176,8 @@ public sealed class MessageHandler(
             // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
             // everything before it in this transaction goes with it.
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-            List<(string Level, string Message)> lines = [];
-            List<Completion> completions = [];
-            List<MessageRow> sent = [];
-            Dictionary<string, Shared.Messaging.Route> routes = [];
-            foreach (var handling in run)
-            {
-                Activity.Current = handling.Activity;
-                completions.Add(await ApplyAsync(connection, transaction, agent, handling, lines, sent, routes, cancellationToken));
-            }
-
             Activity.Current = run[0].Activity;
+            var (completions, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, cancellationToken);
             if (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, completions, (agent.Id, lines),
                     claimNext ? options.Value.LeaseDuration : null, nextId, cancellationToken) is not { } completed)
             {
@@ -218,60 +209,167 @@ public sealed class MessageHandler(
         }
     }
 
-    /// <summary>What one handled message does in the run's transaction: its sends queued, its log lines and completion collected.</summary>
-    private async Task<Completion> ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Agent agent, Handling handling,
-        List<(string Level, string Message)> lines, List<MessageRow> sent, Dictionary<string, Shared.Messaging.Route> routes, CancellationToken cancellationToken)
+    /// <summary>Something a handled message would send: a reply to its sender, or a forward (<see cref="BehaviorResult.Send"/>).</summary>
+    private sealed record PlannedSend(int Position, string Target, ReplyMessage Content, bool IsReply);
+
+    /// <summary>
+    /// What the run's handled messages do in its transaction, decided in order as if they were handled one by one: each
+    /// one's sends queued, its log lines and completion collected. The round trips do not grow with the run: one for all
+    /// the echo checks, one per target's route, one for all the sends.
+    /// </summary>
+    private async Task<(List<Completion> Completions, List<(string Level, string Message)> Lines, List<MessageRow> Sent)> ApplyRunAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, Agent agent, IReadOnlyList<Handling> run, CancellationToken cancellationToken)
     {
-        var (message, result, _, activity) = handling;
-        var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
-        lines.Add((LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received));
-        if (result is null)
+        // What each message would send if it is no echo of ours: its replies (none to a user, who reads the reply on the
+        // row) and its forwards (none past the hop limit).
+        List<PlannedSend> sends = [];
+        for (var position = 0; position < run.Count; position++)
         {
-            return new Completion(message.Id, null, null);
-        }
-
-        lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
-        var outgoing = new Outgoing(connection, transaction, agent, message, activity?.Id ?? message.Traceparent, endpointMap, sent, routes);
-        var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
-        if (replies.Count > 0 && await RepeatsWhatItSentAsync(connection, transaction, agent, message, cancellationToken))
-        {
-            // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our
-            // echo would otherwise ping-pong for ever. Acknowledge (that is never answered), say no more.
-            replies = [.. replies.Where(reply => reply.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
-            lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
-        }
-
-        // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
-        SyncAnswer? answer = null;
-        if (message.SenderWaits && replies.Count > 0)
-        {
-            answer = replies[0].SchemaDigest is { } schema ? new SyncAnswer(replies[0].Payload?.ToJsonString() ?? "null", schema, replies[0].ProtocolDigest) : null;
-            replies = [.. replies.Skip(1)];
-        }
-
-        foreach (var toSend in replies)
-        {
-            var reply = await outgoing.SendAsync(message.Sender, toSend.Payload, inReplyTo: message.Id, cancellationToken,
-                toSend.SchemaDigest, toSend.ProtocolDigest);
-            lines.Add((LogLevels.Info, $"Sent message {reply} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})"));
-        }
-
-        foreach (var send in result.Send)
-        {
-            if (message.Hops >= options.Value.MaxHops)
+            var (message, result, _, _) = run[position];
+            if (result is null)
             {
-                // Agents that forward to each other would otherwise pass a message around for ever.
-                lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
-                    + $"(the limit is {options.Value.MaxHops})"));
                 continue;
             }
 
-            var forwarded = await outgoing.SendAsync(send.Target, send.Payload, inReplyTo: null, cancellationToken);
-            lines.Add((LogLevels.Info, $"Sent message {forwarded} to {send.Target}"));
+            var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
+            sends.AddRange(replies.Select(reply => new PlannedSend(position, TargetOf(message.Sender), reply, IsReply: true)));
+            sends.AddRange(message.Hops >= options.Value.MaxHops
+                ? []
+                : result.Send.Select(send => new PlannedSend(position, TargetOf(send.Target), new ReplyMessage(send.Payload), IsReply: false)));
         }
 
-        return new Completion(message.Id, result.Reply?.ToJsonString(), answer);
+        // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our echo would otherwise
+        // ping-pong for ever. A message repeating what this agent sent its sender in the session gets no answer.
+        var echoes = new Dictionary<int, EchoCheckResult>();
+        var checks = agent.Address is null
+            ? []
+            : sends.Where(send => send.IsReply).Select(send => send.Position).Distinct()
+                .Select(position => (Position: position, run[position].Message))
+                .Select(check => new EchoCheck(check.Position, check.Message.Sender, check.Message.Session, check.Message.SchemaDigest,
+                    check.Message.Payload))
+                .ToList();
+        if (checks.Count > 0)
+        {
+            var runSends = sends.Select(send => new RunSend(send.Position, send.Target, run[send.Position].Message.Session,
+                send.Content.SchemaDigest, PayloadOf(send.Content))).ToList();
+            foreach (var echo in await Messages.CheckEchoesAsync(connection, transaction, agent.Id, agent.Address!, checks, runSends,
+                         MessageModels.ChatMessage.Digest, cancellationToken))
+            {
+                echoes[echo.Position] = echo;
+            }
+        }
+
+        // A target's route cannot change inside the run's transaction.
+        var routes = new Dictionary<string, Shared.Messaging.Route>();
+        foreach (var target in sends.Select(send => send.Target).Distinct())
+        {
+            routes[target] = await Messages.RouteAsync(connection, transaction, endpointMap, agent.Id, target,
+                overHttp: Address.IsUserSender(target), cancellationToken);
+        }
+
+        List<Completion> completions = [];
+        List<(string Level, string Message)> lines = [];
+        List<(Guid Id, NewMessage Message)> queued = [];
+        var isQueued = new bool[sends.Count];
+        // How many the run has queued so far for each (target, session, queue): they come before the committed ones in a look-back
+        // (which compares the stored target with the sender as it came, as the look-up by one does).
+        var queuedTo = new Dictionary<(string Target, Guid Session, string Direction), int>();
+        for (var position = 0; position < run.Count; position++)
+        {
+            var (message, result, _, activity) = run[position];
+            var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
+            lines.Add((LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received));
+            if (result is null)
+            {
+                completions.Add(new Completion(message.Id, null, null));
+                continue;
+            }
+
+            lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
+            var replies = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && sends[i].IsReply).ToList();
+            if (replies.Count > 0 && echoes.TryGetValue(position, out var echo) && Repeats(echo, message))
+            {
+                // Acknowledge (that is never answered), say no more.
+                replies = [.. replies.Where(i => sends[i].Content.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
+                lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
+            }
+
+            // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
+            SyncAnswer? answer = null;
+            if (message.SenderWaits && replies.Count > 0)
+            {
+                var first = sends[replies[0]].Content;
+                answer = first.SchemaDigest is { } schema ? new SyncAnswer(PayloadOf(first), schema, first.ProtocolDigest) : null;
+                replies = [.. replies.Skip(1)];
+            }
+
+            foreach (var i in replies)
+            {
+                var id = Queue(i, message, activity, inReplyTo: message.Id);
+                lines.Add((LogLevels.Info, $"Sent message {id} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})"));
+            }
+
+            var forwards = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && !sends[i].IsReply).ToList();
+            foreach (var send in result.Send)
+            {
+                if (message.Hops >= options.Value.MaxHops)
+                {
+                    // Agents that forward to each other would otherwise pass a message around for ever.
+                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
+                        + $"(the limit is {options.Value.MaxHops})"));
+                    continue;
+                }
+
+                var id = Queue(forwards[0], message, activity, inReplyTo: null);
+                forwards.RemoveAt(0);
+                lines.Add((LogLevels.Info, $"Sent message {id} to {send.Target}"));
+            }
+
+            completions.Add(new Completion(message.Id, result.Reply?.ToJsonString(), answer));
+        }
+
+        var sent = queued.Count == 0 ? [] : await Messages.EnqueueSentAsync(connection, transaction, queued, cancellationToken);
+        return (completions, lines, sent);
+
+        Guid Queue(int i, MessageRow message, Activity? activity, Guid? inReplyTo)
+        {
+            var sender = agent.Address is { Length: > 0 } address
+                ? address
+                : throw new InvalidOperationException($"Agent {agent.Id} has no address, so it cannot send messages.");
+            var (target, content) = (sends[i].Target, sends[i].Content);
+            var route = routes[target];
+            var id = Guid.NewGuid();
+            queued.Add((id, new NewMessage(
+                AgentId: route.AgentId,
+                Direction: route.Direction,
+                Sender: sender,
+                Target: target,
+                Session: message.Session,
+                PayloadJson: PayloadOf(content),
+                InReplyTo: inReplyTo,
+                Traceparent: activity?.Id ?? message.Traceparent,
+                Hops: message.Hops + 1,
+                SchemaDigest: content.SchemaDigest,
+                ProtocolDigest: content.ProtocolDigest)));
+            isQueued[i] = true;
+            var key = (target, message.Session, route.Direction);
+            queuedTo[key] = queuedTo.GetValueOrDefault(key) + 1;
+            return id;
+        }
+
+        // An echo when the run already queued the same content for the sender in the session, or a committed message within
+        // the look-back did (the run's own come first in it).
+        bool Repeats(EchoCheckResult echo, MessageRow message) =>
+            echo.MatchingRunSends.Any(i => isQueued[i])
+            || echo.OutboxRank <= Messages.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Outbound))
+            || echo.PeerInboxRank <= Messages.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Inbound));
     }
+
+    // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not be read as the local
+    // agent after the slash. Its reply goes back over the wire, never into an inbox here.
+    private static string TargetOf(string target) => Address.IsUserSender(target) ? target : Address.Normalize(target);
+
+    private static string PayloadOf(ReplyMessage content) => content.Payload?.ToJsonString() ?? "null";
 
     /// <summary>Records a failed attempt (fenced like a success): retry after a backoff, or dead after the last attempt.</summary>
     private async Task FailAsync(NpgsqlConnection connection, MessageRow message, string behaviorName, Exception exception,
@@ -343,12 +441,6 @@ public sealed class MessageHandler(
         exception is NpgsqlException && connection.FullState.HasFlag(System.Data.ConnectionState.Broken)
         || connection.State != System.Data.ConnectionState.Open;
 
-    // An echo of ours coming back: the same content this agent already sent its sender in the session.
-    private static async Task<bool> RepeatsWhatItSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        Agent agent, MessageRow message, CancellationToken cancellationToken) =>
-        agent.Address is not null && await Messages.RepeatsWhatWasSentAsync(connection, transaction, agent.Id, agent.Address, message,
-            MessageModels.ChatMessage.Digest, cancellationToken);
-
     public sealed record Agent(int Id, string? Address, string Config);
 
     /// <summary>The agent that owns a message; a NULL config reads as <c>{}</c>.</summary>
@@ -358,45 +450,4 @@ public sealed class MessageHandler(
             new { agentId }, null, cancellationToken);
 
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
-
-    /// <summary>
-    /// Sends as the handling agent: to a local agent's inbox, or to this agent's outbox for remote delivery; each
-    /// queued message goes in <paramref name="Sent"/>, to be woken once the transaction commits. A target's route is
-    /// looked up once a run (<paramref name="Routes"/>): it cannot change inside the run's transaction.
-    /// </summary>
-    private readonly record struct Outgoing(NpgsqlConnection Connection, NpgsqlTransaction Transaction, Agent Agent,
-        MessageRow Message, string? Traceparent, StaticEndpointMap EndpointMap, List<MessageRow> Sent, Dictionary<string, Shared.Messaging.Route> Routes)
-    {
-        public async Task<Guid> SendAsync(string target, JsonNode? payload, Guid? inReplyTo, CancellationToken cancellationToken,
-            string? schemaDigest = null, string? protocolDigest = null)
-        {
-            var sender = Agent.Address is { Length: > 0 } address
-                ? address
-                : throw new InvalidOperationException($"Agent {Agent.Id} has no address, so it cannot send messages.");
-            // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not
-            // be read as the local agent after the slash. Its reply goes back over the wire, never into an inbox here.
-            var userSender = Address.IsUserSender(target);
-            target = userSender ? target : Address.Normalize(target);
-            if (!Routes.TryGetValue(target, out var route))
-            {
-                route = await Messages.RouteAsync(Connection, Transaction, EndpointMap, Agent.Id, target, overHttp: userSender, cancellationToken);
-                Routes[target] = route;
-            }
-
-            var (sent, _) = await Messages.EnqueueAsync(Connection, Transaction, new NewMessage(
-                AgentId: route.AgentId,
-                Direction: route.Direction,
-                Sender: sender,
-                Target: target,
-                Session: Message.Session,
-                PayloadJson: payload?.ToJsonString() ?? "null",
-                InReplyTo: inReplyTo,
-                Traceparent: Traceparent,
-                Hops: Message.Hops + 1,
-                SchemaDigest: schemaDigest,
-                ProtocolDigest: protocolDigest), cancellationToken);
-            Sent.Add(sent);
-            return sent.Id;
-        }
-    }
 }

@@ -106,6 +106,25 @@ public sealed record NewMessage(
     string? IdempotencyKey = null,
     bool PostSync = false);
 
+/// <summary>A message of a run, at <paramref name="Position"/> in it, that its handling would answer: see <see cref="Messages.CheckEchoesAsync"/>.</summary>
+public sealed record EchoCheck(int Position, string Peer, Guid Session, string? SchemaDigest, string PayloadJson);
+
+/// <summary>Something the message at <paramref name="Position"/> of a run would send (to <paramref name="Target"/>, normalised).</summary>
+public sealed record RunSend(int Position, string Target, Guid Session, string? SchemaDigest, string PayloadJson);
+
+/// <summary>
+/// An echo check's answer: the rank (1 the newest) of the newest matching message among the last
+/// <see cref="Messages.EchoLookBack"/> committed in the agent's outbox and in the peer's inbox here, null when none
+/// matches; and which of the run's sends (indexes into the <see cref="RunSend"/> list) before the message match it.
+/// </summary>
+public sealed class EchoCheckResult
+{
+    public int Position { get; init; }
+    public int? OutboxRank { get; init; }
+    public int? PeerInboxRank { get; init; }
+    public int[] MatchingRunSends { get; init; } = [];
+}
+
 /// <summary>Where a message from an agent goes: into the inbox of an agent hosted here, or its sender's outbox.</summary>
 public readonly record struct Route(int AgentId, string Direction)
 {
@@ -238,6 +257,46 @@ public static class Messages
             transaction, cancellationToken: cancellationToken));
         return (existing, true);
     }
+
+    /// <summary>
+    /// Queues what a run sends, in the caller's transaction, in one statement and in this order (their <c>seq</c> too), each
+    /// under the id it is given. A handler's sends carry no dedup or idempotency key: none of them is a repeat.
+    /// </summary>
+    public static Task<List<MessageRow>> EnqueueSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<(Guid Id, NewMessage Message)> messages, CancellationToken cancellationToken) =>
+        connection.QueryPreparedAsync<MessageRow>(
+            $"""
+            INSERT INTO messages (id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
+                                  hops, traceparent, expires_at, sender_waits, post_sync)
+            SELECT id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload::jsonb, in_reply_to,
+                   hops, traceparent, expires_at, sender_waits, post_sync
+            FROM unnest(@ids::uuid[], @agentIds::int[], @directions::text[], @senders::text[], @targets::text[], @sessions::uuid[],
+                        @schemaDigests::text[], @protocolDigests::text[], @payloads::text[], @inReplyTo::uuid[], @hops::int[],
+                        @traceparents::text[], @expiresAt::timestamp[], @senderWaits::bool[], @postSync::bool[])
+                 WITH ORDINALITY AS s(id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload,
+                                      in_reply_to, hops, traceparent, expires_at, sender_waits, post_sync, number)
+            ORDER BY number
+            RETURNING {Columns}
+            """,
+            new
+            {
+                ids = messages.Select(m => m.Id).ToArray(),
+                agentIds = messages.Select(m => m.Message.AgentId).ToArray(),
+                directions = messages.Select(m => m.Message.Direction).ToArray(),
+                senders = messages.Select(m => m.Message.Sender).ToArray(),
+                targets = messages.Select(m => m.Message.Target).ToArray(),
+                sessions = messages.Select(m => m.Message.Session).ToArray(),
+                schemaDigests = messages.Select(m => m.Message.SchemaDigest).ToArray(),
+                protocolDigests = messages.Select(m => m.Message.ProtocolDigest).ToArray(),
+                payloads = messages.Select(m => m.Message.PayloadJson).ToArray(),
+                inReplyTo = messages.Select(m => m.Message.InReplyTo).ToArray(),
+                hops = messages.Select(m => m.Message.Hops).ToArray(),
+                traceparents = messages.Select(m => m.Message.Traceparent).ToArray(),
+                expiresAt = messages.Select(m => m.Message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null).ToArray(),
+                senderWaits = messages.Select(m => m.Message.SenderWaits).ToArray(),
+                postSync = messages.Select(m => m.Message.PostSync).ToArray(),
+            },
+            transaction, cancellationToken);
 
     /// <summary>
     /// The one routing rule for what an agent sends (<c>/send</c>, replies, forwards): an address in the static map, or
@@ -564,36 +623,66 @@ public static class Messages
     // ------------------------------------------------------------------ what a handler reads
 
     /// <summary>
-    /// Whether the agent sent the message's sender this content in the session, among the last <see cref="EchoLookBack"/>
-    /// it sent there: an echo of ours coming back (which comes back at once). Bounded, so a long session costs the same.
+    /// The echo checks of a run's messages, in one statement: for each of <paramref name="checks"/> (a message from a peer
+    /// that its handling would answer), whether the agent already sent that peer this content in the session, an echo of
+    /// ours coming back (which comes back at once). Bounded: the look-back is the last <see cref="EchoLookBack"/> the agent
+    /// sent there, in its outbox and (for a peer hosted here) in the peer's inbox, each. It answers for what was committed
+    /// before the run, as <see cref="EchoCheckResult"/>'s ranks, and for what the run itself would send
+    /// (<paramref name="runSends"/>: whichever of them match each check), so that the caller decides each message in
+    /// order as if the messages before it had been sent one by one.
     /// </summary>
-    public static async Task<bool> RepeatsWhatWasSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string address,
-        MessageRow message, string chatDigest, CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<bool>(
+    public static Task<List<EchoCheckResult>> CheckEchoesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        string address, IReadOnlyList<EchoCheck> checks, IReadOnlyList<RunSend> runSends, string chatDigest, CancellationToken cancellationToken) =>
+        connection.QueryPreparedAsync<EchoCheckResult>(
             $"""
-            WITH sent AS (
-                (SELECT schema_digest, payload FROM messages
-                 WHERE agent_id = @agentId AND {Outbound} AND session = @session AND sender = @address AND target = @peer
-                 ORDER BY seq DESC LIMIT @lookBack)
-                UNION ALL
-                -- Only when the peer is hosted here (the EXISTS is checked once, before any scan): with no such agent the
-                -- planner walked the whole table backwards by seq looking for agent_id = NULL.
-                (SELECT schema_digest, payload FROM messages
-                 WHERE EXISTS (SELECT 1 FROM agents WHERE address = @peer)
-                   AND agent_id = (SELECT id FROM agents WHERE address = @peer) AND {Inbound} AND session = @session
-                   AND sender = @address AND target = @peer
-                 ORDER BY seq DESC LIMIT @lookBack))
-            SELECT EXISTS (
-                SELECT 1 FROM sent
-                WHERE CASE WHEN @chat THEN schema_digest = @chatDigest AND payload -> 'content' = @payload::jsonb -> 'content'
-                           ELSE payload = @payload::jsonb END)
+            WITH checks AS (
+                SELECT c.position, c.peer, c.session, c.chat, c.payload::jsonb AS payload
+                FROM unnest(@positions::int[], @peers::text[], @sessions::uuid[], @chats::bool[], @payloads::text[])
+                     AS c(position, peer, session, chat, payload)),
+            run_sends AS (
+                SELECT s.number::int AS number, s.position, s.target, s.session, s.schema_digest, s.payload::jsonb AS payload
+                FROM unnest(@sendPositions::int[], @sendTargets::text[], @sendSessions::uuid[], @sendSchemas::text[], @sendPayloads::text[])
+                     WITH ORDINALITY AS s(position, target, session, schema_digest, payload, number))
+            SELECT c.position,
+                   (SELECT min(sent.rank) FROM (
+                        SELECT row_number() OVER (ORDER BY seq DESC) AS rank, schema_digest, payload FROM messages
+                        WHERE agent_id = @agentId AND {Outbound} AND session = c.session AND sender = @address AND target = c.peer
+                        ORDER BY seq DESC LIMIT @lookBack) AS sent
+                    WHERE {Matches("sent", "c")})::int AS outbox_rank,
+                   -- Only when the peer is hosted here (the EXISTS is checked before any scan): with no such agent the planner
+                   -- walked the whole table backwards by seq looking for agent_id = NULL.
+                   (SELECT min(sent.rank) FROM (
+                        SELECT row_number() OVER (ORDER BY seq DESC) AS rank, schema_digest, payload FROM messages
+                        WHERE EXISTS (SELECT 1 FROM agents WHERE address = c.peer)
+                          AND agent_id = (SELECT id FROM agents WHERE address = c.peer) AND {Inbound} AND session = c.session
+                          AND sender = @address AND target = c.peer
+                        ORDER BY seq DESC LIMIT @lookBack) AS sent
+                    WHERE {Matches("sent", "c")})::int AS peer_inbox_rank,
+                   ARRAY(SELECT s.number - 1 FROM run_sends s
+                         WHERE s.position < c.position AND s.target = c.peer AND s.session = c.session AND {Matches("s", "c")}
+                         ORDER BY s.number) AS matching_run_sends
+            FROM checks c ORDER BY c.position
             """,
             new
             {
-                address, peer = message.Sender, message.Session, agentId, chat = message.SchemaDigest == chatDigest, chatDigest,
-                payload = message.Payload, lookBack = EchoLookBack,
+                agentId, address, chatDigest, lookBack = EchoLookBack,
+                positions = checks.Select(check => check.Position).ToArray(),
+                peers = checks.Select(check => check.Peer).ToArray(),
+                sessions = checks.Select(check => check.Session).ToArray(),
+                chats = checks.Select(check => check.SchemaDigest == chatDigest).ToArray(),
+                payloads = checks.Select(check => check.PayloadJson).ToArray(),
+                sendPositions = runSends.Select(send => send.Position).ToArray(),
+                sendTargets = runSends.Select(send => send.Target).ToArray(),
+                sendSessions = runSends.Select(send => send.Session).ToArray(),
+                sendSchemas = runSends.Select(send => send.SchemaDigest).ToArray(),
+                sendPayloads = runSends.Select(send => send.PayloadJson).ToArray(),
             },
-            transaction, cancellationToken)).Single();
+            transaction, cancellationToken);
+
+    // The same content: for a chat message its text (a chat message is new each time it is sent), else the whole payload.
+    private static string Matches(string sent, string check) =>
+        $"CASE WHEN {check}.chat THEN {sent}.schema_digest = @chatDigest AND {sent}.payload -> 'content' = {check}.payload -> 'content' "
+        + $"ELSE {sent}.payload = {check}.payload END";
 
     /// <summary>How many of its latest messages in a session an agent's echo check looks at.</summary>
     public const int EchoLookBack = 100;

@@ -98,4 +98,58 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
         output.WriteLine($"[runs] 200 messages finished in {commits} commits");
         Assert.True(commits <= 40, $"200 messages took {commits} commits");
     }
+
+    [Fact]
+    public async Task ARunOfAPeersMessagesAnswersExactlyThoseThatAreNoEchoOfWhatTheAgentSentBeforeThemInTheSession()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("run echo checks", new { behavior = "echo" });
+        var agentId = agent["id"]!.GetValue<int>();
+        var address = agent["address"]!.GetValue<string>();
+        var peer = AgentCloud.Shared.UAgents.AgentIdentity.FromSeed($"echo-check-peer-{Guid.NewGuid()}").Address;
+        var (session, other) = (Guid.NewGuid(), Guid.NewGuid());
+        await using var db = await fixture.OpenDatabaseAsync();
+
+        // Sent before (committed): Z. Then one backlog from the peer, handled as one run: Z (what was sent before), A (new),
+        // A (what the run itself just answered), B, A again, C; and A in another session (new there).
+        string[] texts = ["Z", "A", "A", "B", "A", "C", "A"];
+        bool[] answered = [false, true, false, true, false, true, true];
+        await using (var transaction = await db.BeginTransactionAsync())
+        {
+            await db.ExecuteAsync(
+                """
+                INSERT INTO messages (agent_id, direction, sender, target, session, payload, status)
+                VALUES (@agentId, 'outbound', @address, @peer, @session, '{"text": "Z"}', 'dead')
+                """,
+                new { agentId, address, peer, session }, transaction);
+            for (var i = 0; i < texts.Length; i++)
+            {
+                await db.ExecuteAsync(
+                    """
+                    INSERT INTO messages (agent_id, direction, sender, target, session, payload)
+                    VALUES (@agentId, 'inbound', @peer, @address, @session, jsonb_build_object('text', @text::text))
+                    """,
+                    new { agentId, peer, address, session = i == texts.Length - 1 ? other : session, text = texts[i] }, transaction);
+            }
+
+            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agentId.ToString(CultureInfo.InvariantCulture) }, transaction);
+            await transaction.CommitAsync();
+        }
+
+        var ids = (await db.QueryAsync<Guid>("SELECT id FROM messages WHERE agent_id = @agentId AND direction = 'inbound' ORDER BY seq",
+            new { agentId })).ToList();
+        await fixture.WaitUntilAllFinishedAsync(ids, TimeSpan.FromSeconds(60));
+
+        var replies = (await db.QueryAsync<(Guid InReplyTo, string Payload, Guid Session)>(
+            "SELECT in_reply_to, payload::text, session FROM messages WHERE in_reply_to = ANY(@ids) ORDER BY seq", new { ids })).ToList();
+        Assert.Equal(ids.Where((_, i) => answered[i]), replies.Select(reply => reply.InReplyTo));
+        Assert.Equal(texts.Where((_, i) => answered[i]).Select(text => $$"""{"text": "{{text}}"}"""), replies.Select(reply => reply.Payload));
+        var notAnswering = await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM agent_logs WHERE agent_id = @agentId AND message LIKE '%not answering it'", new { agentId });
+        Assert.Equal(answered.Count(yes => !yes), notAnswering);
+
+        // They were decided in one run (or two), not one message at a time.
+        var commits = await db.ExecuteScalarAsync<long>("SELECT count(DISTINCT completed_at) FROM messages WHERE id = ANY(@ids)", new { ids });
+        Assert.True(commits <= 2, $"the peer's {ids.Count} messages took {commits} commits");
+    }
 }
