@@ -423,8 +423,10 @@ if want hot; then
     for via in submit api; do
         say "One hot agent: $HOT_COUNT messages to ONE default agent through $via, $CONCURRENCY connections, 1 worker (load $(load_average))"
         start_workers 1 "hot-$via"
+        if [ "$via" = submit ]; then trace_start worker-hot-submit "${WORKER_PIDS[0]}" 20; fi
         "${TOOL[@]}" hot --name "hot.$via" --via "$via" --api "$API" --worker "${WORKER_URLS[0]}" --conn "$CONN" --state "$RESULTS/state.json" \
             --count "$HOT_COUNT" --concurrency "$CONCURRENCY" --out "$DATA/hot.$via.json"
+        if [ "$via" = submit ]; then trace_end; fi
         stop_workers
     done
     EXTRA_ENV=()

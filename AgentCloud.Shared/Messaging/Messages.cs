@@ -642,22 +642,28 @@ public static class Messages
             run_sends AS (
                 SELECT s.number::int AS number, s.position, s.target, s.session, s.schema_digest, s.payload::jsonb AS payload
                 FROM unnest(@sendPositions::int[], @sendTargets::text[], @sendSessions::uuid[], @sendSchemas::text[], @sendPayloads::text[])
-                     WITH ORDINALITY AS s(position, target, session, schema_digest, payload, number))
+                     WITH ORDINALITY AS s(position, target, session, schema_digest, payload, number)),
+            -- Each look-back read once for the run, however many of its messages share it (a busy peer's run shares one).
+            look_backs AS (SELECT DISTINCT peer, session FROM checks),
+            outbox AS MATERIALIZED (
+                SELECT l.peer, l.session, sent.*
+                FROM look_backs l, LATERAL (
+                    SELECT row_number() OVER (ORDER BY seq DESC) AS rank, schema_digest, payload FROM messages
+                    WHERE agent_id = @agentId AND {Outbound} AND session = l.session AND sender = @address AND target = l.peer
+                    ORDER BY seq DESC LIMIT @lookBack) AS sent),
+            -- Only for a peer hosted here (the EXISTS is checked before any scan): with no such agent the planner walked the
+            -- whole table backwards by seq looking for agent_id = NULL.
+            peer_inbox AS MATERIALIZED (
+                SELECT l.peer, l.session, sent.*
+                FROM look_backs l, LATERAL (
+                    SELECT row_number() OVER (ORDER BY seq DESC) AS rank, schema_digest, payload FROM messages
+                    WHERE EXISTS (SELECT 1 FROM agents WHERE address = l.peer)
+                      AND agent_id = (SELECT id FROM agents WHERE address = l.peer) AND {Inbound} AND session = l.session
+                      AND sender = @address AND target = l.peer
+                    ORDER BY seq DESC LIMIT @lookBack) AS sent)
             SELECT c.position,
-                   (SELECT min(sent.rank) FROM (
-                        SELECT row_number() OVER (ORDER BY seq DESC) AS rank, schema_digest, payload FROM messages
-                        WHERE agent_id = @agentId AND {Outbound} AND session = c.session AND sender = @address AND target = c.peer
-                        ORDER BY seq DESC LIMIT @lookBack) AS sent
-                    WHERE {Matches("sent", "c")})::int AS outbox_rank,
-                   -- Only when the peer is hosted here (the EXISTS is checked before any scan): with no such agent the planner
-                   -- walked the whole table backwards by seq looking for agent_id = NULL.
-                   (SELECT min(sent.rank) FROM (
-                        SELECT row_number() OVER (ORDER BY seq DESC) AS rank, schema_digest, payload FROM messages
-                        WHERE EXISTS (SELECT 1 FROM agents WHERE address = c.peer)
-                          AND agent_id = (SELECT id FROM agents WHERE address = c.peer) AND {Inbound} AND session = c.session
-                          AND sender = @address AND target = c.peer
-                        ORDER BY seq DESC LIMIT @lookBack) AS sent
-                    WHERE {Matches("sent", "c")})::int AS peer_inbox_rank,
+                   (SELECT min(o.rank) FROM outbox o WHERE o.peer = c.peer AND o.session = c.session AND {Matches("o", "c")})::int AS outbox_rank,
+                   (SELECT min(i.rank) FROM peer_inbox i WHERE i.peer = c.peer AND i.session = c.session AND {Matches("i", "c")})::int AS peer_inbox_rank,
                    ARRAY(SELECT s.number - 1 FROM run_sends s
                          WHERE s.position < c.position AND s.target = c.peer AND s.session = c.session AND {Matches("s", "c")}
                          ORDER BY s.number) AS matching_run_sends
