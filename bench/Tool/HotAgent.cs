@@ -16,6 +16,21 @@ public static class HotAgent
 {
     public static async Task RunAsync(Args args)
     {
+        // --phase post: post only and write what was posted to --out; --phase measure: wait for and measure what --posted says.
+        var phase = args.Optional("phase") ?? "all";
+        if (phase == "measure")
+        {
+            var posted = JsonNode.Parse(File.ReadAllText(args.Get("posted")))!;
+            await using var source = NpgsqlDataSource.Create(args.Get("conn"));
+            var measured = await MessageLoad.WaitAndMeasureAsync(source, Guid.Parse(posted["session"]!.GetValue<string>()),
+                posted["count"]!.GetValue<int>() - posted["errors"]!.GetValue<int>(), args.Double("timeout", 300));
+            measured["name"] = args.Get("name");
+            measured["via"] = posted["via"]!.GetValue<string>();
+            measured["errors"] = posted["errors"]!.GetValue<int>() + measured["dead"]!.GetValue<long>() + measured["missing"]!.GetValue<long>();
+            Stats.Write(args.Get("out"), measured);
+            return;
+        }
+
         var state = JsonNode.Parse(File.ReadAllText(args.Get("state")))!;
         var token = state["token"]!.GetValue<string>();
         var via = args.Get("via");
@@ -72,6 +87,14 @@ public static class HotAgent
             }
         })));
         var postSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        if (phase == "post")
+        {
+            Stats.Write(args.Get("out"), new JsonObject
+            {
+                ["session"] = session.ToString(), ["count"] = count, ["errors"] = errors, ["via"] = via, ["first_error"] = firstError,
+            });
+            return;
+        }
 
         await using var dataSource = NpgsqlDataSource.Create(args.Get("conn"));
         var result = await MessageLoad.WaitAndMeasureAsync(dataSource, session, count - errors, args.Double("timeout", 300));

@@ -280,7 +280,21 @@ public static class MessageLoad
     internal static async Task<JsonObject> WaitAndMeasureAsync(NpgsqlDataSource dataSource, Guid session, int expected, double timeoutSeconds)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeoutSeconds * Stopwatch.Frequency);
-        while (true)
+        // Waiting asks only how many are finished: the full aggregate (a percentile over every row) took 80 ms of the server's
+        // time at 6,000 rows, four times a second, beside the system it measures.
+        while (Stopwatch.GetTimestamp() < deadline)
+        {
+            await using var poll = dataSource.CreateCommand(
+                "SELECT count(*) FROM messages WHERE session = @session AND direction = 'inbound' AND status IN ('done', 'dead')");
+            poll.Parameters.AddWithValue("session", session);
+            if ((long)(await poll.ExecuteScalarAsync())! >= expected)
+            {
+                break;
+            }
+
+            await Task.Delay(250);
+        }
+
         {
             await using var command = dataSource.CreateCommand(
                 """
@@ -291,7 +305,8 @@ public static class MessageLoad
                        EXTRACT(EPOCH FROM max(completed_at) - min(created_at))::float8 AS handle_seconds,
                        percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000)
                            FILTER (WHERE status = 'done') AS latency,
-                       max(EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000) AS max_latency
+                       max(EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000) AS max_latency,
+                       EXTRACT(EPOCH FROM max(completed_at) - min(completed_at))::float8 AS drain_seconds
                 FROM messages WHERE session = @session AND direction = 'inbound'
                 """);
             command.Parameters.AddWithValue("session", session);
@@ -300,7 +315,6 @@ public static class MessageLoad
             var total = reader.GetInt64(0);
             var done = reader.GetInt64(1);
             var dead = reader.GetInt64(2);
-            if (done + dead >= expected || Stopwatch.GetTimestamp() > deadline)
             {
                 var latency = reader.IsDBNull(5) ? [double.NaN, double.NaN, double.NaN] : reader.GetFieldValue<double[]>(5);
                 return new JsonObject
@@ -315,10 +329,10 @@ public static class MessageLoad
                     ["p95"] = latency[1],
                     ["p99"] = latency[2],
                     ["max"] = reader.IsDBNull(6) ? double.NaN : reader.GetDouble(6),
+                    // From the first finished to the last: a backlog's rate, whatever came before the first was handled.
+                    ["drained_per_s"] = reader.IsDBNull(7) ? 0 : Math.Max(0, done - 1) / Math.Max(reader.GetDouble(7), 1e-3),
                 };
             }
-
-            await Task.Delay(250);
         }
     }
 }

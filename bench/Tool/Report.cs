@@ -166,6 +166,13 @@ public static class Report
             }
         }
 
+        if (results.ContainsKey("hot.backlog"))
+        {
+            var drained = M("hot.backlog", "drained_per_s");
+            Row($"one hot agent, {F(M("hot.backlog", "messages"))} from a backlog (posted via POST messages with no worker running): handled/s, first to last",
+                F(drained), "Python uAgent 323 (issue 9, elsewhere)", drained / 323, "≥ 1000/s and ≥ 3× 323", Check(drained, h => h >= 1000 && h >= 3 * 323));
+        }
+
         var bound = M("hash", "max_logins_per_s");
         Row("POST /login: req/s vs cores ÷ hash cost", F(M("login.api", "rps"), "0.0"), F(bound, "0.0"), M("login.api", "rps") / bound, "bounded by the hash", null);
         Row("password hash (PBKDF2-SHA512, 100k): ms per verify", F(M("hash", "ms_per_verify"), "0.0"), "", double.NaN, "", null);
