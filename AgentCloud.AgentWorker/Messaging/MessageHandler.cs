@@ -61,8 +61,13 @@ public sealed class MessageHandler(
             var behaviorName = "unknown";
             try
             {
-                var agent = await LoadAgentAsync(connection, head.AgentId, cancellationToken)
-                    ?? throw new InvalidOperationException($"Agent {head.AgentId} does not exist.");
+                // The head's followers are read ahead (one more than the run takes: that one is the next head, claimed by id in
+                // the commit) in the round trip that loads the agent, and taken along only by a pure behaviour.
+                var commitLength = Math.Min(options.Value.CommitLength, options.Value.RunLength - handledBefore);
+                Agent? loaded = null;
+                var readAhead = await Messages.ReadAheadAsync(connection, head, commitLength > 1 ? commitLength : 0, cancellationToken,
+                    new RidingStatements(LoadAgent, new { loadedAgentId = head.AgentId }, async results => loaded = await results.ReadSingleOrDefaultAsync<Agent>()));
+                var agent = loaded ?? throw new InvalidOperationException($"Agent {head.AgentId} does not exist.");
                 if (head.Attempts > options.Value.MaxAttempts)
                 {
                     // Only a worker that died mid-message, again and again, gets here.
@@ -73,12 +78,7 @@ public sealed class MessageHandler(
                 var behavior = behaviors.For(config);
                 behaviorName = BehaviorNameFor(head, behavior);
                 run.Add(await RunBehaviorAsync(behavior, agent, config, head, headActivity, cancellationToken));
-
-                // Read one more than the run takes: that one is the next head, claimed by id in the commit.
-                var commitLength = Math.Min(options.Value.CommitLength, options.Value.RunLength - handledBefore);
-                IReadOnlyList<MessageRow> ahead = behavior.IsPure && commitLength > 1
-                    ? await Messages.ReadAheadAsync(connection, head, commitLength, cancellationToken)
-                    : [];
+                IReadOnlyList<MessageRow> ahead = behavior.IsPure ? readAhead : [];
                 foreach (var message in ahead.Take(commitLength - 1))
                 {
                     Activity.Current = null;
@@ -174,14 +174,20 @@ public sealed class MessageHandler(
         try
         {
             // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
-            // everything before it in this transaction goes with it.
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // everything before it in this transaction goes with it. A run that sends nothing needs no transaction of its own:
+            // its completion is one round trip and one commit.
+            var sends = PlanSends(run);
+            await using var transaction = sends.Count > 0 ? await connection.BeginTransactionAsync(cancellationToken) : null;
             Activity.Current = run[0].Activity;
-            var (completions, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, cancellationToken);
+            var (completions, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, sends, cancellationToken);
             if (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, completions, (agent.Id, lines),
                     claimNext ? options.Value.LeaseDuration : null, nextId, cancellationToken) is not { } completed)
             {
-                await transaction.RollbackAsync(cancellationToken);
+                if (transaction is not null)
+                {
+                    await transaction.RollbackAsync(cancellationToken);
+                }
+
                 if (!fallBack)
                 {
                     LeaseLost(run[0].Message);
@@ -190,7 +196,11 @@ public sealed class MessageHandler(
                 return null;
             }
 
-            await transaction.CommitAsync(cancellationToken);
+            if (transaction is not null)
+            {
+                await transaction.CommitAsync(cancellationToken);
+            }
+
             for (var i = 0; i < run.Count; i++)
             {
                 wakeups.Finished(run[i].Message.Id);
@@ -213,15 +223,11 @@ public sealed class MessageHandler(
     private sealed record PlannedSend(int Position, string Target, ReplyMessage Content, bool IsReply);
 
     /// <summary>
-    /// What the run's handled messages do in its transaction, decided in order as if they were handled one by one: each
-    /// one's sends queued, its log lines and completion collected. The round trips do not grow with the run: one for all
-    /// the echo checks, one per target's route, one for all the sends.
+    /// What each message of the run would send if it is no echo of ours: its replies (none to a user, who reads the reply on
+    /// the row) and its forwards (none past the hop limit).
     /// </summary>
-    private async Task<(List<Completion> Completions, List<(string Level, string Message)> Lines, List<MessageRow> Sent)> ApplyRunAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, Agent agent, IReadOnlyList<Handling> run, CancellationToken cancellationToken)
+    private List<PlannedSend> PlanSends(IReadOnlyList<Handling> run)
     {
-        // What each message would send if it is no echo of ours: its replies (none to a user, who reads the reply on the
-        // row) and its forwards (none past the hop limit).
         List<PlannedSend> sends = [];
         for (var position = 0; position < run.Count; position++)
         {
@@ -238,6 +244,18 @@ public sealed class MessageHandler(
                 : result.Send.Select(send => new PlannedSend(position, TargetOf(send.Target), new ReplyMessage(send.Payload), IsReply: false)));
         }
 
+        return sends;
+    }
+
+    /// <summary>
+    /// What the run's handled messages do in its transaction, decided in order as if they were handled one by one: each
+    /// one's sends queued, its log lines and completion collected. The round trips do not grow with the run: one for all
+    /// the echo checks, one per target's route, one for all the sends.
+    /// </summary>
+    private async Task<(List<Completion> Completions, List<(string Level, string Message)> Lines, List<MessageRow> Sent)> ApplyRunAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Agent agent, IReadOnlyList<Handling> run, List<PlannedSend> sends,
+        CancellationToken cancellationToken)
+    {
         // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our echo would otherwise
         // ping-pong for ever. A message repeating what this agent sent its sender in the session gets no answer.
         var echoes = new Dictionary<int, EchoCheckResult>();
@@ -443,11 +461,8 @@ public sealed class MessageHandler(
 
     public sealed record Agent(int Id, string? Address, string Config);
 
-    /// <summary>The agent that owns a message; a NULL config reads as <c>{}</c>.</summary>
-    private static Task<Agent?> LoadAgentAsync(NpgsqlConnection connection, int agentId, CancellationToken cancellationToken) =>
-        connection.QueryPreparedSingleOrDefaultAsync<Agent>(
-            "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @agentId",
-            new { agentId }, null, cancellationToken);
+    /// <summary>The agent that owns a message (<c>@loadedAgentId</c>); a NULL config reads as <c>{}</c>.</summary>
+    private const string LoadAgent = "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @loadedAgentId";
 
     private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 }

@@ -101,12 +101,7 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
     /// <summary>The next statement's rows.</summary>
     public async Task<List<T>> ReadAsync<T>()
     {
-        if (_started && !await reader.NextResultAsync(cancellationToken))
-        {
-            throw new InvalidOperationException("The command has no more results.");
-        }
-
-        _started = true;
+        await NextResultAsync();
         var rows = new List<T>();
         if (reader.FieldCount == 0)
         {
@@ -129,6 +124,24 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
             && (type.IsPrimitive || type == typeof(string) || type == typeof(Guid) || type == typeof(decimal) || type == typeof(DateTime));
     }
 
+    /// <summary>
+    /// The next statement's rows, each as two objects: its columns before <paramref name="secondAt"/>, and those from there on,
+    /// default when the first of them is null (as from a LEFT JOIN that found nothing).
+    /// </summary>
+    public async Task<List<(TFirst First, TSecond? Second)>> ReadSplitAsync<TFirst, TSecond>(int secondAt)
+    {
+        await NextResultAsync();
+        var rows = new List<(TFirst, TSecond?)>();
+        Func<System.Data.Common.DbDataReader, TFirst> first = Scalar<TFirst>.Is ? row => (TFirst)row.GetValue(0) : reader.GetRowParser<TFirst>(length: secondAt);
+        var second = reader.GetRowParser<TSecond>(startIndex: secondAt);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rows.Add((first(reader), reader.IsDBNull(secondAt) ? default : second(reader)));
+        }
+
+        return rows;
+    }
+
     /// <summary>The next statement's one row, or default when it has none (more than one is a bug of the caller's).</summary>
     public async Task<T?> ReadSingleOrDefaultAsync<T>() => await ReadAsync<T>() switch
     {
@@ -136,4 +149,14 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
         [var row] => row,
         _ => throw new InvalidOperationException("The statement returned more than one row."),
     };
+
+    private async Task NextResultAsync()
+    {
+        if (_started && !await reader.NextResultAsync(cancellationToken))
+        {
+            throw new InvalidOperationException("The command has no more results.");
+        }
+
+        _started = true;
+    }
 }

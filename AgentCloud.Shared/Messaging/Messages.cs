@@ -138,10 +138,39 @@ public sealed record SyncAnswer(string PayloadJson, string SchemaDigest, string?
 public sealed record Completion(Guid Id, string? ReplyJson, SyncAnswer? Answer);
 
 /// <summary>
-/// Statements that ride in the round trip of <see cref="Messages.EnqueueAsync"/>'s insert, after it, and read their own
-/// results; they run whether or not the insert stored anything, so after a repeat the caller rolls back.
+/// Statements that ride in the round trip of another's (<see cref="Messages.EnqueueAsync"/>'s insert, <see cref="Messages.ReadAheadAsync"/>),
+/// after it, and read their own results; after an insert they run whether or not it stored anything, so after a repeat the caller rolls back.
 /// </summary>
 public sealed record RidingStatements(string Sql, object Parameters, Func<PreparedResults, Task> ReadAsync);
+
+/// <summary>
+/// The users' day quota in the statement of <see cref="Messages.EnqueueForOwnersAsync"/>: <c>TakeTurns</c> runs first and takes
+/// the turn of each user of <c>@userIds</c>; then, for a user id (an expression), <c>Used</c> reads the day's use afresh and
+/// <c>Turn</c> is the turn taken, and for a <c>turn</c> column, <c>Bound</c> is what the use may reach on it; <c>Count</c> counts
+/// the messages of a query of (user_id, n).
+/// </summary>
+public sealed record DayQuota(string TakeTurns, Func<string, string> Used, Func<string, string> Turn, string Bound, Func<string, string> Count,
+    object Parameters);
+
+/// <summary>An owner's message for <see cref="Messages.EnqueueForOwnersAsync"/>; <c>FallbackAddress</c>: the target when the agent's row has none.</summary>
+public sealed record OwnerSend(int UserId, int AgentId, Guid Session, string PayloadJson, string? Traceparent, string? IdempotencyKey,
+    string? FallbackAddress = null);
+
+/// <summary>
+/// What <see cref="Messages.EnqueueForOwnersAsync"/> did with one send: whether the agent is the user's, has an address and room
+/// in its inbox, whether the user's day had room for it (on <c>Turn</c>), and the message: stored now (<c>Stored</c>), or the first
+/// copy of a repeated idempotency key, or null.
+/// </summary>
+public sealed class OwnerSendResult
+{
+    public bool Owned { get; init; }
+    public bool HasAddress { get; init; }
+    public bool QueueFull { get; init; }
+    public bool HasRoom { get; init; }
+    public string? Turn { get; init; }
+    public MessageRow? Message { get; set; }
+    public bool Stored { get; set; }
+}
 
 /// <summary>What <see cref="Messages.ClaimInboundAsync"/> claimed; <c>Wrapped</c>: its scan went past the last agent with work.</summary>
 public sealed record InboundClaim(IReadOnlyList<MessageRow> Messages, bool Wrapped);
@@ -258,11 +287,105 @@ public static class Messages
         return (existing, true);
     }
 
+    /// <summary>The most sends <see cref="EnqueueForOwnersAsync"/> takes at once.</summary>
+    public const int MaxOwnerSendsPerStatement = 32;
+
+    /// <summary>
+    /// Queues owners' messages to their agents, many in one statement and one commit, with no transaction of the caller's: the
+    /// batch (which PostgreSQL runs as one implicit transaction) takes the users' turns on their days (<paramref name="day"/>),
+    /// then one statement checks each send's agent is its user's (locked <c>FOR KEY SHARE</c>, so it cannot be deleted under the
+    /// insert), has an address and room in its inbox (<paramref name="queueCap"/>, as it was before this statement), and that the
+    /// user's day has room for it in the order given; it inserts those that pass, in that order, and counts them. A repeat of a
+    /// sender's idempotency key stores and counts nothing and finds the first copy. Returns one result per send, in order.
+    /// </summary>
+    public static async Task<IReadOnlyList<OwnerSendResult>> EnqueueForOwnersAsync(NpgsqlConnection connection,
+        IReadOnlyList<OwnerSend> sends, int queueCap, DayQuota day, CancellationToken cancellationToken)
+    {
+        var anyKey = sends.Any(send => send.IdempotencyKey is not null);
+        return await connection.QueryPreparedMultipleAsync(
+            $"""
+            {day.TakeTurns};
+            WITH input AS (
+                SELECT * FROM unnest(@ids::uuid[], @agentIds::int[], @userIds::int[], @senders::text[], @sessions::uuid[], @payloads::text[],
+                                     @keys::text[], @traceparents::text[], @fallbackAddresses::text[])
+                    WITH ORDINALITY AS i(id, agent_id, user_id, sender, session, payload, idempotency_key, traceparent, fallback_address, n)
+            ),
+            agent AS (
+                SELECT id, user_id, address, ({FullQueueQuery($"{Inbound} AND agent_id = agents.id AND {Pending}")}) AS queue_full
+                FROM agents WHERE id = ANY(@agentIds) FOR KEY SHARE
+            ),
+            day AS (
+                SELECT users.user_id, {day.Used("users.user_id")} AS used, {day.Turn("users.user_id")} AS turn
+                FROM (SELECT DISTINCT user_id FROM input) AS users
+            ),
+            checked AS (
+                SELECT i.*, a.id IS NOT NULL AS owned, COALESCE(a.address, i.fallback_address) AS address,
+                       COALESCE(a.queue_full, false) AS queue_full, d.used, d.turn
+                FROM input i LEFT JOIN agent a ON a.id = i.agent_id AND a.user_id = i.user_id JOIN day d ON d.user_id = i.user_id
+            ),
+            ranked AS (
+                SELECT c.*, owned AND address IS NOT NULL AND NOT queue_full AS eligible,
+                       count(*) FILTER (WHERE owned AND address IS NOT NULL AND NOT queue_full) OVER (PARTITION BY user_id ORDER BY n) AS rank
+                FROM checked c
+            ),
+            ready AS (SELECT r.*, eligible AND used + rank <= {day.Bound} AS has_room FROM ranked r),
+            inserted AS (
+                INSERT INTO messages (id, agent_id, direction, sender, target, session, payload, idempotency_key, traceparent)
+                SELECT id, agent_id, '{MessageDirection.Inbound}', sender, address, session, payload::jsonb, idempotency_key, traceparent
+                FROM ready WHERE has_room
+                ORDER BY n
+                ON CONFLICT DO NOTHING
+                RETURNING {Columns}
+            ),
+            counted AS ({day.Count("SELECT r.user_id, count(*) AS n FROM inserted m JOIN ready r ON r.id = m.id GROUP BY r.user_id")})
+            SELECT r.owned, r.address IS NOT NULL AS has_address, r.queue_full, r.has_room, r.turn, m.*
+            FROM ready r LEFT JOIN inserted m ON m.id = r.id
+            ORDER BY r.n;
+            {(anyKey ? $"""
+                SELECT k.n, m.* FROM unnest(@senders::text[], @keys::text[]) WITH ORDINALITY AS k(key_sender, key, n)
+                CROSS JOIN LATERAL (SELECT {Columns} FROM messages WHERE sender = k.key_sender AND idempotency_key = k.key) AS m
+                """ : "")}
+            """,
+            [day.Parameters, new
+            {
+                ids = sends.Select(_ => Guid.NewGuid()).ToArray(),
+                agentIds = sends.Select(send => send.AgentId).ToArray(),
+                userIds = sends.Select(send => send.UserId).ToArray(),
+                senders = sends.Select(send => Senders.User(send.UserId)).ToArray(),
+                sessions = sends.Select(send => send.Session).ToArray(),
+                payloads = sends.Select(send => send.PayloadJson).ToArray(),
+                keys = sends.Select(send => send.IdempotencyKey).ToArray(),
+                traceparents = sends.Select(send => send.Traceparent).ToArray(),
+                fallbackAddresses = sends.Select(send => send.FallbackAddress).ToArray(),
+                cap = queueCap,
+            }],
+            null,
+            async results =>
+            {
+                await results.ReadAsync<string>();
+                var outcomes = await results.ReadSplitAsync<OwnerSendResult, MessageRow>(5);
+                foreach (var (result, stored) in outcomes)
+                {
+                    result.Message = stored;
+                    result.Stored = stored is not null;
+                }
+
+                // Under READ COMMITTED this statement sees a conflicting row, committed by the time the insert gave way.
+                foreach (var (position, first) in anyKey ? await results.ReadSplitAsync<long, MessageRow>(1) : [])
+                {
+                    outcomes[(int)position - 1].First.Message ??= first;
+                }
+
+                return outcomes.Select(outcome => outcome.First).ToList();
+            },
+            cancellationToken);
+    }
+
     /// <summary>
     /// Queues what a run sends, in the caller's transaction, in one statement and in this order (their <c>seq</c> too), each
     /// under the id it is given. A handler's sends carry no dedup or idempotency key: none of them is a repeat.
     /// </summary>
-    public static Task<List<MessageRow>> EnqueueSentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    public static Task<List<MessageRow>> EnqueueSentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<(Guid Id, NewMessage Message)> messages, CancellationToken cancellationToken) =>
         connection.QueryPreparedAsync<MessageRow>(
             $"""
@@ -303,7 +426,7 @@ public static class Messages
     /// <paramref name="overHttp"/>, goes over HTTP from the sender's outbox; else an agent hosted here gets it in its inbox;
     /// anything else waits in the sender's outbox.
     /// </summary>
-    public static async Task<Route> RouteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    public static async Task<Route> RouteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         StaticEndpointMap endpointMap, int senderAgentId, string target, bool overHttp, CancellationToken cancellationToken) =>
         !overHttp && !endpointMap.Contains(target)
             && await FindLocalAgentAsync(connection, transaction, target, cancellationToken) is { } local
@@ -470,62 +593,81 @@ public static class Messages
     /// Done, each with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if they are
     /// still ours to finish: the first, the run's head, under our lease and still processing (the fence); each other,
     /// one the head's lease has kept to us since <see cref="ReadAheadAsync"/> (no other worker claims an agent's message
-    /// while its head is in flight), still queued. Null, and the caller rolls back, when any was taken over, canceled or
-    /// deleted. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and, with
+    /// while its head is in flight), still queued. Null when any was taken over, canceled or deleted: then the statement
+    /// fails, so nothing of the round trip stays, and nothing before it either when <paramref name="transaction"/> is null
+    /// (the round trip is then its own implicit transaction and commit); with a transaction, the caller rolls it back. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and, with
     /// <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>; or
     /// <paramref name="nextId"/>, when the caller read it ahead, if it is still due) under our lease for that long. Returns ms
     /// from accepted to done of each, and the next message.
     /// </summary>
     public static async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, string leaseOwner, IReadOnlyList<Completion> run,
+        NpgsqlTransaction? transaction, string leaseOwner, IReadOnlyList<Completion> run,
         (int AgentId, IReadOnlyList<(string Level, string Message)> Lines) log, TimeSpan? claimNextLease, Guid? nextId,
         CancellationToken cancellationToken)
     {
-        // The log lines' INSERT returns no rows, so it goes last: the reader sees the update's and the claim's rows.
-        return await connection.QueryPreparedMultipleAsync(
-            $"""
-            UPDATE messages m
-            SET status = '{MessageStatus.Done}', reply = c.reply::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
-                attempts = m.attempts + (m.status = '{Queued}')::int,
-                sync_answer = c.answer::jsonb, sync_answer_schema_digest = c.answer_schema, sync_answer_protocol_digest = c.answer_protocol
-            FROM unnest(@ids::uuid[], @replies::text[], @answers::text[], @answerSchemas::text[], @answerProtocols::text[])
-                AS c(id, reply, answer, answer_schema, answer_protocol)
-            WHERE m.id = c.id
-              AND CASE WHEN m.id = @headId THEN m.lease_owner = @leaseOwner AND m.status = '{Processing}' ELSE m.status = '{Queued}' END
-            RETURNING m.id, EXTRACT(EPOCH FROM m.completed_at - m.created_at)::float8 * 1000 AS latency;
-            {(claimNextLease is null ? "" : nextId is null ? ClaimNext + ";" : ClaimNextById + ";")}
-            {AgentLogs.InsertLines}
-            """,
-            [new
-            {
-                headId = run[0].Id, leaseOwner,
+        try
+        {
+            // The log lines' INSERT returns no rows, so it goes last: the reader sees the update's and the claim's rows.
+            return await connection.QueryPreparedMultipleAsync(
+                $"""
+                WITH done AS (
+                    UPDATE messages m
+                    SET status = '{MessageStatus.Done}', reply = c.reply::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
+                        attempts = m.attempts + (m.status = '{Queued}')::int,
+                        sync_answer = c.answer::jsonb, sync_answer_schema_digest = c.answer_schema, sync_answer_protocol_digest = c.answer_protocol
+                    FROM unnest(@ids::uuid[], @replies::text[], @answers::text[], @answerSchemas::text[], @answerProtocols::text[])
+                        AS c(id, reply, answer, answer_schema, answer_protocol)
+                    WHERE m.id = c.id
+                      AND CASE WHEN m.id = @headId THEN m.lease_owner = @leaseOwner AND m.status = '{Processing}' ELSE m.status = '{Queued}' END
+                    RETURNING m.id, EXTRACT(EPOCH FROM m.completed_at - m.created_at)::float8 * 1000 AS latency
+                ),
+                -- Every one of the run, or the statement fails (migration 0075).
+                fence AS (SELECT agentcloud_lease_held(count(*) = cardinality(@ids::uuid[])) FROM done)
+                SELECT done.id, done.latency FROM fence LEFT JOIN done ON true;
+                {(claimNextLease is null ? "" : nextId is null ? ClaimNext + ";" : ClaimNextById + ";")}
+                {AgentLogs.InsertLines}
+                """,
+                [new
+                {
+                    headId = run[0].Id, leaseOwner,
                 ids = run.Select(done => done.Id).ToArray(),
                 replies = run.Select(done => done.ReplyJson).ToArray(),
                 answers = run.Select(done => done.Answer?.PayloadJson).ToArray(),
                 answerSchemas = run.Select(done => done.Answer?.SchemaDigest).ToArray(),
                 answerProtocols = run.Select(done => done.Answer?.ProtocolDigest).ToArray(),
-                agentId = log.AgentId, lease = claimNextLease, retryable = Retryable, nextId,
-                levels = log.Lines.Select(line => line.Level).ToArray(), messages = log.Lines.Select(line => line.Message).ToArray(),
-            }],
-            transaction,
-            async results => (await results.ReadAsync<Finished>()).ToDictionary(done => done.Id, done => done.Latency) is { } latencies
-                             && latencies.Count == run.Count
-                ? ([.. run.Select(done => latencies[done.Id])], claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>())
-                : ((IReadOnlyList<double> Latencies, MessageRow? Next)?)null,
-            cancellationToken);
+                    agentId = log.AgentId, lease = claimNextLease, retryable = Retryable, nextId,
+                    levels = log.Lines.Select(line => line.Level).ToArray(), messages = log.Lines.Select(line => line.Message).ToArray(),
+                }],
+                transaction,
+                async results =>
+                {
+                    var latencies = (await results.ReadAsync<Finished>()).ToDictionary(done => done.Id, done => done.Latency);
+                    return ((IReadOnlyList<double>)[.. run.Select(done => latencies[done.Id])],
+                        claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>());
+                },
+                cancellationToken);
+        }
+        catch (PostgresException exception) when (exception.SqlState == LeaseLostState)
+        {
+            return null;
+        }
     }
+
+    // What agentcloud_lease_held raises (migration 0075).
+    private const string LeaseLostState = "AC001";
 
     private sealed record Finished(Guid Id, double Latency);
 
     /// <summary>
     /// The agent's messages that come after its <paramref name="head"/> in lane order, up to the first one not due or not
     /// simply queued (a retry waits its turn as the next head), at most <paramref name="limit"/>: the rest of a run that
-    /// <see cref="CompleteInboundAsync"/> finishes with the head. Not locked: the head's lease keeps them ours. (An owner's
+    /// <see cref="CompleteInboundAsync"/> finishes with the head. Not locked: the head's lease keeps them ours. <paramref name="riding"/>
+    /// shares the round trip, after it. (An owner's
     /// message that arrives behind a head of the other lane is not among them: the next claim takes it first.)
     /// </summary>
-    public static async Task<IReadOnlyList<MessageRow>> ReadAheadAsync(NpgsqlConnection connection, MessageRow head, int limit,
-        CancellationToken cancellationToken) =>
-        limit <= 0 ? [] : await connection.QueryPreparedAsync<MessageRow>(
+    public static Task<List<MessageRow>> ReadAheadAsync(NpgsqlConnection connection, MessageRow head, int limit,
+        CancellationToken cancellationToken, RidingStatements? riding = null) =>
+        connection.QueryPreparedMultipleAsync(
             // After the head as a row comparison on messages_inbox_heads' keys, which makes the index the plan's only
             // sensible choice even when the statistics have not yet seen the agent's flood.
             $"""
@@ -535,9 +677,23 @@ public static class Messages
                       WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND ({OtherLane}, seq) > (@headOtherLane, @headSeq)
                       ORDER BY {OtherLane}, seq LIMIT @limit) AS next) AS ahead
             WHERE ready
-            ORDER BY {OtherLane}, seq
+            ORDER BY {OtherLane}, seq;
+            {riding?.Sql}
             """,
-            new { agentId = head.AgentId, headOtherLane = !Senders.IsUser(head.Sender), headSeq = head.Seq, limit }, null, cancellationToken);
+            [new { agentId = head.AgentId, headOtherLane = !Senders.IsUser(head.Sender), headSeq = head.Seq, limit = Math.Max(limit, 0) },
+                .. riding is null ? Array.Empty<object>() : [riding.Parameters]],
+            null,
+            async results =>
+            {
+                var ahead = await results.ReadAsync<MessageRow>();
+                if (riding is not null)
+                {
+                    await riding.ReadAsync(results);
+                }
+
+                return ahead;
+            },
+            cancellationToken);
 
     // The agent's next due head, once the message it completes is done; see CompleteInboundAsync.
     // The message read ahead as the next head, by id: under a flood the planner, its statistics behind, took ClaimNext's
@@ -631,7 +787,7 @@ public static class Messages
     /// (<paramref name="runSends"/>: whichever of them match each check), so that the caller decides each message in
     /// order as if the messages before it had been sent one by one.
     /// </summary>
-    public static Task<List<EchoCheckResult>> CheckEchoesAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+    public static Task<List<EchoCheckResult>> CheckEchoesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int agentId,
         string address, IReadOnlyList<EchoCheck> checks, IReadOnlyList<RunSend> runSends, string chatDigest, CancellationToken cancellationToken) =>
         connection.QueryPreparedAsync<EchoCheckResult>(
             $"""

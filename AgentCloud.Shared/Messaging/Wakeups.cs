@@ -74,15 +74,14 @@ public sealed class Wakeups(NpgsqlDataSource dataSource, ILogger<Wakeups> logger
         {
             try
             {
+                // One round trip: the two statements are one implicit transaction, whose commit the setting spares the wait.
                 await using var connection = await dataSource.OpenConnectionAsync();
-                await using var transaction = await connection.BeginTransactionAsync();
                 await connection.ExecuteAsync(
                     """
-                    SET LOCAL synchronous_commit = off;
+                    SELECT set_config('synchronous_commit', 'off', true);
                     SELECT pg_notify(c, p) FROM unnest(@channels::text[], @payloads::text[]) AS w(c, p);
                     """,
-                    new { channels, payloads }, transaction);
-                await transaction.CommitAsync();
+                    new { channels, payloads });
                 return;
             }
             catch (Exception exception) when (attempt < 3)

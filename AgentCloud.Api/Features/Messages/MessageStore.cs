@@ -38,42 +38,44 @@ public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null,
 /// key, a repeat returns the first message and stores nothing.
 /// </summary>
 public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, StaticEndpointMap endpointMap,
-    QuotaChecks quotas, Wakeups wakeups)
+    QuotaChecks quotas, Wakeups wakeups, OwnerSends ownerSends)
 {
     /// <summary>The owner's message into their agent's inbox.</summary>
     public Task<SendResult> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
         string? idempotencyKey, CancellationToken cancellationToken) =>
-        QuotaChecks.SendAsync(() => SendToAgentOnceAsync(userId, agentId, payloadJson, session, traceparent, idempotencyKey, cancellationToken));
+        // Not canceled with the caller: it may share its statement and commit with other sends (OwnerSends).
+        QuotaChecks.SendAsync(() => SendToAgentOnceAsync(userId, agentId, payloadJson, session, traceparent, idempotencyKey));
 
     private async Task<SendResult> SendToAgentOnceAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
-        string? idempotencyKey, CancellationToken cancellationToken)
+        string? idempotencyKey)
     {
-        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await OwnedAgentAsync(connection, transaction, userId, agentId, countInbox: true, cancellationToken) is not { } agent)
+        var send = new OwnerSend(userId, agentId, session, payloadJson, traceparent, idempotencyKey);
+        var result = await ownerSends.SendAsync(send);
+        if (result is { Owned: true, HasAddress: false })
+        {
+            // A row from before agents had addresses, not yet given one by a worker: its address is derived from its id.
+            result = await ownerSends.SendAsync(send with { FallbackAddress = addressing.AddressFor(agentId) });
+        }
+
+        if (!result.Owned)
         {
             return SendResult.NoSuchAgent;
         }
 
-        quotas.CheckQueue(agent.QueueFull);
-        var address = agent.Address;
-
-        // The day's count rides in the insert's round trip; a repeat rolls it back (and stores nothing new anyway).
-        var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
-            new NewMessage(agentId, MessageDirection.Inbound, Senders.User(userId), address, session, payloadJson,
-                Traceparent: traceparent, IdempotencyKey: idempotencyKey),
-            cancellationToken, await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken));
-        if (repeat)
+        quotas.CheckQueue(result.QueueFull);
+        if (result.Stored)
         {
-            await transaction.RollbackAsync(cancellationToken);
-            return message.AgentId != agentId || message.Direction != MessageDirection.Inbound
-                ? new SendResult(SendOutcome.KeyReused)
-                : new SendResult(SendOutcome.Sent, message, Delivery.Local, Repeat: true);
+            return new SendResult(SendOutcome.Sent, result.Message, Delivery.Local);
         }
 
-        await transaction.CommitAsync(cancellationToken);
-        wakeups.Queued(message);
-        return new SendResult(SendOutcome.Sent, message, Delivery.Local);
+        if (result.Message is { } first)
+        {
+            return first.AgentId != agentId || first.Direction != MessageDirection.Inbound
+                ? new SendResult(SendOutcome.KeyReused)
+                : new SendResult(SendOutcome.Sent, first, Delivery.Local, Repeat: true);
+        }
+
+        throw quotas.DayUsedUp(result.Turn);
     }
 
     /// <summary>
@@ -93,7 +95,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await OwnedAgentAsync(connection, transaction, userId, agentId, countInbox: false, cancellationToken) is not { Address: var sender })
+        if (await OwnedAgentAddressAsync(connection, transaction, userId, agentId, cancellationToken) is not { } sender)
         {
             return SendResult.NoSuchAgent;
         }
@@ -154,27 +156,19 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         return await MessageTable.PurgeAsync(connection, agentId, status, cancellationToken);
     }
 
-    // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it. With
-    // countInbox, whether its inbox is at the queue quota comes in the same round trip.
-    private async Task<OwnedAgent?> OwnedAgentAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
-        int agentId, bool countInbox, CancellationToken cancellationToken)
+    // FOR KEY SHARE: the agent cannot be deleted between this check and the insert that references it; its address.
+    private async Task<string?> OwnedAgentAddressAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int userId,
+        int agentId, CancellationToken cancellationToken)
     {
         var agent = await connection.QueryPreparedSingleOrDefaultAsync<AgentAddressRow>(
-            $"""
-            SELECT id, address, {(countInbox ? $"({MessageTable.QueueIsFull})" : "false")} AS queue_full
-            FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE
-            """,
-            new { agentId, userId, direction = MessageDirection.Inbound, cap = quotas.Limits.QueuedMessagesPerAgent },
-            transaction, cancellationToken);
-        return agent is null ? null : new OwnedAgent(agent.Address ?? addressing.AddressFor(agent.Id), agent.QueueFull);
+            "SELECT id, address FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE",
+            new { agentId, userId }, transaction, cancellationToken);
+        return agent is null ? null : agent.Address ?? addressing.AddressFor(agent.Id);
     }
-
-    private sealed record OwnedAgent(string Address, bool QueueFull);
 
     private sealed class AgentAddressRow
     {
         public int Id { get; init; }
         public string? Address { get; init; }
-        public bool QueueFull { get; init; }
     }
 }

@@ -146,47 +146,95 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         CancellationToken cancellationToken)
     {
         var limit = options.Value.MessagesPerDay;
+        var inFlightAtMost = await InFlightAtMostAsync(connection, transaction, cancellationToken);
+
+        // Two statements, so the second reads the day afresh once the first holds its lock.
+        return new RidingStatements(
+            $"""
+            SELECT set_config('{TurnSetting}', {TakeTurn("used.n", "@userId")}, true)
+            FROM ({UsedToday}) AS used;
+
+            INSERT INTO usage_daily (user_id, day, shard, messages)
+            SELECT @userId, {Today}, pg_backend_pid() % 32, 1
+            WHERE (SELECT n FROM ({UsedToday}) AS used)
+                  < CASE current_setting('{TurnSetting}') WHEN '{Shared}' THEN @sharedUpTo ELSE @limit END
+            ON CONFLICT (user_id, day, shard) DO UPDATE SET messages = usage_daily.messages + 1
+            RETURNING messages
+            """,
+            new { userId, limit, inFlightAtMost, sharedUpTo = limit - inFlightAtMost, dayLock = DayLock },
+            async results =>
+            {
+                var turn = await results.ReadSingleOrDefaultAsync<string>();
+                if (await results.ReadSingleOrDefaultAsync<int?>() is null)
+                {
+                    throw DayUsedUp(turn);
+                }
+            });
+    }
+
+    /// <summary>
+    /// The day's count, by the rules of <see cref="CountMessageAsync"/>, for owners' sends that commit together
+    /// (<see cref="MessageTable.EnqueueForOwnersAsync"/>): each user of the batch takes a turn, in user order (so two batches
+    /// never wait for each other's), and each of a user's messages fits when the day's use read under the turn, plus its rank
+    /// among them, stays within the turn's bound.
+    /// </summary>
+    public async Task<DayQuota> DayQuotaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        var limit = options.Value.MessagesPerDay;
+        var inFlightAtMost = await InFlightAtMostAsync(connection, null, cancellationToken);
+        return new DayQuota(
+            $"""
+            SELECT set_config('{TurnsSetting}', jsonb_object_agg(u.user_id, {TakeTurn(UsedOn("u.user_id"), "u.user_id")})::text, true)
+            FROM (SELECT DISTINCT unnest(@userIds::int[]) AS user_id ORDER BY user_id) AS u
+            """,
+            UsedOn,
+            user => $"current_setting('{TurnsSetting}')::jsonb ->> {user}::text",
+            $"CASE turn WHEN '{Shared}' THEN @sharedUpTo ELSE @limit END",
+            perUser => $"""
+                INSERT INTO usage_daily (user_id, day, shard, messages)
+                SELECT c.user_id, {Today}, pg_backend_pid() % 32, c.n FROM ({perUser}) AS c ORDER BY c.user_id
+                ON CONFLICT (user_id, day, shard) DO UPDATE SET messages = usage_daily.messages + excluded.messages
+                """,
+            new { limit, inFlightAtMost, sharedUpTo = limit - inFlightAtMost, dayLock = DayLock });
+    }
+
+    /// <summary>Why a send found no room in the day on <paramref name="turn"/>: run it again (shared), or the quota is reached.</summary>
+    public Exception DayUsedUp(string? turn)
+    {
+        if (turn == Shared)
+        {
+            return new DayFillingUpException();
+        }
+
+        var limit = options.Value.MessagesPerDay;
+        var now = DateTime.UtcNow;
+        return new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
+            $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
+            now.Date.AddDays(1) - now);
+    }
+
+    /// <summary>
+    /// More messages than this cannot be in flight at once: one statement per connection of the server's max_connections, of
+    /// at most <see cref="MessageTable.MaxOwnerSendsPerStatement"/> messages each.
+    /// </summary>
+    private async Task<int> InFlightAtMostAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
         if (maxConnections == 0)
         {
             maxConnections = await connection.ExecuteScalarAsync<int>(new CommandDefinition(
                 "SELECT current_setting('max_connections')::int", transaction: transaction, cancellationToken: cancellationToken));
         }
 
-        // Two statements, so the second reads the day afresh once the first holds its lock.
-        return new RidingStatements(
-            $"""
-            SELECT set_config('{TurnSetting}', CASE WHEN used.n < @sharedUpTo - @inFlightAtMost
-                THEN (SELECT '{Shared}' FROM pg_advisory_xact_lock_shared(@dayLock, @userId))
-                ELSE (SELECT '{Exclusive}' FROM pg_advisory_xact_lock(@dayLock, @userId)) END, true)
-            FROM ({UsedToday}) AS used;
-
-            INSERT INTO usage_daily (user_id, day, shard, messages)
-            SELECT @userId, (now() AT TIME ZONE 'utc')::date, pg_backend_pid() % 32, 1
-            WHERE (SELECT n FROM ({UsedToday}) AS used)
-                  < CASE current_setting('{TurnSetting}') WHEN '{Shared}' THEN @sharedUpTo ELSE @limit END
-            ON CONFLICT (user_id, day, shard) DO UPDATE SET messages = usage_daily.messages + 1
-            RETURNING messages
-            """,
-            new { userId, limit, inFlightAtMost = maxConnections, sharedUpTo = limit - maxConnections, dayLock = DayLock },
-            async results =>
-            {
-                var turn = await results.ReadSingleOrDefaultAsync<string>();
-                if (await results.ReadSingleOrDefaultAsync<int?>() is not null)
-                {
-                    return;
-                }
-
-                if (turn == Shared)
-                {
-                    throw new DayFillingUpException();
-                }
-
-                var now = DateTime.UtcNow;
-                throw new QuotaExceededException(QuotaNames.MessagesPerDay, limit,
-                    $"Quota {QuotaNames.MessagesPerDay} reached: a user may send at most {limit} messages per UTC day.",
-                    now.Date.AddDays(1) - now);
-            });
+        return maxConnections * MessageTable.MaxOwnerSendsPerStatement;
     }
+
+    // The turn taken on a day whose use is read as `used`: a shared lock with more left than could be in flight (and to spare),
+    // else an exclusive one.
+    private static string TakeTurn(string used, string user) => $"""
+        CASE WHEN {used} < @sharedUpTo - @inFlightAtMost
+            THEN (SELECT '{Shared}' FROM pg_advisory_xact_lock_shared(@dayLock, {user}))
+            ELSE (SELECT '{Exclusive}' FROM pg_advisory_xact_lock(@dayLock, {user})) END
+        """;
 
     /// <summary>Runs a send (one transaction that counts its message with <see cref="CountMessageAsync"/>) again if the day came near its end under it.</summary>
     public static async Task<T> SendAsync<T>(Func<Task<T>> send)
@@ -208,8 +256,12 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     private const string Shared = "shared";
     private const string Exclusive = "exclusive";
 
-    private const string UsedToday =
-        "SELECT COALESCE(sum(messages), 0) AS n FROM usage_daily WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date";
+    private const string TurnsSetting = "agentcloud.day_turns";
+    private const string Today = "(now() AT TIME ZONE 'utc')::date";
+    private const string UsedToday = $"SELECT COALESCE(sum(messages), 0) AS n FROM usage_daily WHERE user_id = @userId AND day = {Today}";
+
+    private static string UsedOn(string user) =>
+        $"(SELECT COALESCE(sum(messages), 0) FROM usage_daily WHERE usage_daily.user_id = {user} AND usage_daily.day = {Today})";
 
     // The server's max_connections: more sends than that cannot be in flight at once.
     private int maxConnections;
