@@ -42,8 +42,6 @@ public static class ApiExtensions
         builder.Services.AddSingleton<LogStore>();
         builder.Services.AddSingleton<LogFollower>();
         builder.Services.AddSingleton<MessageStore>();
-        builder.Services.AddSingleton<OwnerSends>();
-        builder.Services.AddHostedService(services => services.GetRequiredService<OwnerSends>());
         builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
         builder.AddDoors();

@@ -59,7 +59,7 @@ public static class AuthClaims
             return await services.GetRequiredService<ApiKeyStore>().IsLiveAsync(keyId, cancellationToken);
         }
 
-        var state = await services.GetRequiredService<UserStore>().FindTokenStateAsync(user.UserId(), Jti(user), cancellationToken);
+        var state = await services.GetRequiredService<UserStore>().FindTokenStateAsync(user.UserId(), Jti(user));
         return SessionStands(user, state);
     }
 

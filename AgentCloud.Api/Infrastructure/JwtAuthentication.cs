@@ -86,7 +86,7 @@ public static class JwtAuthentication
         }
 
         var users = context.HttpContext.RequestServices.GetRequiredService<UserStore>();
-        var state = await users.FindTokenStateAsync(userId, context.Principal!.Jti(), context.HttpContext.RequestAborted);
+        var state = await users.FindTokenStateAsync(userId, context.Principal!.Jti());
         if (!AuthClaims.SessionStands(context.Principal!, state))
         {
             context.Fail(state is null ? "The token's user no longer exists." : "The token was revoked.");

@@ -501,8 +501,11 @@ public static class Messages
     {
         try
         {
-            var claimed = await connection.QueryPreparedAsync<MessageRow>(
+            // The claim's commit does not wait for the disk: a claim lost to a crash is only a message claimed again, and the
+            // completion that commits the handling's effects (and waits for the disk, with every earlier commit) is fenced on it.
+            var claimed = await connection.QueryPreparedMultipleAsync(
                 $"""
+                SELECT set_config('synchronous_commit', 'off', true);
                 WITH RECURSIVE pending_agents AS (
                     (SELECT agent_id FROM messages WHERE {Inbound} AND {Pending} AND agent_id > @afterAgent ORDER BY agent_id LIMIT 1)
                     UNION ALL
@@ -534,7 +537,13 @@ public static class Messages
                 WHERE id = claimable.claimed_id
                 RETURNING {Columns}
                 """,
-                new { leaseOwner, lease, batchSize, afterAgent }, null, cancellationToken);
+                [new { leaseOwner, lease, batchSize, afterAgent }], null,
+                async results =>
+                {
+                    await results.ReadAsync<string>();
+                    return await results.ReadAsync<MessageRow>();
+                },
+                cancellationToken);
             return new InboundClaim(claimed, Wrapped: claimed.Count < batchSize);
         }
         catch (PostgresException exception) when (exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "messages_one_in_flight" })

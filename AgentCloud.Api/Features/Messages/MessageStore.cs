@@ -1,4 +1,5 @@
 using AgentCloud.Api.Features.Agents;
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
@@ -38,23 +39,43 @@ public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null,
 /// key, a repeat returns the first message and stores nothing.
 /// </summary>
 public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing addressing, StaticEndpointMap endpointMap,
-    QuotaChecks quotas, Wakeups wakeups, OwnerSends ownerSends)
+    QuotaChecks quotas, Wakeups wakeups) : IAsyncDisposable
 {
+    // Owners' sends commit together (see Batcher): a send answered 202 was committed in its batch. One whose batch left no
+    // room in the user's day for it runs again alone, where the day decides it exactly.
+    private readonly Batcher<OwnerSend, OwnerSendResult> ownerSends = new("send messages", MessageTable.MaxOwnerSendsPerStatement, loops: 6,
+        async sends =>
+        {
+            await using var connection = await dataSource.OpenQueuedConnectionAsync(CancellationToken.None);
+            var day = await quotas.DayQuotaAsync(connection, CancellationToken.None);
+            var results = await MessageTable.EnqueueForOwnersAsync(connection, sends, quotas.Limits.QueuedMessagesPerAgent, day,
+                CancellationToken.None);
+            foreach (var stored in results.Where(result => result.Stored))
+            {
+                wakeups.Queued(stored.Message!);
+            }
+
+            return results;
+        },
+        runAgainAlone: result => result is { Owned: true, HasAddress: true, QueueFull: false, HasRoom: false, Message: null });
+
+    public ValueTask DisposeAsync() => ownerSends.DisposeAsync();
+
     /// <summary>The owner's message into their agent's inbox.</summary>
     public Task<SendResult> SendToAgentAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
         string? idempotencyKey, CancellationToken cancellationToken) =>
-        // Not canceled with the caller: it may share its statement and commit with other sends (OwnerSends).
+        // Not canceled with the caller: it may share its statement and commit with other sends.
         QuotaChecks.SendAsync(() => SendToAgentOnceAsync(userId, agentId, payloadJson, session, traceparent, idempotencyKey));
 
     private async Task<SendResult> SendToAgentOnceAsync(int userId, int agentId, string payloadJson, Guid session, string? traceparent,
         string? idempotencyKey)
     {
         var send = new OwnerSend(userId, agentId, session, payloadJson, traceparent, idempotencyKey);
-        var result = await ownerSends.SendAsync(send);
+        var result = await ownerSends.RunAsync(send);
         if (result is { Owned: true, HasAddress: false })
         {
             // A row from before agents had addresses, not yet given one by a worker: its address is derived from its id.
-            result = await ownerSends.SendAsync(send with { FallbackAddress = addressing.AddressFor(agentId) });
+            result = await ownerSends.RunAsync(send with { FallbackAddress = addressing.AddressFor(agentId) });
         }
 
         if (!result.Owned)

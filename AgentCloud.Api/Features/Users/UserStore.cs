@@ -1,3 +1,4 @@
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
 using Dapper;
@@ -28,9 +29,30 @@ public sealed class TokenState
     public bool Revoked { get; init; }
 }
 
-public sealed class UserStore(NpgsqlDataSource dataSource)
+public sealed class UserStore(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
     private const string UserColumns = "id, username, email, created_at, updated_at";
+
+    // Every authenticated request asks for its token's state: concurrent requests ask together (see Batcher), each still
+    // after it arrived, so a token revoked before a request is refused by it.
+    private readonly Batcher<(int Id, Guid? Jti), TokenState?> tokenStates = new("check tokens", maxBatch: 64, loops: 3,
+        async tokens =>
+        {
+            await using var connection = await dataSource.OpenQueuedConnectionAsync(CancellationToken.None);
+            var states = await connection.QueryPreparedAsync<NumberedTokenState>(
+                """
+                SELECT t.n, u.token_version,
+                       (t.jti IS NOT NULL AND EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = t.jti)) AS revoked
+                FROM unnest(@ids::int[], @jtis::uuid[]) WITH ORDINALITY AS t(id, jti, n)
+                JOIN users u ON u.id = t.id
+                """,
+                new { ids = tokens.Select(token => token.Id).ToArray(), jtis = tokens.Select(token => token.Jti).ToArray() }, null,
+                CancellationToken.None);
+            var found = states.ToDictionary(state => state.N, state => new TokenState { TokenVersion = state.TokenVersion, Revoked = state.Revoked });
+            return [.. Enumerable.Range(1, tokens.Count).Select(n => found.GetValueOrDefault(n))];
+        });
+
+    public ValueTask DisposeAsync() => tokenStates.DisposeAsync();
 
     /// <summary>
     /// The new user, or null when the username (after NFKC, in any case) or the email (in any case) is taken.
@@ -59,16 +81,13 @@ public sealed class UserStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Null when the user no longer exists; else their token version and whether token <paramref name="jti"/> was revoked.</summary>
-    public async Task<TokenState?> FindTokenStateAsync(int id, Guid? jti, CancellationToken cancellationToken)
+    public Task<TokenState?> FindTokenStateAsync(int id, Guid? jti) => tokenStates.RunAsync((id, jti));
+
+    private sealed class NumberedTokenState
     {
-        // Every authenticated request asks this: in a burst it queues for a connection rather than fail.
-        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        return await connection.QueryPreparedSingleOrDefaultAsync<TokenState>(
-            """
-            SELECT token_version,
-                   (@jti::uuid IS NOT NULL AND EXISTS (SELECT 1 FROM revoked_tokens WHERE jti = @jti::uuid)) AS revoked
-            FROM users WHERE id = @id
-            """, new { id, jti }, null, cancellationToken);
+        public long N { get; init; }
+        public int TokenVersion { get; init; }
+        public bool Revoked { get; init; }
     }
 
     public async Task<Credentials?> FindCredentialsAsync(string username, CancellationToken cancellationToken)
