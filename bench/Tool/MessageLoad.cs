@@ -95,6 +95,14 @@ public static class MessageLoad
 
         await using var dataSource = NpgsqlDataSource.Create(args.Get("conn"));
         var result = await WaitAndMeasureAsync(dataSource, session, count - errors, args.Double("timeout", 180));
+        if (args.Optional("analyze") == "true")
+        {
+            // A warm-up's end: the tables' statistics, as autovacuum takes them within a minute of use (and every
+            // prepared statement is planned again on them).
+            await using var analyze = dataSource.CreateCommand("ANALYZE messages, agents, agent_logs, usage_daily");
+            await analyze.ExecuteNonQueryAsync();
+        }
+
         result["name"] = args.Get("name");
         result["errors"] = errors + result["dead"]!.GetValue<long>() + result["missing"]!.GetValue<long>();
         result["client_posts_per_s"] = count / postSeconds;

@@ -129,6 +129,55 @@ public sealed class IdempotencyTests(AgentCloudFixture fixture)
             "SELECT count(*) FROM agent_logs WHERE agent_id = @id AND message LIKE 'Sent message %'", new { id = sender["id"]!.GetValue<int>() }));
     }
 
+    [Fact]
+    public async Task ConcurrentSendsThatShareCommitsEachGetTheirOwnAnswer()
+    {
+        // Sends that arrive together are checked and committed together: each must still be answered for itself, a key
+        // repeated inside one batch stores one row, and another user's agent is a 404 beside sends that succeed.
+        var user = await fixture.CreateUserAsync();
+        var stranger = await fixture.CreateUserAsync();
+        var mine = await user.CreateAgentAsync("mine", new { behavior = "echo" });
+        var theirs = await stranger.CreateAgentAsync("theirs");
+        var key = $"crowd-{Guid.NewGuid()}";
+        var session = Guid.NewGuid();
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 96).Select(async i =>
+        {
+            var (agent, withKey) = (i % 4) switch { 0 => (theirs, false), 1 => (mine, true), _ => (mine, false) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+            {
+                Content = JsonContent.Create(new { payload = new { i }, session }),
+            };
+            if (withKey)
+            {
+                request.Headers.Add("Idempotency-Key", key);
+            }
+
+            using var response = await user.Client.SendAsync(request);
+            var body = await response.ReadJsonAsync();
+            return (i, response.StatusCode, Id: body["id"]?.GetValue<string>());
+        }));
+
+        Assert.All(outcomes.Where(o => o.i % 4 == 0), o => Assert.Equal(HttpStatusCode.NotFound, o.StatusCode));
+        Assert.All(outcomes.Where(o => o.i % 4 != 0), o => Assert.Equal(HttpStatusCode.Accepted, o.StatusCode));
+        var keyed = outcomes.Where(o => o.i % 4 == 1).Select(o => o.Id).Distinct().ToList();
+        Assert.Single(keyed);
+        var plain = outcomes.Where(o => o.i % 4 >= 2).Select(o => o.Id).ToList();
+        Assert.Equal(48, plain.Distinct().Count());
+        Assert.DoesNotContain(keyed[0], plain);
+
+        // One row per answer, each with the payload its own request sent; nothing reached the other user's agent.
+        await using var db = await fixture.OpenDatabaseAsync();
+        var rows = (await db.QueryAsync<(Guid Id, string Payload)>(
+            "SELECT id, payload::text FROM messages WHERE agent_id = @id AND session = @session", new { id = mine["id"]!.GetValue<int>(), session })).ToList();
+        Assert.Equal(49, rows.Count);
+        Assert.All(outcomes.Where(o => o.i % 4 >= 2), o => Assert.Equal(
+            JsonNode.Parse($"{{\"i\": {o.i}}}")!.ToJsonString(), JsonNode.Parse(rows.Single(row => row.Id == Guid.Parse(o.Id!)).Payload)!.ToJsonString()));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = theirs["id"]!.GetValue<int>() }));
+        Assert.Equal(49, await db.ExecuteScalarAsync<long>(
+            "SELECT COALESCE(sum(messages), 0) FROM usage_daily WHERE user_id = @id", new { id = user.Id }));
+    }
+
     private static async Task<JsonObject> SendAndWaitAsync(TestUser user, JsonObject agent, object body)
     {
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", body);

@@ -134,9 +134,10 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     /// <list type="bullet">
     /// <item>The day is counted in shards (migration 0071): a send adds one to its connection's shard, whose row lock
     /// (held to the commit) only the few connections that share the shard wait for; the quota is the shards' sum.</item>
-    /// <item>With more left than max_connections (more sends than could be in flight at once), a send counts under a
+    /// <item>With more left than could be in flight at once (<see cref="InFlightAtMostAsync"/>: a statement of up to
+    /// <see cref="MessageTable.MaxOwnerSendsPerStatement"/> sends on each of max_connections), a send counts under a
     /// shared lock on the user's day; nearer the end, under an exclusive one, so those sends take turns, each seeing
-    /// every send before it. The way is chosen on a read with room to spare (twice max_connections), and the count is
+    /// every send before it. The way is chosen on a read with room to spare (twice that), and the count is
     /// checked again under the lock.</item>
     /// </list>
     /// </summary>
