@@ -36,12 +36,12 @@ public sealed class MessageHandler(
     /// commit claims the next head (see <see cref="Messages.CompleteInboundAsync"/>).
     /// Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.
     /// </summary>
-    public async Task HandleAsync(MessageRow first, CancellationToken cancellationToken)
+    public async Task HandleAsync(ClaimedHead first, CancellationToken cancellationToken)
     {
-        var head = first;
+        var head = first.Message;
         for (var handled = 0; head is not null;)
         {
-            (handled, head) = await HandleRunAsync(head, handled, cancellationToken);
+            (handled, head) = await HandleRunAsync(head, handled, handled == 0 ? first : null, cancellationToken);
         }
     }
 
@@ -49,7 +49,9 @@ public sealed class MessageHandler(
     private sealed record Handling(MessageRow Message, BehaviorResult? Result, string BehaviorName, Activity? Activity);
 
     /// <returns>How many of the run's messages are handled so far, and the agent's next head, claimed in this commit (null: the run ends).</returns>
-    private async Task<(int Handled, MessageRow? Next)> HandleRunAsync(MessageRow head, int handledBefore, CancellationToken cancellationToken)
+    /// <param name="claimed">The head as the claim took it (the first run), with its agent and whether others waited behind it.</param>
+    private async Task<(int Handled, MessageRow? Next)> HandleRunAsync(MessageRow head, int handledBefore, ClaimedHead? claimed,
+        CancellationToken cancellationToken)
     {
         // Each message's span continues its own sender's trace, so none may start inside another's.
         Activity.Current = null;
@@ -62,11 +64,22 @@ public sealed class MessageHandler(
             try
             {
                 // The head's followers are read ahead (one more than the run takes: that one is the next head, claimed by id in
-                // the commit) in the round trip that loads the agent, and taken along only by a pure behaviour.
+                // the commit) in the round trip that loads the agent, and taken along only by a pure behaviour. A head that was
+                // alone when claimed came with its agent, and has none to read.
                 var commitLength = Math.Min(options.Value.CommitLength, options.Value.RunLength - handledBefore);
                 Agent? loaded = null;
-                var readAhead = await Messages.ReadAheadAsync(connection, head, commitLength > 1 ? commitLength : 0, cancellationToken,
-                    new RidingStatements(LoadAgent, new { loadedAgentId = head.AgentId }, async results => loaded = await results.ReadSingleOrDefaultAsync<Agent>()));
+                List<MessageRow> readAhead = [];
+                if (claimed is { HasFollowers: false })
+                {
+                    loaded = new Agent(head.AgentId, claimed.AgentAddress, claimed.AgentConfig);
+                }
+                else
+                {
+                    readAhead = await Messages.ReadAheadAsync(connection, head, commitLength > 1 ? commitLength : 0, cancellationToken,
+                        new RidingStatements(LoadAgent, new { loadedAgentId = head.AgentId },
+                            async results => loaded = await results.ReadSingleOrDefaultAsync<Agent>()));
+                }
+
                 var agent = loaded ?? throw new InvalidOperationException($"Agent {head.AgentId} does not exist.");
                 if (head.Attempts > options.Value.MaxAttempts)
                 {

@@ -16,7 +16,7 @@ public sealed class MessageProcessor(
     WorkerIdentity worker,
     MessagingMetrics metrics,
     IOptions<MessagingOptions> options,
-    ILogger<MessageProcessor> logger) : ClaimLoop<MessageRow>(signal, worker, logger)
+    ILogger<MessageProcessor> logger) : ClaimLoop<ClaimedHead>(signal, worker, logger)
 {
     private long _nextQueueDepthRefresh;
 
@@ -26,28 +26,28 @@ public sealed class MessageProcessor(
     // The last agent claimed: the next claim's scan starts after it, so the agents with work are served in turn.
     private int _afterAgent;
 
-    protected override async Task<IReadOnlyList<MessageRow>> ClaimAsync(int count, CancellationToken cancellationToken)
+    protected override async Task<IReadOnlyList<ClaimedHead>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var claim = await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, _afterAgent, cancellationToken);
-        var claimed = claim.Messages;
+        var claimed = claim.Heads;
         if (claim.Wrapped && _afterAgent > 0)
         {
             // The scan ran off the last agent: the rest of the batch comes from the first ones.
             var more = await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count - claimed.Count, 0,
                 cancellationToken);
-            claimed = [.. claimed, .. more.Messages];
-            _afterAgent = more.Messages.Count > 0 ? more.Messages.Max(m => m.AgentId) : 0;
+            claimed = [.. claimed, .. more.Heads];
+            _afterAgent = more.Heads.Count > 0 ? more.Heads.Max(head => head.Message.AgentId) : 0;
         }
         else
         {
-            _afterAgent = claim.Wrapped ? 0 : claimed.Count > 0 ? claimed.Max(m => m.AgentId) : _afterAgent;
+            _afterAgent = claim.Wrapped ? 0 : claimed.Count > 0 ? claimed.Max(head => head.Message.AgentId) : _afterAgent;
         }
 
         return claimed;
     }
 
-    protected override Task HandleAsync(MessageRow item, CancellationToken cancellationToken) => handler.HandleAsync(item, cancellationToken);
+    protected override Task HandleAsync(ClaimedHead item, CancellationToken cancellationToken) => handler.HandleAsync(item, cancellationToken);
 
     // The gauge reads a number the loop keeps fresh, so scrapes never reach the database.
     protected override async Task BeforeClaimAsync(CancellationToken cancellationToken)

@@ -173,7 +173,13 @@ public sealed class OwnerSendResult
 }
 
 /// <summary>What <see cref="Messages.ClaimInboundAsync"/> claimed; <c>Wrapped</c>: its scan went past the last agent with work.</summary>
-public sealed record InboundClaim(IReadOnlyList<MessageRow> Messages, bool Wrapped);
+public sealed record InboundClaim(IReadOnlyList<ClaimedHead> Heads, bool Wrapped);
+
+/// <summary>
+/// A head of line as <see cref="Messages.ClaimInboundAsync"/> took it: with its agent's address and config (<c>{}</c> for none) as the
+/// claim read them, and whether anything else was waiting in its inbox (a head that was alone has no followers to read ahead).
+/// </summary>
+public sealed record ClaimedHead(MessageRow Message, string? AgentAddress, string AgentConfig, bool HasFollowers);
 
 /// <summary>An outbound message as the outbox claims it, with what is needed to sign as its agent.</summary>
 public sealed class OutboundMessage
@@ -535,22 +541,34 @@ public static class Messages
                 SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
                 FROM claimable
                 WHERE id = claimable.claimed_id
-                RETURNING {Columns}
+                RETURNING EXISTS (SELECT 1 FROM messages f WHERE f.{Inbound} AND f.{Pending} AND f.agent_id = messages.agent_id AND f.id <> messages.id)
+                              AS has_followers,
+                          (SELECT address FROM agents WHERE agents.id = messages.agent_id) AS agent_address,
+                          (SELECT config::text FROM agents WHERE agents.id = messages.agent_id) AS agent_config,
+                          {Columns}
                 """,
                 [new { leaseOwner, lease, batchSize, afterAgent }], null,
                 async results =>
                 {
                     await results.ReadAsync<string>();
-                    return await results.ReadAsync<MessageRow>();
+                    return await results.ReadSplitAsync<HeadExtras, MessageRow>(3);
                 },
                 cancellationToken);
-            return new InboundClaim(claimed, Wrapped: claimed.Count < batchSize);
+            return new InboundClaim([.. claimed.Select(head => new ClaimedHead(head.Second!, head.First.AgentAddress, head.First.AgentConfig ?? "{}",
+                head.First.HasFollowers))], Wrapped: claimed.Count < batchSize);
         }
         catch (PostgresException exception) when (exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "messages_one_in_flight" })
         {
             // Our snapshot predates another worker's claim on one of these agents: the next claim sees it.
             return new InboundClaim([], Wrapped: false);
         }
+    }
+
+    private sealed class HeadExtras
+    {
+        public bool HasFollowers { get; init; }
+        public string? AgentAddress { get; init; }
+        public string? AgentConfig { get; init; }
     }
 
     /// <summary>Claims due outbound rows one by one, not head of line (a dead peer holds up nobody); starts their delivery window.</summary>
@@ -603,8 +621,9 @@ public static class Messages
     /// still ours to finish: the first, the run's head, under our lease and still processing (the fence); each other,
     /// one the head's lease has kept to us since <see cref="ReadAheadAsync"/> (no other worker claims an agent's message
     /// while its head is in flight), still queued. Null when any was taken over, canceled or deleted: then the statement
-    /// fails, so nothing of the round trip stays, and nothing before it either when <paramref name="transaction"/> is null
-    /// (the round trip is then its own implicit transaction and commit); with a transaction, the caller rolls it back. The same round trip appends the handling's log lines (<see cref="AgentLogs.InsertLines"/>) and, with
+    /// fails, so nothing of the round trip stays (with <paramref name="transaction"/> null the round trip is its own implicit
+    /// transaction and commit; with a transaction, the caller rolls it back). The same round trip appends the handling's log
+    /// lines (<see cref="AgentLogs.InsertLines"/>) and, with
     /// <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>; or
     /// <paramref name="nextId"/>, when the caller read it ahead, if it is still due) under our lease for that long. Returns ms
     /// from accepted to done of each, and the next message.
