@@ -152,13 +152,11 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         // Two statements, so the second reads the day afresh once the first holds its lock.
         return new RidingStatements(
             $"""
-            SELECT set_config('{TurnSetting}', {TakeTurn("used.n", "@userId")}, true)
-            FROM ({UsedToday}) AS used;
+            SELECT set_config('{TurnSetting}', {TakeTurn(UsedOn("@userId"), "@userId")}, true);
 
             INSERT INTO usage_daily (user_id, day, shard, messages)
             SELECT @userId, {Today}, pg_backend_pid() % 32, 1
-            WHERE (SELECT n FROM ({UsedToday}) AS used)
-                  < CASE current_setting('{TurnSetting}') WHEN '{Shared}' THEN @sharedUpTo ELSE @limit END
+            WHERE {UsedOn("@userId")} < CASE current_setting('{TurnSetting}') WHEN '{Shared}' THEN @sharedUpTo ELSE @limit END
             ON CONFLICT (user_id, day, shard) DO UPDATE SET messages = usage_daily.messages + 1
             RETURNING messages
             """,
@@ -176,7 +174,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     /// <summary>
     /// The day's count, by the rules of <see cref="CountMessageAsync"/>, for owners' sends that commit together
     /// (<see cref="MessageTable.EnqueueForOwnersAsync"/>): each user of the batch takes a turn, in user order (so two batches
-    /// never wait for each other's), and each of a user's messages fits when the day's use read under the turn, plus its rank
+    /// cannot deadlock on them), and each of a user's messages fits when the day's use read under the turn, plus its rank
     /// among them, stays within the turn's bound.
     /// </summary>
     public async Task<DayQuota> DayQuotaAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -259,12 +257,11 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
 
     private const string TurnsSetting = "agentcloud.day_turns";
     private const string Today = "(now() AT TIME ZONE 'utc')::date";
-    private const string UsedToday = $"SELECT COALESCE(sum(messages), 0) AS n FROM usage_daily WHERE user_id = @userId AND day = {Today}";
 
     private static string UsedOn(string user) =>
         $"(SELECT COALESCE(sum(messages), 0) FROM usage_daily WHERE usage_daily.user_id = {user} AND usage_daily.day = {Today})";
 
-    // The server's max_connections: more sends than that cannot be in flight at once.
+    // The server's max_connections, read once (see InFlightAtMostAsync).
     private int maxConnections;
 
     /// <summary>The user's use of each quota; queued messages as the fullest queue of any of their agents.</summary>
