@@ -108,8 +108,7 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
             return rows;
         }
 
-        // Dapper maps rows to objects; a one-column result of a plain type is its value.
-        Func<System.Data.Common.DbDataReader, T> parse = Scalar<T>.Is ? row => row.IsDBNull(0) ? default! : (T)row.GetValue(0) : reader.GetRowParser<T>();
+        var parse = ParserOf<T>();
         while (await reader.ReadAsync(cancellationToken))
         {
             rows.Add(parse(reader));
@@ -117,6 +116,10 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
 
         return rows;
     }
+
+    // Dapper maps the columns from startIndex to objects; a plain type is the value of the column at startIndex.
+    private Func<System.Data.Common.DbDataReader, T> ParserOf<T>(int startIndex = 0, int length = -1) =>
+        Scalar<T>.Is ? row => row.IsDBNull(startIndex) ? default! : (T)row.GetValue(startIndex) : reader.GetRowParser<T>(startIndex: startIndex, length: length);
 
     private static class Scalar<T>
     {
@@ -132,8 +135,7 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
     {
         await NextResultAsync();
         var rows = new List<(TFirst, TSecond?)>();
-        Func<System.Data.Common.DbDataReader, TFirst> first = Scalar<TFirst>.Is ? row => (TFirst)row.GetValue(0) : reader.GetRowParser<TFirst>(length: secondAt);
-        var second = reader.GetRowParser<TSecond>(startIndex: secondAt);
+        var (first, second) = (ParserOf<TFirst>(length: secondAt), ParserOf<TSecond>(startIndex: secondAt));
         while (await reader.ReadAsync(cancellationToken))
         {
             rows.Add((first(reader), reader.IsDBNull(secondAt) ? default : second(reader)));
