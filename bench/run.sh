@@ -24,6 +24,7 @@ TRACE=${BENCH_TRACE:-0}
 ONLY=${BENCH_ONLY:-reads,login,msg,sql,pgbench,llm,stream,hot,apphost}
 HOT_COUNT=${BENCH_HOT_COUNT:-6000}
 WARMUP_MESSAGES=${BENCH_WARMUP_MESSAGES:-5000}
+BACKLOG=${BENCH_BACKLOG_MESSAGES:-20000}
 LLM_WORKERS=${BENCH_LLM_WORKERS:-2}
 STREAM_TTFT_MS=${BENCH_STREAM_TTFT_MS:-50}
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
@@ -45,6 +46,7 @@ cleanup() {
     set +e
     for pid in "${PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null
+        kill -CONT "$pid" 2>/dev/null # a worker stopped for a backlog gets its TERM
     done
     for pid in "${PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -401,6 +403,15 @@ want msg && for workers in 1 2; do
     HALF_COUNT=$((RATE * 20 < MESSAGES / 2 ? RATE * 20 : MESSAGES / 2))
     "${TOOL[@]}" messages --name "msg.w$workers.half" --api "$API" --conn "$CONN" --state "$RESULTS/state.json" \
         --count "$HALF_COUNT" --concurrency "$CONCURRENCY" --rate "$RATE" --out "$DATA/msg.w$workers.half.json"
+    # From a backlog (issue 9's figures taken apart): the same workers, warm, are stopped (SIGSTOP: their connections stay
+    # open, they claim nothing) while $BACKLOG messages are posted, so the API accepts alone; then they go on and drain them.
+    say "Messages from a backlog with $workers worker(s): $BACKLOG posted while the workers are stopped, then drained (load $(load_average))"
+    kill -STOP "${WORKER_PIDS[@]}"
+    "${TOOL[@]}" messages --name "msg.w$workers.backlog" --phase post --api "$API" --conn "$CONN" --state "$RESULTS/state.json" \
+        --count "$BACKLOG" --concurrency "$CONCURRENCY" --out "$RESULTS/msg.w$workers.backlog.posted.json"
+    kill -CONT "${WORKER_PIDS[@]}"
+    "${TOOL[@]}" messages --name "msg.w$workers.backlog" --phase measure --posted "$RESULTS/msg.w$workers.backlog.posted.json" \
+        --conn "$CONN" --out "$DATA/msg.w$workers.backlog.json"
     stop_workers
 done
 

@@ -23,9 +23,23 @@ public sealed class MessageHandler(
     ILogger<MessageHandler> logger,
     StaticEndpointMap endpointMap,
     IHostApplicationLifetime lifetime,
-    Wakeups wakeups)
+    Wakeups wakeups) : IAsyncDisposable
 {
     private const string ReplyBehavior = "reply";
+
+    // Runs that send nothing, of the agents handled at once, complete together (see Batcher): one statement and one commit,
+    // on the connection of the first run's slot (each slot waits for its answer and uses its connection for nothing else
+    // meanwhile, so a batch never needs one more from the pool). Under load, the more slots, the shorter each agent's run:
+    // without this, completions per message grew with the slots (at full load two workers took 0.63 a message, one 0.33).
+    private readonly Batcher<(NpgsqlConnection Connection, RunCompletion Run), CompletedRun?> completions = new("complete messages",
+        maxBatch: options.Value.MaxConcurrency, loops: 2,
+        async runs => (IReadOnlyList<CompletedRun?>?)await Messages.CompleteInboundAsync(runs[0].Connection, null, worker.LeaseOwner, [.. runs.Select(run => run.Run)],
+                options.Value.LeaseDuration, CancellationToken.None)
+            ?? [.. runs.Select(_ => (CompletedRun?)null)],
+        // One run's lost lease fails the batch: each run again alone finds out whether it was its own.
+        runAgainAlone: completed => completed is null);
+
+    public ValueTask DisposeAsync() => completions.DisposeAsync();
 
     private static readonly ActivitySource ActivitySource = new(AgentWorker.ActivitySourceName);
 
@@ -181,20 +195,24 @@ public sealed class MessageHandler(
     /// was committed: the lease was lost (logged), or, with <paramref name="fallBack"/>, any failure, for the caller to
     /// try the head alone.
     /// </summary>
-    private async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CommitRunAsync(NpgsqlConnection connection, Agent agent,
+    private async Task<CompletedRun?> CommitRunAsync(NpgsqlConnection connection, Agent agent,
         IReadOnlyList<Handling> run, bool claimNext, Guid? nextId, bool fallBack, CancellationToken cancellationToken)
     {
         try
         {
             // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
             // everything before it in this transaction goes with it. A run that sends nothing needs no transaction of its own:
-            // its completion is one round trip and one commit.
+            // its completion is one round trip and one commit, shared with the other runs completing at the same moment.
             var sends = PlanSends(run);
             await using var transaction = sends.Count > 0 ? await connection.BeginTransactionAsync(cancellationToken) : null;
             Activity.Current = run[0].Activity;
-            var (completions, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, sends, cancellationToken);
-            if (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, completions, (agent.Id, lines),
-                    claimNext ? options.Value.LeaseDuration : null, nextId, cancellationToken) is not { } completed)
+            var (done, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, sends, cancellationToken);
+            var completion = new RunCompletion(agent.Id, done, lines, claimNext, nextId);
+            var completed = transaction is null
+                ? await completions.RunAsync((connection, completion))
+                : (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, [completion], options.Value.LeaseDuration,
+                    cancellationToken))?[0];
+            if (completed is null)
             {
                 if (transaction is not null)
                 {

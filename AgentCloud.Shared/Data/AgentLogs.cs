@@ -29,15 +29,20 @@ public static class AgentLogs
         NpgsqlTransaction transaction, CancellationToken cancellationToken) =>
         lines.Count == 0 ? Task.CompletedTask : connection.ExecutePreparedAsync(
             InsertLines,
-            new { agentId, levels = lines.Select(line => line.Level).ToArray(), messages = lines.Select(line => line.Message).ToArray() },
+            new
+            {
+                logAgentIds = lines.Select(_ => agentId).ToArray(),
+                levels = lines.Select(line => line.Level).ToArray(), messages = lines.Select(line => line.Message).ToArray(),
+            },
             transaction, cancellationToken);
 
     /// <summary>The statement of <see cref="WriteAsync(NpgsqlConnection, int, IReadOnlyList{ValueTuple{string, string}}, NpgsqlTransaction, CancellationToken)"/>
-    /// (parameters <c>@agentId, @levels, @messages</c>), to ride in another's round trip.</summary>
+    /// (parameters <c>@logAgentIds, @levels, @messages</c>: each line's agent, level and text), to ride in another's round trip.</summary>
     public const string InsertLines =
         """
         INSERT INTO agent_logs (agent_id, log_level, message)
-        SELECT @agentId, line.level, line.message FROM unnest(@levels::text[], @messages::text[]) WITH ORDINALITY AS line(level, message, n)
+        SELECT line.agent_id, line.level, line.message
+        FROM unnest(@logAgentIds::int[], @levels::text[], @messages::text[]) WITH ORDINALITY AS line(agent_id, level, message, n)
         ORDER BY line.n
         """;
 }

@@ -138,6 +138,16 @@ public sealed record SyncAnswer(string PayloadJson, string SchemaDigest, string?
 public sealed record Completion(Guid Id, string? ReplyJson, SyncAnswer? Answer);
 
 /// <summary>
+/// One agent's run for <see cref="Messages.CompleteInboundAsync"/>: its messages (the head, under our lease, first), its log
+/// lines, and whether to claim its next head (<c>NextId</c>: the one read ahead).
+/// </summary>
+public sealed record RunCompletion(int AgentId, IReadOnlyList<Completion> Messages, IReadOnlyList<(string Level, string Message)> Lines,
+    bool ClaimNext, Guid? NextId);
+
+/// <summary>A run <see cref="Messages.CompleteInboundAsync"/> finished: ms from accepted to done of each message, and the next head it claimed.</summary>
+public sealed record CompletedRun(IReadOnlyList<double> Latencies, MessageRow? Next);
+
+/// <summary>
 /// Statements that ride in the round trip of another's (<see cref="Messages.EnqueueAsync"/>'s insert, <see cref="Messages.ReadAheadAsync"/>),
 /// after it, and read their own results; after an insert they run whether or not it stored anything, so after a repeat the caller rolls back.
 /// </summary>
@@ -618,21 +628,23 @@ public static class Messages
 
     /// <summary>
     /// Done, each with its reply and a waiting sync sender's answer (then <see cref="Wakeups.Finished"/>), if they are
-    /// still ours to finish: the first, the run's head, under our lease and still processing (the fence); each other,
-    /// one the head's lease has kept to us since <see cref="ReadAheadAsync"/> (no other worker claims an agent's message
-    /// while its head is in flight), still queued. Null when any was taken over, canceled or deleted: then the statement
-    /// fails, so nothing of the round trip stays (with <paramref name="transaction"/> null the round trip is its own implicit
-    /// transaction and commit; with a transaction, the caller rolls it back). The same round trip appends the handling's log
-    /// lines (<see cref="AgentLogs.InsertLines"/>) and, with
-    /// <paramref name="claimNextLease"/>, claims the agent's next due head (the lane rule of <see cref="ClaimInboundAsync"/>; or
-    /// <paramref name="nextId"/>, when the caller read it ahead, if it is still due) under our lease for that long. Returns ms
-    /// from accepted to done of each, and the next message.
+    /// still ours to finish: the first of each run, the run's head, under our lease and still processing (the fence); each
+    /// other, one the head's lease has kept to us since <see cref="ReadAheadAsync"/> (no other worker claims an agent's
+    /// message while its head is in flight), still queued. Null when any was taken over, canceled or deleted: then the
+    /// statement fails, so nothing of the round trip stays (with <paramref name="transaction"/> null the round trip is its own
+    /// implicit transaction and commit; with a transaction, the caller rolls it back). The same round trip appends each run's
+    /// log lines (<see cref="AgentLogs.InsertLines"/>) and, for a run that asks, claims its agent's next due head (the lane
+    /// rule of <see cref="ClaimInboundAsync"/>; or <see cref="RunCompletion.NextId"/>, when the caller read it ahead, if it is
+    /// still due) under our lease for <paramref name="lease"/>. Several agents' runs complete together (each agent at most
+    /// once); one run's lost lease fails them all. Returns, for each run, ms from accepted to done of each of its messages,
+    /// and its next message.
     /// </summary>
-    public static async Task<(IReadOnlyList<double> Latencies, MessageRow? Next)?> CompleteInboundAsync(NpgsqlConnection connection,
-        NpgsqlTransaction? transaction, string leaseOwner, IReadOnlyList<Completion> run,
-        (int AgentId, IReadOnlyList<(string Level, string Message)> Lines) log, TimeSpan? claimNextLease, Guid? nextId,
+    public static async Task<IReadOnlyList<CompletedRun>?> CompleteInboundAsync(NpgsqlConnection connection,
+        NpgsqlTransaction? transaction, string leaseOwner, IReadOnlyList<RunCompletion> runs, TimeSpan lease,
         CancellationToken cancellationToken)
     {
+        var messages = runs.SelectMany(run => run.Messages.Select((done, i) => (Done: done, Head: i == 0))).ToArray();
+        var lines = runs.SelectMany(run => run.Lines.Select(line => (run.AgentId, line.Level, line.Message))).ToArray();
         try
         {
             // The log lines' INSERT returns no rows, so it goes last: the reader sees the update's and the claim's rows.
@@ -643,35 +655,41 @@ public static class Messages
                     SET status = '{MessageStatus.Done}', reply = c.reply::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
                         attempts = m.attempts + (m.status = '{Queued}')::int,
                         sync_answer = c.answer::jsonb, sync_answer_schema_digest = c.answer_schema, sync_answer_protocol_digest = c.answer_protocol
-                    FROM unnest(@ids::uuid[], @replies::text[], @answers::text[], @answerSchemas::text[], @answerProtocols::text[])
-                        AS c(id, reply, answer, answer_schema, answer_protocol)
+                    FROM unnest(@ids::uuid[], @heads::bool[], @replies::text[], @answers::text[], @answerSchemas::text[], @answerProtocols::text[])
+                        AS c(id, head, reply, answer, answer_schema, answer_protocol)
                     WHERE m.id = c.id
-                      AND CASE WHEN m.id = @headId THEN m.lease_owner = @leaseOwner AND m.status = '{Processing}' ELSE m.status = '{Queued}' END
+                      AND CASE WHEN c.head THEN m.lease_owner = @leaseOwner AND m.status = '{Processing}' ELSE m.status = '{Queued}' END
                     RETURNING m.id, EXTRACT(EPOCH FROM m.completed_at - m.created_at)::float8 * 1000 AS latency
                 ),
-                -- Every one of the run, or the statement fails (migration 0075).
+                -- Every one of the runs, or the statement fails (migration 0075).
                 fence AS (SELECT agentcloud_lease_held(count(*) = cardinality(@ids::uuid[])) FROM done)
                 SELECT done.id, done.latency FROM fence LEFT JOIN done ON true;
-                {(claimNextLease is null ? "" : nextId is null ? ClaimNext + ";" : ClaimNextById + ";")}
+                {ClaimNextHeads};
                 {AgentLogs.InsertLines}
                 """,
                 [new
                 {
-                    headId = run[0].Id, leaseOwner,
-                ids = run.Select(done => done.Id).ToArray(),
-                replies = run.Select(done => done.ReplyJson).ToArray(),
-                answers = run.Select(done => done.Answer?.PayloadJson).ToArray(),
-                answerSchemas = run.Select(done => done.Answer?.SchemaDigest).ToArray(),
-                answerProtocols = run.Select(done => done.Answer?.ProtocolDigest).ToArray(),
-                    agentId = log.AgentId, lease = claimNextLease, retryable = Retryable, nextId,
-                    levels = log.Lines.Select(line => line.Level).ToArray(), messages = log.Lines.Select(line => line.Message).ToArray(),
+                    leaseOwner, lease, retryable = Retryable,
+                    ids = messages.Select(m => m.Done.Id).ToArray(),
+                    heads = messages.Select(m => m.Head).ToArray(),
+                    replies = messages.Select(m => m.Done.ReplyJson).ToArray(),
+                    answers = messages.Select(m => m.Done.Answer?.PayloadJson).ToArray(),
+                    answerSchemas = messages.Select(m => m.Done.Answer?.SchemaDigest).ToArray(),
+                    answerProtocols = messages.Select(m => m.Done.Answer?.ProtocolDigest).ToArray(),
+                    nextIds = runs.Where(run => run.ClaimNext && run.NextId is not null).Select(run => run.NextId!.Value).ToArray(),
+                    nextOfAgents = runs.Where(run => run.ClaimNext && run.NextId is null).Select(run => run.AgentId).ToArray(),
+                    logAgentIds = lines.Select(line => line.AgentId).ToArray(),
+                    levels = lines.Select(line => line.Level).ToArray(),
+                    messages = lines.Select(line => line.Message).ToArray(),
                 }],
                 transaction,
                 async results =>
                 {
                     var latencies = (await results.ReadAsync<Finished>()).ToDictionary(done => done.Id, done => done.Latency);
-                    return ((IReadOnlyList<double>)[.. run.Select(done => latencies[done.Id])],
-                        claimNextLease is null ? null : await results.ReadSingleOrDefaultAsync<MessageRow>());
+                    var next = (await results.ReadAsync<MessageRow>()).ToDictionary(row => row.AgentId);
+                    return (IReadOnlyList<CompletedRun>)[.. runs.Select(run => new CompletedRun(
+                        [.. run.Messages.Select(done => latencies[done.Id])],
+                        run.ClaimNext ? next.GetValueOrDefault(run.AgentId) : null))];
                 },
                 cancellationToken);
         }
@@ -723,26 +741,21 @@ public static class Messages
             },
             cancellationToken);
 
-    // The agent's next due head, once the message it completes is done; see CompleteInboundAsync.
-    // The message read ahead as the next head, by id: under a flood the planner, its statistics behind, took ClaimNext's
-    // look-up of the next head through messages_by_session and sorted the agent's every row (6 to 13 ms a run).
-    private const string ClaimNextById =
+    // Each run's agent's next due head, once the messages it completes are done; see CompleteInboundAsync. The message read
+    // ahead as the next head is claimed by id: under a flood the planner, its statistics behind, took the look-up of the
+    // next head through messages_by_session and sorted the agent's every row (6 to 13 ms a run). ANY(ARRAY(...)) keeps each
+    // a probe of the primary key.
+    private const string ClaimNextHeads =
         $"""
-        {ClaimAsNextHead}
-        WHERE id = @nextId AND status = ANY(@retryable) AND available_at <= {Now}
-        RETURNING {Columns}
-        """;
-
-    private const string ClaimNext =
-        $"""
-        {ClaimAsNextHead}
-        WHERE id = (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = @agentId ORDER BY {OtherLane}, seq LIMIT 1)
+        UPDATE messages SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+        WHERE id = ANY(ARRAY(
+                SELECT unnest(@nextIds::uuid[])
+                UNION ALL
+                SELECT (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = a.agent_id ORDER BY {OtherLane}, seq LIMIT 1)
+                FROM unnest(@nextOfAgents::int[]) AS a(agent_id)))
           AND status = ANY(@retryable) AND available_at <= {Now}
         RETURNING {Columns}
         """;
-
-    private const string ClaimAsNextHead =
-        $"UPDATE messages SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1";
 
     /// <summary>Marks an outbound message delivered, with the peer's answer to a sync POST (then <see cref="Wakeups.Finished"/>).</summary>
     public static Task CompleteDeliveryAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, Guid id, string deliveredTo,

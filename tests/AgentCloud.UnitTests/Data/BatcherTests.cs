@@ -1,6 +1,6 @@
-using AgentCloud.Api.Infrastructure;
+using AgentCloud.Shared.Data;
 
-namespace AgentCloud.UnitTests.Api;
+namespace AgentCloud.UnitTests.Data;
 
 public sealed class BatcherTests
 {

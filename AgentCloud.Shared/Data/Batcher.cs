@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 
-namespace AgentCloud.Api.Infrastructure;
+namespace AgentCloud.Shared.Data;
 
 /// <summary>
 /// Calls that share a round trip to the database: a caller queues its item and awaits its result, and each of a few loops
@@ -13,7 +13,8 @@ namespace AgentCloud.Api.Infrastructure;
 /// </summary>
 /// <remarks>
 /// Why: on these machines each round trip costs PostgreSQL more than the statement itself (system calls and wake-ups), so
-/// the API's throughput was bound by its round trips per request (perf: 35% of all CPU in the backends serving the API).
+/// the API's throughput was bound by its round trips per request (perf: 35% of all CPU in the backends serving the API),
+/// and the worker's by its completions: the more handling slots, the shorter each agent's run, the more completions.
 /// </remarks>
 public sealed class Batcher<TItem, TResult> : IAsyncDisposable
 {
@@ -43,8 +44,8 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
         this.loops = [.. Enumerable.Range(0, loops).Select(_ => Task.Run(RunLoopAsync))];
     }
 
-    /// <summary>The API's own spans, such as a batch's.</summary>
-    public const string ActivitySourceName = "AgentCloud.Api";
+    /// <summary>The batches' spans, in whichever process runs them.</summary>
+    public const string ActivitySourceName = "AgentCloud.Batches";
 
     /// <summary>The item's result, from the batch it ran in (its exception, if it failed alone).</summary>
     public Task<TResult> RunAsync(TItem item)
