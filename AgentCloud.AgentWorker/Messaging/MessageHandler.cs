@@ -33,8 +33,8 @@ public sealed class MessageHandler(
     // without this, completions per message grew with the slots (at full load two workers took 0.63 a message, one 0.33).
     private readonly Batcher<(NpgsqlConnection Connection, RunCompletion Run), CompletedRun?> completions = new("complete messages",
         maxBatch: options.Value.MaxConcurrency, loops: 2,
-        async runs => (IReadOnlyList<CompletedRun?>?)await Messages.CompleteInboundAsync(runs[0].Connection, null, worker.LeaseOwner, [.. runs.Select(run => run.Run)],
-                options.Value.LeaseDuration, CancellationToken.None)
+        async runs => (IReadOnlyList<CompletedRun?>?)await Messages.CompleteInboundAsync(runs[0].Connection, null, worker.LeaseOwner,
+                [.. runs.Select(run => run.Run)], options.Value.LeaseDuration, CancellationToken.None)
             ?? [.. runs.Select(_ => (CompletedRun?)null)],
         // One run's lost lease fails the batch: each run again alone finds out whether it was its own.
         runAgainAlone: completed => completed is null);

@@ -20,13 +20,8 @@ public static class HotAgent
         var phase = args.Optional("phase") ?? "all";
         if (phase == "measure")
         {
-            var posted = JsonNode.Parse(File.ReadAllText(args.Get("posted")))!;
-            await using var source = NpgsqlDataSource.Create(args.Get("conn"));
-            var measured = await MessageLoad.WaitAndMeasureAsync(source, Guid.Parse(posted["session"]!.GetValue<string>()),
-                posted["count"]!.GetValue<int>() - posted["errors"]!.GetValue<int>(), args.Double("timeout", 300));
-            measured["name"] = args.Get("name");
+            var (posted, measured) = await MessageLoad.MeasurePostedAsync(args);
             measured["via"] = posted["via"]!.GetValue<string>();
-            measured["errors"] = posted["errors"]!.GetValue<int>() + measured["dead"]!.GetValue<long>() + measured["missing"]!.GetValue<long>();
             Stats.Write(args.Get("out"), measured);
             return;
         }

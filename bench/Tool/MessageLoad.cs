@@ -32,12 +32,7 @@ public static class MessageLoad
         var phase = args.Optional("phase") ?? "all";
         if (phase == "measure")
         {
-            var posted = JsonNode.Parse(File.ReadAllText(args.Get("posted")))!;
-            await using var source = NpgsqlDataSource.Create(args.Get("conn"));
-            var measured = await WaitAndMeasureAsync(source, Guid.Parse(posted["session"]!.GetValue<string>()),
-                posted["count"]!.GetValue<int>() - posted["errors"]!.GetValue<int>(), args.Double("timeout", 300));
-            measured["name"] = args.Get("name");
-            measured["errors"] = posted["errors"]!.GetValue<int>() + measured["dead"]!.GetValue<long>() + measured["missing"]!.GetValue<long>();
+            var (posted, measured) = await MeasurePostedAsync(args);
             measured["client_posts_per_s"] = posted["client_posts_per_s"]!.GetValue<double>();
             Stats.Write(args.Get("out"), measured);
             return;
@@ -308,6 +303,18 @@ public static class MessageLoad
         }
 
         await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>The <c>--phase measure</c> of a backlog: waits for and measures what <c>--posted</c> (a <c>--phase post</c>'s output) says.</summary>
+    internal static async Task<(JsonNode Posted, JsonObject Measured)> MeasurePostedAsync(Args args)
+    {
+        var posted = JsonNode.Parse(File.ReadAllText(args.Get("posted")))!;
+        await using var source = NpgsqlDataSource.Create(args.Get("conn"));
+        var measured = await WaitAndMeasureAsync(source, Guid.Parse(posted["session"]!.GetValue<string>()),
+            posted["count"]!.GetValue<int>() - posted["errors"]!.GetValue<int>(), args.Double("timeout", 300));
+        measured["name"] = args.Get("name");
+        measured["errors"] = posted["errors"]!.GetValue<int>() + measured["dead"]!.GetValue<long>() + measured["missing"]!.GetValue<long>();
+        return (posted, measured);
     }
 
     internal static async Task<JsonObject> WaitAndMeasureAsync(NpgsqlDataSource dataSource, Guid session, int expected, double timeoutSeconds)
