@@ -1,4 +1,3 @@
-using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
 using Dapper;
