@@ -239,7 +239,19 @@ public sealed class MessageHandler(
             }
 
             wakeups.LogWritten(agent.Id);
-            sent.ForEach(wakeups.Queued);
+            foreach (var message in sent)
+            {
+                if (message.Status == MessageStatus.Dead)
+                {
+                    wakeups.Finished(message.Id);
+                    logger.LogError("Message {MessageId} to {Target} is dead at once: {Error}", message.Id, message.Target, message.Error);
+                }
+                else
+                {
+                    wakeups.Queued(message);
+                }
+            }
+
             return completed;
         }
         catch (Exception exception) when (fallBack && !cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
@@ -354,8 +366,9 @@ public sealed class MessageHandler(
 
             foreach (var i in replies)
             {
-                var id = Queue(i, message, activity, inReplyTo: message.Id);
-                lines.Add((LogLevels.Info, $"Sent message {id} to {UAgents.UntrustedText.ForLog(message.Sender, 200)} (the reply to message {message.Id})"));
+                var (id, dead) = Queue(i, message, activity, inReplyTo: message.Id);
+                var to = UAgents.UntrustedText.ForLog(message.Sender, 200);
+                lines.Add(dead is null ? (LogLevels.Info, $"Sent message {id} to {to} (the reply to message {message.Id})") : DeadLine(id, to));
             }
 
             var forwards = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && !sends[i].IsReply).ToList();
@@ -369,9 +382,9 @@ public sealed class MessageHandler(
                     continue;
                 }
 
-                var id = Queue(forwards[0], message, activity, inReplyTo: null);
+                var (id, dead) = Queue(forwards[0], message, activity, inReplyTo: null);
                 forwards.RemoveAt(0);
-                lines.Add((LogLevels.Info, $"Sent message {id} to {send.Target}"));
+                lines.Add(dead is null ? (LogLevels.Info, $"Sent message {id} to {send.Target}") : DeadLine(id, send.Target));
             }
 
             completions.Add(new Completion(message.Id, result.Reply?.ToJsonString(), answer));
@@ -380,7 +393,10 @@ public sealed class MessageHandler(
         var sent = queued.Count == 0 ? [] : await Messages.EnqueueSentAsync(connection, transaction, queued, cancellationToken);
         return (completions, lines, sent);
 
-        Guid Queue(int i, MessageRow message, Activity? activity, Guid? inReplyTo)
+        // A send no endpoint source could ever deliver is stored dead at once (its one attempt): no delivery claims it.
+        (string, string) DeadLine(Guid id, string target) => (LogLevels.Error, $"Message {id} to {target} is dead at once: {Messages.NoEndpoint(target)}");
+
+        (Guid Id, string? DeadBecause) Queue(int i, MessageRow message, Activity? activity, Guid? inReplyTo)
         {
             var sender = agent.Address is { Length: > 0 } address
                 ? address
@@ -399,11 +415,12 @@ public sealed class MessageHandler(
                 Traceparent: activity?.Id ?? message.Traceparent,
                 Hops: message.Hops + 1,
                 SchemaDigest: content.SchemaDigest,
-                ProtocolDigest: content.ProtocolDigest)));
+                ProtocolDigest: content.ProtocolDigest,
+                DeadBecause: route.Unreachable ? Messages.NoEndpoint(target) : null)));
             isQueued[i] = true;
             var key = (target, message.Session, route.Direction);
             queuedTo[key] = queuedTo.GetValueOrDefault(key) + 1;
-            return id;
+            return (id, route.Unreachable ? Messages.NoEndpoint(target) : null);
         }
 
         // An echo when the run already queued the same content for the sender in the session, or a committed message within

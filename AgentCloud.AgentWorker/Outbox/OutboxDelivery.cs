@@ -99,8 +99,7 @@ public sealed class OutboxDelivery(
             // the map, and then a new send is the way). An Almanac that does not know the address yet might later.
             return endpointMap.CanResolve(message.Target)
                 ? new Outcome(null, Error: $"no endpoint for {message.Target}")
-                : new Outcome(null, Error: $"no endpoint for {message.Target}: it is not in the static endpoint map and no Almanac is configured",
-                    Permanent: true);
+                : new Outcome(null, Error: Messages.NoEndpoint(message.Target), Permanent: true);
         }
 
         activity?.SetTag("url.full", url);

@@ -24,6 +24,7 @@ public static class SubmitEndpoint
     {
         builder.Services.AddOptions<SubmitOptions>().BindConfiguration(SubmitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SubmitLimits>();
+        builder.Services.AddSingleton<EnvelopeInbox>();
         return builder;
     }
 
@@ -33,19 +34,19 @@ public static class SubmitEndpoint
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
         var sync = new SyncReplies(dataSource, app.Services.GetRequiredService<FinishedMessages>(), app.Services.GetRequiredService<BackendAgent>(), logger);
         var limits = app.Services.GetRequiredService<SubmitLimits>();
-        var wakeups = app.Services.GetRequiredService<Wakeups>();
+        var inbox = app.Services.GetRequiredService<EnvelopeInbox>();
         var warnings = new WarningThrottle(limits.Settings.WarningBurst, limits.Settings.WarningsPerMinute, TimeProvider.System);
 
         // The reference treats every method but HEAD and OPTIONS as a submission.
         app.MapMethods(Path, [HttpMethods.Post, HttpMethods.Get, HttpMethods.Put],
-            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, sync, limits, wakeups, warnings, logger)));
+            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, inbox, sync, limits, warnings, logger)));
         app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, dataSource, logger)));
         app.MapMethods(Path, [HttpMethods.Options], () => Results.NoContent());
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, SyncReplies sync,
-        SubmitLimits limits, Wakeups wakeups, WarningThrottle warnings, ILogger logger)
+    private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, EnvelopeInbox inbox, SyncReplies sync,
+        SubmitLimits limits, WarningThrottle warnings, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
@@ -87,7 +88,7 @@ public static class SubmitEndpoint
 
         try
         {
-            return await SubmitToAgentAsync(context, envelope, dataSource, sync, limits, wakeups, logger);
+            return await SubmitToAgentAsync(context, envelope, dataSource, inbox, sync, limits, logger);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
         {
@@ -96,12 +97,17 @@ public static class SubmitEndpoint
     }
 
     private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, NpgsqlDataSource dataSource,
-        SyncReplies sync, SubmitLimits limits, Wakeups wakeups, ILogger logger)
+        EnvelopeInbox inbox, SyncReplies sync, SubmitLimits limits, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        if (await FindAgentAsync(connection, envelope.Target, limits.Settings.MaxQueuedPerAgent, cancellationToken) is not ({ } agent, var queueFull))
+        (HostedAgent Agent, bool QueueFull)? found;
+        await using (var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken))
+        {
+            found = await FindAgentAsync(connection, envelope.Target, limits.Settings.MaxQueuedPerAgent, cancellationToken);
+        }
+
+        if (found is not ({ } agent, var queueFull))
         {
             return Error(SubmitErrors.UnableToRoute);
         }
@@ -134,8 +140,8 @@ public static class SubmitEndpoint
         }
 
         var isSync = request.Headers["x-uagents-connection"] == "sync";
-        // One statement, its own commit: no transaction's BEGIN and COMMIT round trips for an envelope flood to wait on.
-        var (message, duplicate) = await Messages.EnqueueAsync(connection, transaction: null, new NewMessage(
+        // Its own commit, shared with the envelopes that arrive with it.
+        var (message, duplicate) = await inbox.StoreAsync(new NewMessage(
             AgentId: agent.Id,
             Direction: MessageDirection.Inbound,
             Sender: envelope.Sender,
@@ -148,11 +154,7 @@ public static class SubmitEndpoint
             // The same envelope again (a sender's retry) lands on the first copy; a new envelope is a new message.
             DedupKey: envelope.Identity(),
             ExpiresAt: InboundEnvelope.ExpiresAt(envelope),
-            SenderWaits: isSync), cancellationToken);
-        if (!duplicate)
-        {
-            wakeups.Queued(message);
-        }
+            SenderWaits: isSync));
 
         logger.LogDebug("Accepted {Kind} envelope from {Sender} for agent {AgentId}: message {MessageId}{Duplicate}",
             isSync ? "a sync" : "an", UntrustedText.ForLog(envelope.Sender), agent.Id, message.Id, duplicate ? " (a replay)" : "");
@@ -161,7 +163,6 @@ public static class SubmitEndpoint
             return Json(StatusCodes.Status200OK, new JsonObject());
         }
 
-        await connection.CloseAsync();
         var reply = await sync.WaitForReplyAsync(envelope, agent, message.Id, cancellationToken);
         return Results.Text(reply.ToJson(), "application/json", statusCode: StatusCodes.Status200OK);
     }

@@ -104,7 +104,8 @@ public sealed record NewMessage(
     DateTime? ExpiresAt = null,
     bool SenderWaits = false,
     string? IdempotencyKey = null,
-    bool PostSync = false);
+    bool PostSync = false,
+    string? DeadBecause = null);
 
 /// <summary>A message of a run, at <paramref name="Position"/> in it, that its handling would answer: see <see cref="Messages.CheckEchoesAsync"/>.</summary>
 public sealed record EchoCheck(int Position, string Peer, Guid Session, string? SchemaDigest, string PayloadJson);
@@ -125,8 +126,11 @@ public sealed class EchoCheckResult
     public int[] MatchingRunSends { get; init; } = [];
 }
 
-/// <summary>Where a message from an agent goes: into the inbox of an agent hosted here, or its sender's outbox.</summary>
-public readonly record struct Route(int AgentId, string Direction)
+/// <summary>
+/// Where a message from an agent goes: into the inbox of an agent hosted here, or its sender's outbox. An outbound route no
+/// endpoint source could ever resolve (<see cref="StaticEndpointMap.CanResolve"/>) is <see cref="Unreachable"/>.
+/// </summary>
+public readonly record struct Route(int AgentId, string Direction, bool Unreachable = false)
 {
     public bool IsLocal => Direction == MessageDirection.Inbound;
 }
@@ -303,6 +307,68 @@ public static class Messages
         return (existing, true);
     }
 
+    /// <summary>The most envelopes <see cref="EnqueueEnvelopesAsync"/> takes at once.</summary>
+    public const int MaxEnvelopesPerStatement = 32;
+
+    /// <summary>
+    /// Queues envelopes that came over the wire into their agents' inboxes, many in one round trip and one commit, with no
+    /// transaction of the caller's (PostgreSQL runs the round trip as one implicit transaction), in the order given. Each
+    /// has its envelope's identity as its <see cref="NewMessage.DedupKey"/>: a repeat (of a stored envelope, or of one earlier
+    /// in the same call) stores nothing and finds the first copy (<c>Duplicate</c> true). One result per message, in order.
+    /// </summary>
+    public static Task<IReadOnlyList<(MessageRow Message, bool Duplicate)>> EnqueueEnvelopesAsync(NpgsqlConnection connection,
+        IReadOnlyList<NewMessage> messages, CancellationToken cancellationToken)
+    {
+        var ids = messages.Select(_ => Guid.NewGuid()).ToArray();
+        // The insert gives way to any copy, committed or not yet (it waits for that one's commit); the look-up that follows
+        // in the same transaction sees the copy that stayed, ours or the first.
+        return connection.QueryPreparedMultipleAsync(
+            $"""
+            INSERT INTO messages (id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, dedup_key,
+                                  traceparent, expires_at, sender_waits)
+            SELECT id, agent_id, '{MessageDirection.Inbound}', sender, target, session, schema_digest, protocol_digest, payload::jsonb,
+                   dedup_key, traceparent, expires_at, sender_waits
+            FROM unnest(@ids::uuid[], @agentIds::int[], @senders::text[], @targets::text[], @sessions::uuid[], @schemaDigests::text[],
+                        @protocolDigests::text[], @payloads::text[], @dedupKeys::bpchar[], @traceparents::text[], @expiresAt::timestamp[],
+                        @senderWaits::bool[])
+                 WITH ORDINALITY AS e(id, agent_id, sender, target, session, schema_digest, protocol_digest, payload, dedup_key,
+                                      traceparent, expires_at, sender_waits, number)
+            ORDER BY number
+            ON CONFLICT DO NOTHING;
+            SELECT found.* FROM unnest(@agentIds::int[], @dedupKeys::bpchar[]) WITH ORDINALITY AS k(agent, identity, number)
+            CROSS JOIN LATERAL (SELECT {Columns} FROM messages WHERE {Inbound} AND agent_id = k.agent AND dedup_key = k.identity) AS found
+            ORDER BY k.number
+            """,
+            [new
+            {
+                ids,
+                agentIds = messages.Select(m => m.AgentId).ToArray(),
+                senders = messages.Select(m => m.Sender).ToArray(),
+                targets = messages.Select(m => m.Target).ToArray(),
+                sessions = messages.Select(m => m.Session).ToArray(),
+                schemaDigests = messages.Select(m => m.SchemaDigest).ToArray(),
+                protocolDigests = messages.Select(m => m.ProtocolDigest).ToArray(),
+                payloads = messages.Select(m => m.PayloadJson).ToArray(),
+                dedupKeys = messages.Select(m => m.DedupKey ?? throw new ArgumentException("An envelope's message needs its identity as its dedup key.")).ToArray(),
+                traceparents = messages.Select(m => m.Traceparent).ToArray(),
+                expiresAt = messages.Select(m => m.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null).ToArray(),
+                senderWaits = messages.Select(m => m.SenderWaits).ToArray(),
+            }],
+            null,
+            async results =>
+            {
+                var stored = await results.ReadAsync<MessageRow>();
+                if (stored.Count != messages.Count)
+                {
+                    // Only a delete between the two statements (the agent, or the first copy by its owner) can do this.
+                    throw new InvalidOperationException("A stored envelope was deleted before it could be read back.");
+                }
+
+                return (IReadOnlyList<(MessageRow, bool)>)[.. stored.Select((row, i) => (row, row.Id != ids[i]))];
+            },
+            cancellationToken);
+    }
+
     /// <summary>The most sends <see cref="EnqueueForOwnersAsync"/> takes at once.</summary>
     public const int MaxOwnerSendsPerStatement = 32;
 
@@ -399,21 +465,25 @@ public static class Messages
 
     /// <summary>
     /// Queues what a run sends, in the caller's transaction, in one statement and in this order (their <c>seq</c> too), each
-    /// under the id it is given. A handler's sends carry no dedup or idempotency key: none of them is a repeat.
+    /// under the id it is given. A handler's sends carry no dedup or idempotency key: none of them is a repeat. One with
+    /// <see cref="NewMessage.DeadBecause"/> is stored dead at once, after its one attempt (the route that found no endpoint),
+    /// so no delivery ever claims it.
     /// </summary>
     public static Task<List<MessageRow>> EnqueueSentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<(Guid Id, NewMessage Message)> messages, CancellationToken cancellationToken) =>
         connection.QueryPreparedAsync<MessageRow>(
             $"""
             INSERT INTO messages (id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
-                                  hops, traceparent, expires_at, sender_waits, post_sync)
+                                  hops, traceparent, expires_at, sender_waits, post_sync, status, error, attempts, completed_at)
             SELECT id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload::jsonb, in_reply_to,
-                   hops, traceparent, expires_at, sender_waits, post_sync
+                   hops, traceparent, expires_at, sender_waits, post_sync,
+                   CASE WHEN dead_because IS NULL THEN '{Queued}' ELSE '{MessageStatus.Dead}' END, dead_because,
+                   (dead_because IS NOT NULL)::int, CASE WHEN dead_because IS NOT NULL THEN {Now} END
             FROM unnest(@ids::uuid[], @agentIds::int[], @directions::text[], @senders::text[], @targets::text[], @sessions::uuid[],
                         @schemaDigests::text[], @protocolDigests::text[], @payloads::text[], @inReplyTo::uuid[], @hops::int[],
-                        @traceparents::text[], @expiresAt::timestamp[], @senderWaits::bool[], @postSync::bool[])
+                        @traceparents::text[], @expiresAt::timestamp[], @senderWaits::bool[], @postSync::bool[], @deadBecause::text[])
                  WITH ORDINALITY AS s(id, agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload,
-                                      in_reply_to, hops, traceparent, expires_at, sender_waits, post_sync, number)
+                                      in_reply_to, hops, traceparent, expires_at, sender_waits, post_sync, dead_because, number)
             ORDER BY number
             RETURNING {Columns}
             """,
@@ -434,20 +504,26 @@ public static class Messages
                 expiresAt = messages.Select(m => m.Message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null).ToArray(),
                 senderWaits = messages.Select(m => m.Message.SenderWaits).ToArray(),
                 postSync = messages.Select(m => m.Message.PostSync).ToArray(),
+                deadBecause = messages.Select(m => m.Message.DeadBecause).ToArray(),
             },
             transaction, cancellationToken);
 
     /// <summary>
     /// The one routing rule for what an agent sends (<c>/send</c>, replies, forwards): an address in the static map, or
     /// <paramref name="overHttp"/>, goes over HTTP from the sender's outbox; else an agent hosted here gets it in its inbox;
-    /// anything else waits in the sender's outbox.
+    /// anything else waits in the sender's outbox, <see cref="Route.Unreachable"/> when no endpoint source could ever name it
+    /// (the API refuses such a send, a handler's is dead at once with <see cref="NoEndpoint"/>).
     /// </summary>
     public static async Task<Route> RouteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         StaticEndpointMap endpointMap, int senderAgentId, string target, bool overHttp, CancellationToken cancellationToken) =>
         !overHttp && !endpointMap.Contains(target)
             && await FindLocalAgentAsync(connection, transaction, target, cancellationToken) is { } local
             ? new Route(local, MessageDirection.Inbound)
-            : new Route(senderAgentId, MessageDirection.Outbound);
+            : new Route(senderAgentId, MessageDirection.Outbound, Unreachable: !endpointMap.CanResolve(target));
+
+    /// <summary>Why a message to <paramref name="target"/>, which no endpoint source could ever resolve, is dead after one attempt.</summary>
+    public static string NoEndpoint(string target) =>
+        $"no endpoint for {target}: it is not in the static endpoint map and no Almanac is configured";
 
     /// <summary>The agent hosted here under <paramref name="address"/>, if any.</summary>
     public static Task<int?> FindLocalAgentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string address,

@@ -121,7 +121,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         }
 
         var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, agentId, target, overHttp: false, cancellationToken);
-        if (!route.IsLocal && !endpointMap.CanResolve(target))
+        if (route.Unreachable)
         {
             return new SendResult(SendOutcome.Unresolvable);
         }
