@@ -23,6 +23,7 @@ TRACE=${BENCH_TRACE:-0}
 # Which parts run (comma-separated); the default is all of them. E.g. BENCH_ONLY=pgbench,llm,stream,hot.
 ONLY=${BENCH_ONLY:-reads,login,msg,sql,pgbench,llm,stream,hot,apphost}
 HOT_COUNT=${BENCH_HOT_COUNT:-6000}
+HOT_WARMUP=${BENCH_HOT_WARMUP:-2000}
 WARMUP_MESSAGES=${BENCH_WARMUP_MESSAGES:-5000}
 BACKLOG=${BENCH_BACKLOG_MESSAGES:-20000}
 LLM_WORKERS=${BENCH_LLM_WORKERS:-2}
@@ -449,6 +450,9 @@ if want hot; then
     for via in submit api; do
         say "One hot agent: $HOT_COUNT messages to ONE default agent through $via, $CONCURRENCY connections, 1 worker (load $(load_average))"
         start_workers 1 "hot-$via"
+        # The fresh worker's first envelopes run code not yet at its final JIT tier: warm it on another hot agent first.
+        "${TOOL[@]}" hot --name "hot.$via.warmup" --via "$via" --api "$API" --worker "${WORKER_URLS[0]}" --conn "$CONN" \
+            --state "$RESULTS/state.json" --count "$HOT_WARMUP" --concurrency "$CONCURRENCY" --out "$RESULTS/hot.$via.warmup.json"
         if [ "$via" = submit ]; then trace_start worker-hot-submit "${WORKER_PIDS[0]}" 20; fi
         "${TOOL[@]}" hot --name "hot.$via" --via "$via" --api "$API" --worker "${WORKER_URLS[0]}" --conn "$CONN" --state "$RESULTS/state.json" \
             --count "$HOT_COUNT" --concurrency "$CONCURRENCY" --out "$DATA/hot.$via.json"

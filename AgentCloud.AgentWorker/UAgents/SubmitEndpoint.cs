@@ -1,11 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
-using Dapper;
 using Npgsql;
 
 namespace AgentCloud.AgentWorker.UAgents;
@@ -39,13 +37,13 @@ public static class SubmitEndpoint
 
         // The reference treats every method but HEAD and OPTIONS as a submission.
         app.MapMethods(Path, [HttpMethods.Post, HttpMethods.Get, HttpMethods.Put],
-            (Delegate)((HttpContext context) => SubmitAsync(context, dataSource, inbox, sync, limits, warnings, logger)));
-        app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, dataSource, logger)));
+            (Delegate)((HttpContext context) => SubmitAsync(context, inbox, sync, limits, warnings, logger)));
+        app.MapMethods(Path, [HttpMethods.Head], (Delegate)((HttpContext context) => ReadinessAsync(context, inbox, logger)));
         app.MapMethods(Path, [HttpMethods.Options], () => Results.NoContent());
         return app;
     }
 
-    private static async Task<IResult> SubmitAsync(HttpContext context, NpgsqlDataSource dataSource, EnvelopeInbox inbox, SyncReplies sync,
+    private static async Task<IResult> SubmitAsync(HttpContext context, EnvelopeInbox inbox, SyncReplies sync,
         SubmitLimits limits, WarningThrottle warnings, ILogger logger)
     {
         var request = context.Request;
@@ -88,7 +86,7 @@ public static class SubmitEndpoint
 
         try
         {
-            return await SubmitToAgentAsync(context, envelope, dataSource, inbox, sync, limits, logger);
+            return await SubmitToAgentAsync(context, envelope, inbox, sync, limits, logger);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
         {
@@ -96,18 +94,11 @@ public static class SubmitEndpoint
         }
     }
 
-    private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, NpgsqlDataSource dataSource,
-        EnvelopeInbox inbox, SyncReplies sync, SubmitLimits limits, ILogger logger)
+    private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, EnvelopeInbox inbox, SyncReplies sync, SubmitLimits limits, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
-        (HostedAgent Agent, bool QueueFull)? found;
-        await using (var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken))
-        {
-            found = await FindAgentAsync(connection, envelope.Target, limits.Settings.MaxQueuedPerAgent, cancellationToken);
-        }
-
-        if (found is not ({ } agent, var queueFull))
+        if (await inbox.FindAgentAsync(envelope.Target) is not ({ } agent, var queueFull))
         {
             return Error(SubmitErrors.UnableToRoute);
         }
@@ -167,7 +158,7 @@ public static class SubmitEndpoint
         return Results.Text(reply.ToJson(), "application/json", statusCode: StatusCodes.Status200OK);
     }
 
-    private static async Task<IResult> ReadinessAsync(HttpContext context, NpgsqlDataSource dataSource, ILogger logger)
+    private static async Task<IResult> ReadinessAsync(HttpContext context, EnvelopeInbox inbox, ILogger logger)
     {
         string status;
         if (context.Request.Headers["x-uagents-address"] is not [{ } address])
@@ -178,8 +169,7 @@ public static class SubmitEndpoint
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(context.RequestAborted);
-                status = await FindAgentAsync(connection, address.Trim(), queueCap: null, context.RequestAborted) is null ? "not-ready" : "ready";
+                status = await inbox.FindAgentAsync(address.Trim()) is null ? "not-ready" : "ready";
             }
             catch (Exception exception) when (!context.RequestAborted.IsCancellationRequested && DatabaseErrors.IsUnavailable(exception))
             {
@@ -190,21 +180,6 @@ public static class SubmitEndpoint
         context.Response.Headers["x-uagents-status"] = status;
         return Results.Ok();
     }
-
-    /// <summary>The agent hosted here under <paramref name="address"/>; with <paramref name="queueCap"/>, whether its inbox is full for others than its owner.</summary>
-    private static async Task<(HostedAgent Agent, bool QueueFull)?> FindAgentAsync(NpgsqlConnection connection, string address, int? queueCap,
-        CancellationToken cancellationToken) =>
-        await connection.QueryPreparedSingleOrDefaultAsync<HostedAgentRow>(
-            $$"""
-            SELECT a.id, a.user_id, a.address, COALESCE(a.config, '{}'::jsonb)::text AS config,
-                   {{(queueCap is null ? "false" : $"({Messages.InboxOtherLaneIsFull("a.id")})")}} AS queue_full
-            FROM agents a WHERE a.address = @address
-            """,
-            queueCap is null ? new { address } : new { address, cap = queueCap.Value }, null, cancellationToken) is { } row
-            ? (new HostedAgent(row.Id, row.UserId, row.Address, row.Config), row.QueueFull)
-            : null;
-
-    private sealed record HostedAgentRow(int Id, int? UserId, string Address, string Config, bool QueueFull);
 
     /// <summary>The body, or null when it is over <see cref="MaxBodyBytes"/>.</summary>
     private static async Task<ReadOnlyMemory<byte>?> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
