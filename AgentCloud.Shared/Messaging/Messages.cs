@@ -393,7 +393,7 @@ public static class Messages
                     WITH ORDINALITY AS i(id, agent_id, user_id, sender, session, payload, idempotency_key, traceparent, fallback_address, n)
             ),
             agent AS (
-                SELECT id, user_id, address, ({FullQueueQuery($"{Inbound} AND agent_id = agents.id AND {Pending}")}) AS queue_full
+                SELECT id, user_id, address, ({InboxIsFull("agents.id")}) AS queue_full
                 FROM agents WHERE id = ANY(@agentIds) FOR KEY SHARE
             ),
             day AS (
@@ -534,28 +534,44 @@ public static class Messages
     /// <summary>Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more.</summary>
     public static async Task<bool> QueueIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
         int cap, CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<bool>(QueueIsFull, new { agentId, direction, cap }, transaction, cancellationToken)).Single();
+        (await connection.QueryPreparedAsync<bool>(direction == MessageDirection.Inbound ? InboxIsFull("@agentId") : OutboxIsFull,
+            new { agentId, cap }, transaction, cancellationToken)).Single();
 
     /// <summary>
-    /// The query of <see cref="QueueIsFullAsync"/> (parameters <c>@agentId, @direction, @cap</c>), to ride in another's round
-    /// trip. It counts (up to the cap) only when it must: <c>seq</c> is one sequence for every queue, so a queue holds at
-    /// most as many messages as have arrived since its oldest unfinished one, two index probes away; when that is fewer
-    /// than the cap, the queue cannot be full. (Counting a backlog of thousands was a few milliseconds a send.)
+    /// Whether the inbox of the agent <paramref name="agentId"/> (a column or parameter) holds <c>@cap</c> unfinished
+    /// messages. It counts (up to the cap) only when it must: <c>seq</c> is one sequence for every queue, so a queue holds at
+    /// most as many messages as have arrived since its oldest unfinished one, a few index probes away; when that is fewer
+    /// than the cap, the queue cannot be full. (Counting a backlog of thousands was a few milliseconds a send.) The inbox's
+    /// one index of unfinished rows, messages_inbox_heads, keeps each lane in seq order: its oldest is the older of its head
+    /// (the owner lane's first, if any) and the other lane's first, one probe each. ("NOT other lane" would not do: the
+    /// planner turns it into a LIKE the index cannot answer, and reads every entry of the agent.)
     /// </summary>
-    public static readonly string QueueIsFull = FullQueueQuery($"direction = @direction AND agent_id = @agentId AND {Pending}");
+    public static string InboxIsFull(string agentId) => FullQueueQuery(
+        $"""
+        LEAST((SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} ORDER BY {OtherLane}, seq LIMIT 1),
+              (SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane} ORDER BY seq LIMIT 1))
+        """,
+        $"{Inbound} AND agent_id = {agentId} AND {Pending}");
+
+    // The same of an agent's outbox (parameter @agentId), on messages_outbox_by_agent (migration 0076).
+    private static readonly string OutboxIsFull = FullQueueQuery(
+        $"(SELECT seq FROM messages WHERE {Outbound} AND agent_id = @agentId AND {Pending} ORDER BY seq LIMIT 1)",
+        $"{Outbound} AND agent_id = @agentId AND {Pending}");
 
     /// <summary>
     /// Whether the inbox of the agent <paramref name="agentId"/> (a column, for a query on <c>agents</c>) holds <c>@cap</c>
-    /// unfinished messages from others than its owner, as <see cref="QueueIsFull"/> decides it.
+    /// unfinished messages from others than its owner, as <see cref="InboxIsFull"/> decides it.
     /// </summary>
-    // Its own text, not a flag of QueueIsFull's: a prepared statement's generic plan cannot see which way a flag goes, and
+    // Its own text, not a flag of InboxIsFull's: a prepared statement's generic plan cannot see which way a flag goes, and
     // with "(NOT @othersOnly OR …)" and min(seq) it read every pending row of the agent to find the oldest (7 ms at 3,000
     // waiting). Hence also ORDER BY seq LIMIT 1 rather than min(seq).
-    public static string InboxOtherLaneIsFull(string agentId) => FullQueueQuery($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}");
+    public static string InboxOtherLaneIsFull(string agentId) => FullQueueQuery(
+        $"(SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane} ORDER BY seq LIMIT 1)",
+        $"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}");
 
-    private static string FullQueueQuery(string queue) => $"""
+    private static string FullQueueQuery(string oldest, string queue) => $"""
         SELECT COALESCE(
-            (SELECT max(seq) FROM messages) - (SELECT seq FROM messages WHERE {queue} ORDER BY seq LIMIT 1) >= @cap - 1
+            (SELECT max(seq) FROM messages) - {oldest} >= @cap - 1
             AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE {queue} LIMIT @cap) AS pending) >= @cap,
             false)
         """;

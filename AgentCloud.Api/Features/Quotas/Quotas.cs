@@ -114,7 +114,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             cancellationToken));
     }
 
-    /// <summary>The check of <see cref="CheckQueueAsync"/> on an answer already had (<see cref="MessageTable.QueueIsFull"/> at the limit).</summary>
+    /// <summary>The check of <see cref="CheckQueueAsync"/> on an answer already had (<see cref="MessageTable.QueueIsFullAsync"/> at the limit).</summary>
     public void CheckQueue(bool full)
     {
         var limit = options.Value.QueuedMessagesPerAgent;
