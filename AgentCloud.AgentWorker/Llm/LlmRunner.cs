@@ -328,6 +328,13 @@ public sealed class LlmRunner(
         {
             var route = await Messages.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
                 cancellationToken);
+            if (route.Unreachable)
+            {
+                // As /send refuses it: nothing could deliver it, so the model hears so now instead of waiting for a reply.
+                data["error"] = $"No endpoint is known for {target}: it is not hosted here, not in the static endpoint map, and no Almanac is configured.";
+                return null;
+            }
+
             int? local = route.IsLocal ? route.AgentId : null;
             var (sent, _) = await Messages.EnqueueAsync(connection, transaction,
                 LlmTools.Outgoing(context.AgentId, context.AgentAddress, local, target, context.Message, text!, Activity.Current?.Id ?? context.Message.Traceparent),
@@ -337,10 +344,14 @@ public sealed class LlmRunner(
             data["sent_message_id"] = sent.Id.ToString("D");
             data["sent_seq"] = sent.Seq;
             data["target"] = target;
-            return sent;
+            return (MessageRow?)sent;
         }, cancellationToken);
-        wakeups.Queued(queued!);
-        wakeups.LogWritten(context.AgentId);
+        if (queued is not null)
+        {
+            wakeups.Queued(queued);
+            wakeups.LogWritten(context.AgentId);
+        }
+
         return null;
     }
 

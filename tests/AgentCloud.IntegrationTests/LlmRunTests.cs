@@ -76,6 +76,29 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task SendMessageToAnAddressNobodyCanReachTellsTheModelAtOnceAndStoresNothing()
+    {
+        // Not hosted here, not in the endpoint map, no Almanac: as /send's 400, the model hears it now, not after the reply
+        // wait (60 s, longer than this request waits).
+        var nowhere = AgentIdentity.FromSeed($"llm-nowhere-{Guid.NewGuid()}").Address;
+        var script = Models.NewScript((n, body) => n switch
+        {
+            0 => new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = nowhere, ["text"] = "anyone?" }.ToJsonString())),
+            _ => new TextReply("The tool said: " + LastToolResult(body)),
+        });
+        var user = await fixture.CreateUserAsync();
+        var agent = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
+
+        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages?wait=20", TestApi.RawJson("""{"text":"ask nowhere"}"""));
+        var message = await response.ReadJsonAsync();
+
+        Assert.Equal("done", message["status"]!.GetValue<string>());
+        Assert.StartsWith("The tool said: ", message["reply"]!.GetValue<string>());
+        Assert.Contains($"No endpoint is known for {nowhere}", message["reply"]!.GetValue<string>());
+        Assert.Empty((await GetJsonAsync(user, $"/agents/{agent["id"]}/messages?direction=outbound"))["items"]!.AsArray());
+    }
+
+    [Fact]
     public async Task AWorkerKilledAfterAToolStepCommittedIsFollowedByOneThatContinuesTheRun()
     {
         var user = await fixture.CreateUserAsync();
