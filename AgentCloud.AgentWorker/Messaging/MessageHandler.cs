@@ -368,7 +368,9 @@ public sealed class MessageHandler(
             {
                 var (id, dead) = Queue(i, message, activity, inReplyTo: message.Id);
                 var to = UAgents.UntrustedText.ForLog(message.Sender, 200);
-                lines.Add(dead is null ? (LogLevels.Info, $"Sent message {id} to {to} (the reply to message {message.Id})") : DeadLine(id, to));
+                lines.Add(dead is null
+                    ? (LogLevels.Info, $"Sent message {id} to {to} (the reply to message {message.Id})")
+                    : DeadLine(id, to));
             }
 
             var forwards = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && !sends[i].IsReply).ToList();
@@ -394,7 +396,8 @@ public sealed class MessageHandler(
         return (completions, lines, sent);
 
         // A send no endpoint source could ever deliver is stored dead at once (its one attempt): no delivery claims it.
-        (string, string) DeadLine(Guid id, string target) => (LogLevels.Error, $"Message {id} to {target} is dead at once: {Messages.NoEndpoint(target)}");
+        (string, string) DeadLine(Guid id, string target) =>
+            (LogLevels.Error, $"Message {id} to {target} is dead at once: {Messages.NoEndpoint(target)}");
 
         (Guid Id, string? DeadBecause) Queue(int i, MessageRow message, Activity? activity, Guid? inReplyTo)
         {
@@ -403,6 +406,7 @@ public sealed class MessageHandler(
                 : throw new InvalidOperationException($"Agent {agent.Id} has no address, so it cannot send messages.");
             var (target, content) = (sends[i].Target, sends[i].Content);
             var route = routes[target];
+            var dead = route.Unreachable ? Messages.NoEndpoint(target) : null;
             var id = Guid.NewGuid();
             queued.Add((id, new NewMessage(
                 AgentId: route.AgentId,
@@ -416,11 +420,11 @@ public sealed class MessageHandler(
                 Hops: message.Hops + 1,
                 SchemaDigest: content.SchemaDigest,
                 ProtocolDigest: content.ProtocolDigest,
-                DeadBecause: route.Unreachable ? Messages.NoEndpoint(target) : null)));
+                DeadBecause: dead)));
             isQueued[i] = true;
             var key = (target, message.Session, route.Direction);
             queuedTo[key] = queuedTo.GetValueOrDefault(key) + 1;
-            return (id, route.Unreachable ? Messages.NoEndpoint(target) : null);
+            return (id, dead);
         }
 
         // An echo when the run already queued the same content for the sender in the session, or a committed message within

@@ -24,7 +24,8 @@ public sealed class EnvelopeInbox(NpgsqlDataSource dataSource, SubmitLimits limi
                            ({{Messages.InboxOtherLaneIsFull("a.id")}}) AS queue_full
                     FROM agents a WHERE a.address = ANY(@addresses)
                     """,
-                    new { addresses = addresses.Distinct().ToArray(), cap = limits.Settings.MaxQueuedPerAgent }, null, CancellationToken.None))
+                    new { addresses = addresses.Distinct().ToArray(), cap = limits.Settings.MaxQueuedPerAgent }, null,
+                    CancellationToken.None))
                 .ToDictionary(row => row.Address, StringComparer.Ordinal);
             return [.. addresses.Select(address => found.TryGetValue(address, out var row)
                 ? (new HostedAgent(row.Id, row.UserId, row.Address, row.Config), row.QueueFull)
@@ -48,7 +49,10 @@ public sealed class EnvelopeInbox(NpgsqlDataSource dataSource, SubmitLimits limi
     /// <summary>The agent hosted here under <paramref name="address"/>, and whether its inbox is full for others than its owner.</summary>
     public Task<(HostedAgent Agent, bool QueueFull)?> FindAgentAsync(string address) => agents.RunAsync(address);
 
-    /// <summary>The stored message, or the first copy of the same envelope (<c>Duplicate</c>). Not canceled with the caller: it may share its commit.</summary>
+    /// <summary>
+    /// The stored message, or the first copy of the same envelope (<c>Duplicate</c>). Not canceled with the caller: it may share
+    /// its commit.
+    /// </summary>
     public Task<(MessageRow Message, bool Duplicate)> StoreAsync(NewMessage message) => envelopes.RunAsync(message);
 
     public async ValueTask DisposeAsync()

@@ -94,7 +94,8 @@ public static class SubmitEndpoint
         }
     }
 
-    private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, EnvelopeInbox inbox, SyncReplies sync, SubmitLimits limits, ILogger logger)
+    private static async Task<IResult> SubmitToAgentAsync(HttpContext context, Envelope envelope, EnvelopeInbox inbox, SyncReplies sync,
+        SubmitLimits limits, ILogger logger)
     {
         var request = context.Request;
         var cancellationToken = context.RequestAborted;
