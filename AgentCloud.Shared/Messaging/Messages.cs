@@ -534,7 +534,7 @@ public static class Messages
     /// <summary>Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more.</summary>
     public static async Task<bool> QueueIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
         int cap, CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<bool>(direction == MessageDirection.Inbound ? InboxIsFull("@agentId") : OutboxIsFull,
+        (await connection.QueryPreparedAsync<bool>(direction == MessageDirection.Inbound ? InboxOfParameterIsFull : OutboxIsFull,
             new { agentId, cap }, transaction, cancellationToken)).Single();
 
     /// <summary>
@@ -547,16 +547,16 @@ public static class Messages
     /// planner turns it into a LIKE the index cannot answer, and reads every entry of the agent.)
     /// </summary>
     public static string InboxIsFull(string agentId) => FullQueueQuery(
-        $"""
-        LEAST((SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} ORDER BY {OtherLane}, seq LIMIT 1),
-              (SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane} ORDER BY seq LIMIT 1))
-        """,
-        $"{Inbound} AND agent_id = {agentId} AND {Pending}");
+        $"{Inbound} AND agent_id = {agentId} AND {Pending}",
+        oldest: $"""
+            LEAST((SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} ORDER BY {OtherLane}, seq LIMIT 1),
+                  {OldestOf($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}")})
+            """);
+
+    private static readonly string InboxOfParameterIsFull = InboxIsFull("@agentId");
 
     // The same of an agent's outbox (parameter @agentId), on messages_outbox_by_agent (migration 0076).
-    private static readonly string OutboxIsFull = FullQueueQuery(
-        $"(SELECT seq FROM messages WHERE {Outbound} AND agent_id = @agentId AND {Pending} ORDER BY seq LIMIT 1)",
-        $"{Outbound} AND agent_id = @agentId AND {Pending}");
+    private static readonly string OutboxIsFull = FullQueueQuery($"{Outbound} AND agent_id = @agentId AND {Pending}");
 
     /// <summary>
     /// Whether the inbox of the agent <paramref name="agentId"/> (a column, for a query on <c>agents</c>) holds <c>@cap</c>
@@ -565,16 +565,19 @@ public static class Messages
     // Its own text, not a flag of InboxIsFull's: a prepared statement's generic plan cannot see which way a flag goes, and
     // with "(NOT @othersOnly OR …)" and min(seq) it read every pending row of the agent to find the oldest (7 ms at 3,000
     // waiting). Hence also ORDER BY seq LIMIT 1 rather than min(seq).
-    public static string InboxOtherLaneIsFull(string agentId) => FullQueueQuery(
-        $"(SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane} ORDER BY seq LIMIT 1)",
-        $"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}");
+    public static string InboxOtherLaneIsFull(string agentId) =>
+        FullQueueQuery($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}");
 
-    private static string FullQueueQuery(string oldest, string queue) => $"""
+    // The queue's oldest seq is its first in seq order, one index probe; the whole inbox, which no index keeps in seq order,
+    // says how to find its oldest (see InboxIsFull).
+    private static string FullQueueQuery(string queue, string? oldest = null) => $"""
         SELECT COALESCE(
-            (SELECT max(seq) FROM messages) - {oldest} >= @cap - 1
+            (SELECT max(seq) FROM messages) - {oldest ?? OldestOf(queue)} >= @cap - 1
             AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE {queue} LIMIT @cap) AS pending) >= @cap,
             false)
         """;
+
+    private static string OldestOf(string queue) => $"(SELECT seq FROM messages WHERE {queue} ORDER BY seq LIMIT 1)";
 
     /// <summary>The longest unfinished queue (either direction) of any of the user's agents.</summary>
     public static Task<long> FullestQueueAsync(NpgsqlConnection connection, int userId, CancellationToken cancellationToken) =>
