@@ -395,9 +395,9 @@ fi
 want msg && for workers in 1 2; do
     say "Messages with $workers worker(s): $((WORKER_WARMUP * workers)) to warm them (not measured), $MESSAGES at full load, then ~20 s at half the rate they handled"
     start_workers "$workers"
-    # The measured workers are fresh processes: under full load on two cores, a fresh worker is still compiling its hot
-    # code to the final JIT tier 15 s in (perf), and two of them compete for the cores doing it. Warm them first, as the
-    # hot figures do, so the figures are the steady state (not measured).
+    # The measured workers are fresh processes: under full load on two cores, a fresh worker spends its first 15 s or more
+    # compiling its hot code to the final JIT tier (perf), and two of them compete for the cores doing it. Warm them first,
+    # as the hot figures do, so the figures are the steady state (not measured).
     "${TOOL[@]}" messages --name "msg.w$workers.warmup" --api "$API" --conn "$CONN" --state "$RESULTS/state.json" \
         --count $((WORKER_WARMUP * workers)) --concurrency "$CONCURRENCY" --out "$RESULTS/msg.w$workers.warmup.json"
     [ "$workers" = 1 ] && trace_start worker-messages "${WORKER_PIDS[0]}" 20
