@@ -331,8 +331,7 @@ public sealed class LlmRunner(
             if (route.Unreachable)
             {
                 // As /send refuses it: nothing could deliver it, so the model hears so now instead of waiting for a reply.
-                data["error"] =
-                    $"No endpoint is known for {target}: it is not hosted here, not in the static endpoint map, and no Almanac is configured.";
+                data["error"] = Messages.Unresolvable(target);
                 return null;
             }
 

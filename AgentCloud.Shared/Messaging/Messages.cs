@@ -525,6 +525,10 @@ public static class Messages
     public static string NoEndpoint(string target) =>
         $"no endpoint for {target}: it is not in the static endpoint map and no Almanac is configured";
 
+    /// <summary>Why a send to <paramref name="target"/>, which no endpoint source could ever resolve, is refused before anything is stored.</summary>
+    public static string Unresolvable(string target) =>
+        $"No endpoint is known for {target}: it is not hosted here, not in the static endpoint map, and no Almanac is configured.";
+
     /// <summary>The agent hosted here under <paramref name="address"/>, if any.</summary>
     public static Task<int?> FindLocalAgentAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string address,
         CancellationToken cancellationToken) =>

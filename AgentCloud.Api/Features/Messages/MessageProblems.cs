@@ -1,4 +1,5 @@
 using AgentCloud.Api.Infrastructure;
+using MessageTable = AgentCloud.Shared.Messaging.Messages;
 
 namespace AgentCloud.Api.Features.Messages;
 
@@ -12,5 +13,5 @@ public static class MessageProblems
 
     /// <summary>Known before anything is stored: no endpoint source could ever reach the target.</summary>
     public static IResult Unresolvable(string target) => ProblemResponses.Problem(StatusCodes.Status400BadRequest,
-        $"No endpoint is known for {target}: it is not hosted here, not in the static endpoint map, and no Almanac is configured.");
+        MessageTable.Unresolvable(target));
 }
