@@ -2,7 +2,9 @@ using AgentCloud.Api.Features.Quotas;
 using AgentCloud.Shared.Data;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
 using Npgsql;
+using HttpJsonOptions = Microsoft.AspNetCore.Http.Json.JsonOptions;
 
 namespace AgentCloud.Api.Infrastructure;
 
@@ -17,6 +19,9 @@ public static class ProblemResponses
     public static WebApplicationBuilder AddProblemResponses(this WebApplicationBuilder builder)
     {
         builder.Services.AddProblemDetails(options => options.CustomizeProblemDetails = context => Complete(context));
+        // After the default writer, which takes only an Accept naming JSON: EventSource reconnects and
+        // browsers (text/event-stream, text/html) get the same problem instead of a 500.
+        builder.Services.AddSingleton<IProblemDetailsWriter, AnyAcceptProblemWriter>();
         builder.Services.AddExceptionHandler<ProblemExceptionHandler>();
         return builder;
     }
@@ -25,7 +30,7 @@ public static class ProblemResponses
     /// Gives every problem written through <see cref="IProblemDetailsService"/> (endpoints' results, auth
     /// challenges, rate limits, body limits, status pages, exceptions) the fields of <see cref="ApiProblem"/>.
     /// </summary>
-    private static void Complete(ProblemDetailsContext context)
+    internal static void Complete(ProblemDetailsContext context)
     {
         var problem = context.ProblemDetails;
         var status = problem.Status ?? context.HttpContext.Response.StatusCode;
@@ -61,6 +66,20 @@ public static class ProblemResponses
 
     /// <summary>An endpoint's problem answer (title and type filled in from the status).</summary>
     public static IResult Problem(int status, string detail) => TypedResults.Problem(statusCode: status, detail: detail);
+}
+
+/// <summary>The door's error format whatever the request's Accept says: a problem is the only error body the API has.</summary>
+internal sealed class AnyAcceptProblemWriter(IOptions<HttpJsonOptions> json) : IProblemDetailsWriter
+{
+    public bool CanWrite(ProblemDetailsContext context) => true;
+
+    public ValueTask WriteAsync(ProblemDetailsContext context)
+    {
+        ProblemResponses.Complete(context);
+        var problem = context.ProblemDetails;
+        return new ValueTask(context.HttpContext.Response.WriteAsJsonAsync(problem, problem.GetType(), json.Value.SerializerOptions,
+            "application/problem+json"));
+    }
 }
 
 /// <summary>

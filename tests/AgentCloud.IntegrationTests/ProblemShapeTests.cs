@@ -121,6 +121,37 @@ public sealed class ProblemShapeTests(AgentCloudFixture fixture)
         }
     }
 
+    /// <summary>
+    /// EventSource reconnects and browsers send an Accept with no JSON in it; a refusal is still the one
+    /// problem shape (it was a 500 and a stack trace in the log when no problem writer took that Accept).
+    /// </summary>
+    [Theory]
+    [InlineData("text/event-stream")]
+    [InlineData("text/html,application/xhtml+xml;q=0.9,image/avif")]
+    public async Task ARefusalWhoseAcceptHasNoJsonStillHasTheOneShape(string accept)
+    {
+        var owner = await fixture.CreateUserAsync();
+        var agent = await owner.CreateAgentAsync();
+        var other = await fixture.CreateUserAsync();
+        var stream = $"/agents/{agent["id"]}/logs/stream";
+        var anonymous = fixture.CreateApiClient();
+        (HttpClient Client, string Path, HttpStatusCode Status)[] refusals =
+        [
+            (anonymous, stream, HttpStatusCode.Unauthorized),
+            (other.Client, stream, HttpStatusCode.NotFound),
+            (owner.Client, stream + "?tail=abc", HttpStatusCode.BadRequest),
+            (owner.Client, "/no/such/route", HttpStatusCode.NotFound),
+        ];
+        foreach (var (client, path, status) in refusals)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+            using var response = await client.SendAsync(request);
+
+            await AssertOneShapeAsync(response, status, path.Split('?')[0]);
+        }
+    }
+
     /// <summary>problem+json; exactly the fields of the one shape, each of the right kind; trace_id a bare W3C trace id.</summary>
     private static async Task<JsonObject> AssertOneShapeAsync(HttpResponseMessage response, HttpStatusCode status, string instance)
     {
