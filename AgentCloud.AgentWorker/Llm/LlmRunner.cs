@@ -326,17 +326,17 @@ public sealed class LlmRunner(
 
         var queued = await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolCall, data)], async (connection, transaction) =>
         {
-            var route = await Messages.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
+            var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
                 cancellationToken);
             if (route.Unreachable)
             {
                 // As /send refuses it: nothing could deliver it, so the model hears so now instead of waiting for a reply.
-                data["error"] = Messages.Unresolvable(target);
+                data["error"] = MessageTable.Unresolvable(target);
                 return null;
             }
 
             int? local = route.IsLocal ? route.AgentId : null;
-            var (sent, _) = await Messages.EnqueueAsync(connection, transaction,
+            var (sent, _) = await MessageTable.EnqueueAsync(connection, transaction,
                 LlmTools.Outgoing(context.AgentId, context.AgentAddress, local, target, context.Message, text!, Activity.Current?.Id ?? context.Message.Traceparent),
                 cancellationToken);
             await Shared.Data.AgentLogs.WriteAsync(connection, context.AgentId, Shared.Data.LogLevels.Info,

@@ -95,10 +95,10 @@ public static class LlmTools
             : new JsonObject(all.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))).ToJsonString();
     }
 
-    /// <summary>The reply to a message the run sent (see <see cref="Messages.FindReplyAsync"/>).</summary>
+    /// <summary>The reply to a message the run sent (see <see cref="MessageTable.FindReplyAsync"/>).</summary>
     public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
         long sentSeq, string target, Guid session, CancellationToken cancellationToken) =>
-        Messages.FindReplyAsync(connection, agentId, sentId, sentSeq, target, session, MessageModels.ChatAcknowledgement.Digest, cancellationToken);
+        MessageTable.FindReplyAsync(connection, agentId, sentId, sentSeq, target, session, MessageModels.ChatAcknowledgement.Digest, cancellationToken);
 
     /// <summary>
     /// Whether a run already took this message as the reply to its send_message: a remote uAgent's reply

@@ -26,7 +26,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, WorkerIdentity worker)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Messages.FenceAsync(connection, transaction, run.MessageId, worker.LeaseOwner, cancellationToken))
+        if (!await MessageTable.FenceAsync(connection, transaction, run.MessageId, worker.LeaseOwner, cancellationToken))
         {
             throw new LeaseLostException(run.MessageId);
         }
@@ -59,7 +59,7 @@ public sealed class RunStore(NpgsqlDataSource dataSource, WorkerIdentity worker)
     public async Task<bool> RenewLeaseAsync(Guid messageId, TimeSpan lease, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await Messages.RenewLeaseAsync(connection, messageId, worker.LeaseOwner, lease, cancellationToken);
+        return await MessageTable.RenewLeaseAsync(connection, messageId, worker.LeaseOwner, lease, cancellationToken);
     }
 
     public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>

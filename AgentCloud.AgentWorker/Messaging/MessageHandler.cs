@@ -33,7 +33,7 @@ public sealed class MessageHandler(
     // without this, completions per message grew with the slots (at full load two workers took 0.63 a message, one 0.33).
     private readonly Batcher<(NpgsqlConnection Connection, RunCompletion Run), CompletedRun?> completions = new("complete messages",
         maxBatch: options.Value.MaxConcurrency, loops: 2,
-        async runs => (IReadOnlyList<CompletedRun?>?)await Messages.CompleteInboundAsync(runs[0].Connection, null, worker.LeaseOwner,
+        async runs => (IReadOnlyList<CompletedRun?>?)await MessageTable.CompleteInboundAsync(runs[0].Connection, null, worker.LeaseOwner,
                 [.. runs.Select(run => run.Run)], options.Value.LeaseDuration, CancellationToken.None)
             ?? [.. runs.Select(_ => (CompletedRun?)null)],
         // One run's lost lease fails the batch: each run again alone finds out whether it was its own.
@@ -47,7 +47,7 @@ public sealed class MessageHandler(
     /// Handles a claimed message and then, while its agent has more due and the run is not over, the next ones. A
     /// behaviour that <see cref="IAgentBehavior.IsPure"/> takes the head's followers along (read ahead under its lease)
     /// and commits them with it in one transaction; other behaviours commit one message at a time. Either way the
-    /// commit claims the next head (see <see cref="Messages.CompleteInboundAsync"/>).
+    /// commit claims the next head (see <see cref="MessageTable.CompleteInboundAsync"/>).
     /// Never throws: whatever goes wrong ends as a failed attempt, or as a lease left to expire.
     /// </summary>
     public async Task HandleAsync(ClaimedHead first, CancellationToken cancellationToken)
@@ -89,7 +89,7 @@ public sealed class MessageHandler(
                 }
                 else
                 {
-                    readAhead = await Messages.ReadAheadAsync(connection, head, commitLength > 1 ? commitLength : 0, cancellationToken,
+                    readAhead = await MessageTable.ReadAheadAsync(connection, head, commitLength > 1 ? commitLength : 0, cancellationToken,
                         new RidingStatements(LoadAgent, new { loadedAgentId = head.AgentId },
                             async results => loaded = await results.ReadSingleOrDefaultAsync<Agent>()));
                 }
@@ -210,7 +210,7 @@ public sealed class MessageHandler(
             var completion = new RunCompletion(agent.Id, done, lines, claimNext, nextId);
             var completed = transaction is null
                 ? await completions.RunAsync((connection, completion))
-                : (await Messages.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, [completion], options.Value.LeaseDuration,
+                : (await MessageTable.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, [completion], options.Value.LeaseDuration,
                     cancellationToken))?[0];
             if (completed is null)
             {
@@ -313,7 +313,7 @@ public sealed class MessageHandler(
         {
             var runSends = sends.Select(send => new RunSend(send.Position, send.Target, run[send.Position].Message.Session,
                 send.Content.SchemaDigest, PayloadOf(send.Content))).ToList();
-            foreach (var echo in await Messages.CheckEchoesAsync(connection, transaction, agent.Id, agent.Address!, checks, runSends,
+            foreach (var echo in await MessageTable.CheckEchoesAsync(connection, transaction, agent.Id, agent.Address!, checks, runSends,
                          MessageModels.ChatMessage.Digest, cancellationToken))
             {
                 echoes[echo.Position] = echo;
@@ -324,7 +324,7 @@ public sealed class MessageHandler(
         var routes = new Dictionary<string, Shared.Messaging.Route>();
         foreach (var target in sends.Select(send => send.Target).Distinct())
         {
-            routes[target] = await Messages.RouteAsync(connection, transaction, endpointMap, agent.Id, target,
+            routes[target] = await MessageTable.RouteAsync(connection, transaction, endpointMap, agent.Id, target,
                 overHttp: Address.IsUserSender(target), cancellationToken);
         }
 
@@ -392,12 +392,12 @@ public sealed class MessageHandler(
             completions.Add(new Completion(message.Id, result.Reply?.ToJsonString(), answer));
         }
 
-        var sent = queued.Count == 0 ? [] : await Messages.EnqueueSentAsync(connection, transaction, queued, cancellationToken);
+        var sent = queued.Count == 0 ? [] : await MessageTable.EnqueueSentAsync(connection, transaction, queued, cancellationToken);
         return (completions, lines, sent);
 
         // A send no endpoint source could ever deliver is stored dead at once (its one attempt): no delivery claims it.
         (string, string) DeadLine(Guid id, string target) =>
-            (LogLevels.Error, $"Message {id} to {target} is dead at once: {Messages.NoEndpoint(target)}");
+            (LogLevels.Error, $"Message {id} to {target} is dead at once: {MessageTable.NoEndpoint(target)}");
 
         (Guid Id, string? DeadBecause) Queue(int i, MessageRow message, Activity? activity, Guid? inReplyTo)
         {
@@ -406,7 +406,7 @@ public sealed class MessageHandler(
                 : throw new InvalidOperationException($"Agent {agent.Id} has no address, so it cannot send messages.");
             var (target, content) = (sends[i].Target, sends[i].Content);
             var route = routes[target];
-            var dead = route.Unreachable ? Messages.NoEndpoint(target) : null;
+            var dead = route.Unreachable ? MessageTable.NoEndpoint(target) : null;
             var id = Guid.NewGuid();
             queued.Add((id, new NewMessage(
                 AgentId: route.AgentId,
@@ -431,8 +431,8 @@ public sealed class MessageHandler(
         // the look-back did (the run's own come first in it).
         bool Repeats(EchoCheckResult echo, MessageRow message) =>
             echo.MatchingRunSends.Any(i => isQueued[i])
-            || echo.OutboxRank <= Messages.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Outbound))
-            || echo.PeerInboxRank <= Messages.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Inbound));
+            || echo.OutboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Outbound))
+            || echo.PeerInboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Inbound));
     }
 
     // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not be read as the local
@@ -447,7 +447,7 @@ public sealed class MessageHandler(
     {
         var settings = options.Value;
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Messages.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
+        if (!await MessageTable.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
             LeaseLost(message);
@@ -459,7 +459,7 @@ public sealed class MessageHandler(
         if (message.Attempts < settings.MaxAttempts && exception is not PermanentBehaviorException)
         {
             var delay = RetryBackoff.Delay(message.Attempts, settings.RetryBaseDelay, settings.RetryMaxDelay);
-            await Messages.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
+            await MessageTable.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Warning,
                 $"Message {message.Id} failed (attempt {message.Attempts} of {settings.MaxAttempts}): {error}", transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -470,7 +470,7 @@ public sealed class MessageHandler(
         }
         else
         {
-            await Messages.MarkDeadAsync(connection, transaction, message.Id, error, cancellationToken);
+            await MessageTable.MarkDeadAsync(connection, transaction, message.Id, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Error,
                 $"Message {message.Id} is dead after {message.Attempts} attempts: {error}", transaction, cancellationToken);
             await transaction.CommitAsync(cancellationToken);

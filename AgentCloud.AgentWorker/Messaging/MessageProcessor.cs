@@ -29,12 +29,12 @@ public sealed class MessageProcessor(
     protected override async Task<IReadOnlyList<ClaimedHead>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var claim = await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, _afterAgent, cancellationToken);
+        var claim = await MessageTable.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, _afterAgent, cancellationToken);
         var claimed = claim.Heads;
         if (claim.Wrapped && _afterAgent > 0)
         {
             // The scan ran off the last agent: the rest of the batch comes from the first ones.
-            var more = await Messages.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count - claimed.Count, 0,
+            var more = await MessageTable.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count - claimed.Count, 0,
                 cancellationToken);
             claimed = [.. claimed, .. more.Heads];
             _afterAgent = more.Heads.Count > 0 ? more.Heads.Max(head => head.Message.AgentId) : 0;
@@ -60,6 +60,6 @@ public sealed class MessageProcessor(
 
         _nextQueueDepthRefresh = now + (long)(options.Value.QueueDepthRefreshInterval.TotalSeconds * Stopwatch.Frequency);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        metrics.SetQueueDepth(await Messages.CountPendingInboundAsync(connection, cancellationToken));
+        metrics.SetQueueDepth(await MessageTable.CountPendingInboundAsync(connection, cancellationToken));
     }
 }

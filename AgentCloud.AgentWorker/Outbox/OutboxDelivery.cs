@@ -99,7 +99,7 @@ public sealed class OutboxDelivery(
             // the map, and then a new send is the way). An Almanac that does not know the address yet might later.
             return endpointMap.CanResolve(message.Target)
                 ? new Outcome(null, Error: $"no endpoint for {message.Target}")
-                : new Outcome(null, Error: Messages.NoEndpoint(message.Target), Permanent: true);
+                : new Outcome(null, Error: MessageTable.NoEndpoint(message.Target), Permanent: true);
         }
 
         activity?.SetTag("url.full", url);
@@ -151,7 +151,7 @@ public sealed class OutboxDelivery(
         var settings = options.Value;
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (!await Messages.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
+        if (!await MessageTable.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
             logger.LogWarning("Lost the lease on outbound message {MessageId}; another worker delivers it, nothing recorded here", message.Id);
@@ -160,7 +160,7 @@ public sealed class OutboxDelivery(
 
         if (outcome.DeliveredTo is { } url)
         {
-            await Messages.CompleteDeliveryAsync(connection, transaction, message.Id, url, outcome.ReplyJson, cancellationToken);
+            await MessageTable.CompleteDeliveryAsync(connection, transaction, message.Id, url, outcome.ReplyJson, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Info,
                 $"Delivered message {message.Id} to {message.Target} at {url}", transaction, cancellationToken);
             if (outcome.Note is not null)
@@ -183,7 +183,7 @@ public sealed class OutboxDelivery(
         var retryFits = time.GetUtcNow().UtcDateTime + delay < expires;
         if (!outcome.Permanent && message.Attempts < settings.MaxAttempts && retryFits)
         {
-            await Messages.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
+            await MessageTable.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Warning,
                 $"Delivery of message {message.Id} to {message.Target} failed (attempt {message.Attempts} of {settings.MaxAttempts}), "
                 + $"retrying in {Seconds(delay)}: {error}", transaction, cancellationToken);
@@ -198,7 +198,7 @@ public sealed class OutboxDelivery(
         var why = outcome.Permanent ? error
             : retryFits ? $"{error} (after {message.Attempts} attempts)"
             : $"{error} (its delivery window closes at {expires:u})";
-        await Messages.MarkDeadAsync(connection, transaction, message.Id, why, cancellationToken);
+        await MessageTable.MarkDeadAsync(connection, transaction, message.Id, why, cancellationToken);
         await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Error,
             $"Message {message.Id} to {message.Target} is dead after {message.Attempts} attempts: {why}", transaction, cancellationToken);
         await transaction.CommitAsync(cancellationToken);

@@ -25,7 +25,7 @@ public sealed class OutboxProcessor(
     protected override async Task<IReadOnlyList<OutboundMessage>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await Messages.ClaimOutboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, options.Value.DeliveryWindow,
+        return await MessageTable.ClaimOutboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, options.Value.DeliveryWindow,
             count, cancellationToken);
     }
 

@@ -21,7 +21,7 @@ public sealed class EnvelopeInbox(NpgsqlDataSource dataSource, SubmitLimits limi
             var found = (await connection.QueryPreparedAsync<HostedAgentRow>(
                     $$"""
                     SELECT a.id, a.user_id, a.address, COALESCE(a.config, '{}'::jsonb)::text AS config,
-                           ({{Messages.InboxOtherLaneIsFull("a.id")}}) AS queue_full
+                           ({{MessageTable.InboxOtherLaneIsFull("a.id")}}) AS queue_full
                     FROM agents a WHERE a.address = ANY(@addresses)
                     """,
                     new { addresses = addresses.Distinct().ToArray(), cap = limits.Settings.MaxQueuedPerAgent }, null,
@@ -33,11 +33,11 @@ public sealed class EnvelopeInbox(NpgsqlDataSource dataSource, SubmitLimits limi
         });
 
     private readonly Batcher<NewMessage, (MessageRow Message, bool Duplicate)> envelopes = new("store envelopes",
-        Messages.MaxEnvelopesPerStatement, loops: 4,
+        MessageTable.MaxEnvelopesPerStatement, loops: 4,
         async messages =>
         {
             await using var connection = await dataSource.OpenQueuedConnectionAsync(CancellationToken.None);
-            var stored = await Messages.EnqueueEnvelopesAsync(connection, messages, CancellationToken.None);
+            var stored = await MessageTable.EnqueueEnvelopesAsync(connection, messages, CancellationToken.None);
             foreach (var (message, _) in stored.Where(result => !result.Duplicate))
             {
                 wakeups.Queued(message);

@@ -51,17 +51,17 @@ public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages fi
     }
 
     /// <summary>The inbound message's status (null once it is gone) and its row's sync answer state.</summary>
-    private sealed record SyncRead(string? Status, Messages.SyncState? State);
+    private sealed record SyncRead(string? Status, MessageTable.SyncState? State);
 
     // A connection only for the read (and, once the answer is there, for recording that it went back): a
     // waiting request holds none, so hundreds of them can wait at once.
     private async Task<SyncRead> ReadAsync(Guid inboundId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
-        var state = await Messages.SyncStateAsync(connection, inboundId, cancellationToken);
+        var state = await MessageTable.SyncStateAsync(connection, inboundId, cancellationToken);
         if (state is { Payload: not null, SchemaDigest: not null })
         {
-            await Messages.MarkAnswerSentAsync(connection, inboundId, cancellationToken);
+            await MessageTable.MarkAnswerSentAsync(connection, inboundId, cancellationToken);
         }
 
         return new SyncRead(state?.Status, state);

@@ -70,7 +70,7 @@ public static class RunSteps
     public static async Task<IReadOnlyList<(ConversationMessage Message, IReadOnlyList<StepRow> Steps)>> LoadConversationAsync(
         NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq, int limit, CancellationToken cancellationToken)
     {
-        var messages = await Messages.ConversationAsync<ConversationMessage>(connection, agentId, session, beforeSeq, limit,
+        var messages = await MessageTable.ConversationAsync<ConversationMessage>(connection, agentId, session, beforeSeq, limit,
             MessageModels.ChatAcknowledgement.Digest, cancellationToken);
         if (messages.Count == 0)
         {

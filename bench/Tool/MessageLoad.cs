@@ -14,7 +14,7 @@ namespace Bench;
 /// </summary>
 public static class MessageLoad
 {
-    // The product's statements (AgentCloud.Shared/Messaging/Messages.cs, AgentCloud.AgentWorker/Messaging/Inbox.cs).
+    // The product's statements (AgentCloud.Shared/Messaging/MessageTable*.cs, AgentCloud.AgentWorker/Messaging/Inbox.cs).
     private const string Columns =
         """
         id, seq, agent_id, direction, sender, target, session, schema_digest, protocol_digest,

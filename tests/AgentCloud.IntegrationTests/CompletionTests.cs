@@ -35,7 +35,7 @@ public sealed class CompletionTests(AgentCloudFixture fixture)
             [.. ids.Select(id => new Completion(id, $$"""{"echo": "{{id}}"}""", null))], [("INFO", $"handled by agent {agent}")], claimNext, null);
 
         // One run no longer ours fails the statement: nothing of any run is done, logged or claimed.
-        var failed = await Messages.CompleteInboundAsync(db, null, Owner, [Run(a, false, aHead, aFollower), Run(b, false, bHead), Run(c, true, cHead)],
+        var failed = await MessageTable.CompleteInboundAsync(db, null, Owner, [Run(a, false, aHead, aFollower), Run(b, false, bHead), Run(c, true, cHead)],
             TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.Null(failed);
         Assert.Equal(["processing", "queued", "processing", "processing", "queued"],
@@ -44,7 +44,7 @@ public sealed class CompletionTests(AgentCloudFixture fixture)
 
         // Without it, the others commit together: every message done with its own reply, each agent's lines under its own
         // id, and c's next head claimed under our lease.
-        var completed = await Messages.CompleteInboundAsync(db, null, Owner, [Run(a, false, aHead, aFollower), Run(c, true, cHead)],
+        var completed = await MessageTable.CompleteInboundAsync(db, null, Owner, [Run(a, false, aHead, aFollower), Run(c, true, cHead)],
             TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.NotNull(completed);
         Assert.Equal(2, completed[0].Latencies.Count);

@@ -27,8 +27,8 @@ public sealed class EnvelopeStoreTests(AgentCloudFixture fixture)
             new(agent, MessageDirection.Inbound, "user:0", "test", session, $$"""{"n": {{n}}}""", DedupKey: identity);
         var (a, b, c) = (Identity(), Identity(), Identity());
 
-        var before = await Messages.EnqueueEnvelopesAsync(db, [Envelope(c, 0)], CancellationToken.None);
-        var together = await Messages.EnqueueEnvelopesAsync(db, [Envelope(a, 1), Envelope(b, 2), Envelope(a, 3), Envelope(c, 4)],
+        var before = await MessageTable.EnqueueEnvelopesAsync(db, [Envelope(c, 0)], CancellationToken.None);
+        var together = await MessageTable.EnqueueEnvelopesAsync(db, [Envelope(a, 1), Envelope(b, 2), Envelope(a, 3), Envelope(c, 4)],
             CancellationToken.None);
 
         Assert.False(before[0].Duplicate);

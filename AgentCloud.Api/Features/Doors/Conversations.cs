@@ -4,7 +4,6 @@ using AgentCloud.Api.Features.Messages;
 using AgentCloud.Shared.Messaging;
 using Dapper;
 using Npgsql;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
 
 namespace AgentCloud.Api.Features.Doors;
 

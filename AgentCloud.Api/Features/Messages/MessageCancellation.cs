@@ -15,9 +15,9 @@ public sealed class MessageCancellation(NpgsqlDataSource dataSource, Wakeups wak
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var canceled = await Shared.Messaging.Messages.CancelAsync(connection, transaction, agentId, messageId, cancellationToken);
+        var canceled = await MessageTable.CancelAsync(connection, transaction, agentId, messageId, cancellationToken);
         var message = canceled
-            ?? await Shared.Messaging.Messages.GetAsync(connection, transaction, agentId, messageId, MessageDirection.Inbound, cancellationToken);
+            ?? await MessageTable.GetAsync(connection, transaction, agentId, messageId, MessageDirection.Inbound, cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         if (canceled is not null)
         {

@@ -1,5 +1,5 @@
 using AgentCloud.Api.Infrastructure;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
+using AgentCloud.Shared.Messaging;
 
 namespace AgentCloud.Api.Features.Messages;
 

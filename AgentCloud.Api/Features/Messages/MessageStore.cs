@@ -6,7 +6,6 @@ using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
 
 namespace AgentCloud.Api.Features.Messages;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using AgentCloud.Shared.Messaging;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
 using Dapper;
 using Microsoft.Extensions.Options;
 using Npgsql;

@@ -1,6 +1,6 @@
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
+using AgentCloud.Shared.Messaging;
 using Dapper;
 using Npgsql;
 
