@@ -49,7 +49,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(body);
+            root = DoorJson.Parse(body);
         }
         catch (JsonException)
         {

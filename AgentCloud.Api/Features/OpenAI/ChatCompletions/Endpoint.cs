@@ -53,7 +53,7 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         JsonObject request;
         try
         {
-            request = await JsonNode.ParseAsync(HttpContext.Request.Body, cancellationToken: ct) as JsonObject
+            request = await DoorJson.ParseAsync(HttpContext.Request.Body, ct) as JsonObject
                 ?? throw new JsonException("not an object");
         }
         catch (JsonException)
