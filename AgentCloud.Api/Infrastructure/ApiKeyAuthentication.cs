@@ -93,7 +93,7 @@ internal sealed class ApiKeyHandler(IOptionsMonitor<AuthenticationSchemeOptions>
             return;
         }
 
-        Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+        Response.Headers.WWWAuthenticate = JwtAuthentication.BearerChallenge(Request, invalidToken: true);
         await ProblemResponses.WriteAsync(Context, StatusCodes.Status401Unauthorized, "A valid bearer token or API key is required.");
     }
 }

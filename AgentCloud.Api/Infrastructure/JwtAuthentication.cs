@@ -98,6 +98,26 @@ public static class JwtAuthentication
             [new Claim(AuthClaims.Credential, AuthClaims.Session), .. ApiScopes.All.Select(scope => new Claim(AuthClaims.Scope, scope))]));
     }
 
+    /// <summary>
+    /// The WWW-Authenticate of a 401: Bearer, the RFC 6750 error when a credential was refused, and on /mcp
+    /// the RFC 9728 resource_metadata an MCP client starts its authorization from.
+    /// </summary>
+    public static string BearerChallenge(HttpRequest request, bool invalidToken)
+    {
+        var parameters = new List<string>();
+        if (invalidToken)
+        {
+            parameters.Add("error=\"invalid_token\"");
+        }
+
+        if (Features.Mcp.ResourceMetadata.Endpoint.UrlFor(request) is { } metadata)
+        {
+            parameters.Add($"resource_metadata=\"{metadata}\"");
+        }
+
+        return parameters.Count == 0 ? "Bearer" : "Bearer " + string.Join(", ", parameters);
+    }
+
     private static Task WriteChallengeAsync(JwtBearerChallengeContext context)
     {
         context.HandleResponse();
@@ -109,9 +129,7 @@ public static class JwtAuthentication
                 "The service cannot reach its database right now. Try again shortly.");
         }
 
-        context.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null
-            ? "Bearer"
-            : "Bearer error=\"invalid_token\"";
+        context.Response.Headers.WWWAuthenticate = BearerChallenge(context.Request, invalidToken: context.AuthenticateFailure is not null);
         return ProblemResponses.WriteAsync(context.HttpContext, StatusCodes.Status401Unauthorized,
             "A valid bearer token is required.");
     }

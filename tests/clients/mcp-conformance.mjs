@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SCENARIOS = ['server-initialize', 'ping', 'tools-list', 'resources-list', 'server-sse-multiple-streams'];
+export const SCENARIOS = process.env.SCENARIOS?.split(',')
+  ?? ['server-initialize', 'ping', 'logging-set-level', 'tools-list', 'resources-list', 'server-sse-multiple-streams', 'server-sse-polling'];
 
 const { BASE_URL, TOKEN } = process.env;
 const target = new URL(BASE_URL);
@@ -35,10 +36,14 @@ const proxy = http.createServer((request, response) => {
 await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
 const url = `http://127.0.0.1:${proxy.address().port}/mcp`;
 
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+// The suite needs Node 22; the `node` package of this folder's lock file ships that binary, so the
+// machine's own Node (which runs this script) stays as it is.
+const modules = path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules');
+const cli = path.join(modules, '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
+const node22 = path.join(modules, 'node', 'bin', 'node');
 const run = (scenario, outputDir) =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, 'server', '--url', url, '--scenario', scenario, '-o', outputDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(node22, [cli, 'server', '--url', url, '--scenario', scenario, '-o', outputDir], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

@@ -20,8 +20,12 @@ const parse = (result) => {
   assert.ok(!result.isError, `tool failed: ${JSON.stringify(result.content)}`);
   return JSON.parse(result.content[0].text);
 };
-const agents = parse(await client.callTool({ name: 'list_agents', arguments: {} }));
+const listed = await client.callTool({ name: 'list_agents', arguments: {} });
+const agents = parse(listed);
 assert.ok(agents.some((a) => a.id === Number(AGENT_ID)));
+// Structured output: the SDK has checked it against the tool's output schema (an array, wrapped for 2025-11-25).
+assert.ok(tools.every((t) => t.outputSchema?.type === 'object'));
+assert.deepEqual(listed.structuredContent.result, agents);
 
 const sent = parse(await client.callTool({ name: 'send_message', arguments: { agent_id: Number(AGENT_ID), text: 'hello over MCP' } }));
 assert.equal(sent.status, 'done');

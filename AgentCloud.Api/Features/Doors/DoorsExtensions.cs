@@ -16,10 +16,13 @@ public static class DoorsExtensions
         builder.Services.AddSingleton<Conversations>();
         builder.Services.AddSingleton<A2AService>();
         builder.Services.AddHttpContextAccessor();
-        // Stateless: any API replica answers any request, and no session outlives its request.
+        // Stateless: any API replica answers any request, and no session outlives its request. The SDK then
+        // serves both revisions on one endpoint, per request: 2025-11-25 and older through `initialize` (no
+        // Mcp-Session-Id is issued, which that revision allows), 2026-07-28 through `server/discover` and the
+        // per-request `_meta` and `Mcp-Method` / `Mcp-Name` headers it checks before any handler runs.
         builder.Services.AddMcpServer(options => options.ServerInfo = new() { Name = "AgentCloud", Version = "1.0.0" })
-            .WithHttpTransport(options => options.Stateless = true)
-            .WithTools<AgentTools>()
+            .WithHttpTransport(options => options.SessionMode = ModelContextProtocol.AspNetCore.HttpServerSessionMode.Stateless)
+            .WithTools<AgentTools>(AgentTools.SerializerOptions)
             .WithListResourcesHandler(AgentLogResources.ListAsync)
             .WithReadResourceHandler(AgentLogResources.ReadAsync);
         return builder;

@@ -17,29 +17,38 @@ namespace AgentCloud.Api.Features.Mcp;
 /// <summary>
 /// The MCP tools: a user's fleet of agents as tools of the MCP host. Every tool acts as the caller (the
 /// bearer token of the /mcp request); an agent that is not the caller's is "not found", as in the API.
+/// Each returns a typed result, so the SDK lists its output schema and answers with structured content
+/// (2026-07-28 sees the natural schema; older revisions get non-object results wrapped as {"result": …}).
 /// </summary>
 [McpServerToolType]
 public sealed class AgentTools(Conversations conversations, MessageStore messages, MessageWaiter waiter, LogStore logs,
     IHttpContextAccessor http)
 {
     public const int MaxWaitSeconds = 30;
-    private static readonly JsonSerializerOptions Json = CreateJson();
 
-    [McpServerTool(Name = "list_agents", ReadOnly = true), Description("Lists your AgentCloud agents: id, name, behaviour, uAgents address.")]
-    public async Task<string> ListAgentsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The tools' JSON: the MCP SDK's (its type resolvers), with the API's snake_case names and its nulls
+    /// written, since the output schemas list every property as required (null where it may be).
+    /// </summary>
+    public static readonly JsonSerializerOptions SerializerOptions = new(McpJsonUtilities.DefaultOptions)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.Never,
+    };
+
+    [McpServerTool(Name = "list_agents", ReadOnly = true, UseStructuredContent = true),
+     Description("Lists your AgentCloud agents: id, name, behaviour, uAgents address.")]
+    public async Task<IReadOnlyList<AgentSummary>> ListAgentsAsync(CancellationToken cancellationToken)
     {
         RequireScope(ApiScopes.AgentsRead);
         var agents = await conversations.AgentsAsync(UserId(), cancellationToken);
-        return new JsonArray([.. agents.Where(agent => Caller().MayUseAgent(agent.Id)).Select(agent => (JsonNode)new JsonObject
-        {
-            ["id"] = agent.Id, ["name"] = agent.Name, ["behavior"] = agent.Behavior, ["address"] = agent.Address,
-        })]).ToJsonString();
+        return [.. agents.Where(agent => Caller().MayUseAgent(agent.Id)).Select(agent => new AgentSummary(agent.Id, agent.Name, agent.Behavior, agent.Address))];
     }
 
-    [McpServerTool(Name = "send_message"),
+    [McpServerTool(Name = "send_message", UseStructuredContent = true),
      Description("Sends a text message to one of your agents and waits for its answer (up to wait_seconds, at most 30). Returns the " +
         "answer, or the message id and status to poll with get_message if it is not done yet. Give the same session to continue a conversation.")]
-    public async Task<string> SendMessageAsync(
+    public async Task<SendResult> SendMessageAsync(
         [Description("The agent's id (see list_agents).")] int agent_id,
         [Description("What to say to the agent.")] string text,
         [Description("A conversation id (UUID) from an earlier answer; leave out to start a new one.")] string? session = null,
@@ -83,41 +92,24 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
         }
 
         message = await waiter.WaitUntilFinishedAsync(message, TimeSpan.FromSeconds(wait_seconds), cancellationToken);
-        var answer = new JsonObject
-        {
-            ["message_id"] = message.Id.ToString("D"),
-            ["session"] = message.Session.ToString("D"),
-            ["status"] = message.Status,
-        };
-        if (message.Reply is not null)
-        {
-            answer["answer"] = DoorText.Of(message.Reply);
-        }
-
-        if (message.Error is not null)
-        {
-            answer["error"] = message.Error;
-        }
-
-        return answer.ToJsonString();
+        return new SendResult(message.Id, message.Session, message.Status, message.Reply is null ? null : DoorText.Of(message.Reply), message.Error);
     }
 
-    [McpServerTool(Name = "get_message", ReadOnly = true), Description("One message of one of your agents: status, payload, reply.")]
-    public async Task<string> GetMessageAsync(
+    [McpServerTool(Name = "get_message", ReadOnly = true, UseStructuredContent = true),
+     Description("One message of one of your agents: status, payload, reply.")]
+    public async Task<MessageResponse> GetMessageAsync(
         [Description("The agent's id.")] int agent_id,
         [Description("The message id (send_message returns it).")] string message_id,
         CancellationToken cancellationToken = default)
     {
         await RequireAgentAsync(agent_id, cancellationToken);
         var message = Guid.TryParse(message_id, out var id) ? await messages.FindAsync(agent_id, id, cancellationToken) : null;
-        return message is null
-            ? throw new McpException($"Message {message_id} not found.")
-            : JsonSerializer.Serialize(MessageResponse.From(message), Json);
+        return message is null ? throw new McpException($"Message {message_id} not found.") : MessageResponse.From(message);
     }
 
-    [McpServerTool(Name = "get_conversation", ReadOnly = true),
+    [McpServerTool(Name = "get_conversation", ReadOnly = true, UseStructuredContent = true),
      Description("The messages of one conversation (session) with one of your agents, oldest first, each with its answer.")]
-    public async Task<string> GetConversationAsync(
+    public async Task<IReadOnlyList<MessageResponse>> GetConversationAsync(
         [Description("The agent's id.")] int agent_id,
         [Description("The session (UUID).")] string session,
         [Description("At most this many of the newest messages (1 to 200, default 50).")] int limit = 50,
@@ -135,11 +127,12 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
 
         await RequireAgentAsync(agent_id, cancellationToken);
         var rows = await conversations.SessionAsync(agent_id, conversation, limit, cancellationToken);
-        return JsonSerializer.Serialize(rows.Select(MessageResponse.From), Json);
+        return [.. rows.Select(MessageResponse.From)];
     }
 
-    [McpServerTool(Name = "read_logs", ReadOnly = true), Description("The newest lines of one of your agents' log, oldest first.")]
-    public async Task<string> ReadLogsAsync(
+    [McpServerTool(Name = "read_logs", ReadOnly = true, UseStructuredContent = true),
+     Description("The newest lines of one of your agents' log, oldest first.")]
+    public async Task<IReadOnlyList<LogLine>> ReadLogsAsync(
         [Description("The agent's id.")] int agent_id,
         [Description("How many lines (1 to 500, default 50).")] int limit = 50,
         CancellationToken cancellationToken = default)
@@ -150,7 +143,8 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
         }
 
         await RequireAgentAsync(agent_id, cancellationToken);
-        return await RecentLogAsync(logs, agent_id, limit, cancellationToken);
+        var (lines, _) = await logs.ReadTailAsync(agent_id, limit, cancellationToken);
+        return [.. lines.Select(line => new LogLine(line.Timestamp.AsUtc(), line.LogLevel, line.Message))];
     }
 
     /// <summary>The log as text, a line each: time, level, message.</summary>
@@ -185,14 +179,14 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
             throw new McpException($"This API key lacks the scope '{scope}'.");
         }
     }
-
-    private static JsonSerializerOptions CreateJson()
-    {
-        var options = new JsonSerializerOptions();
-        ApiExtensions.ConfigureJson(options);
-        return options;
-    }
 }
+
+public sealed record AgentSummary(int Id, string Name, string Behavior, string? Address);
+
+/// <summary>send_message's answer: the message, its status, and the agent's answer as text once it is done.</summary>
+public sealed record SendResult(Guid MessageId, Guid Session, string Status, string? Answer, string? Error);
+
+public sealed record LogLine(DateTime Timestamp, string? Level, string? Message);
 
 /// <summary>Each agent's recent log as an MCP resource: listed per caller, read by URI.</summary>
 public static class AgentLogResources
@@ -230,7 +224,8 @@ public static class AgentLogResources
                 CultureInfo.InvariantCulture, out var id) ? id : 0;
         if (agentId == 0 || !user.HasScope(ApiScopes.AgentsRead) || !user.MayUseAgent(agentId) || await services.GetRequiredService<Conversations>().AgentAsync(user.UserId(), agentId, cancellationToken) is null)
         {
-            throw new McpException($"Resource {uri} not found.");
+            // MCP's own code for it (-32002), so a client can tell a missing resource from a failed read.
+            throw new McpProtocolException($"Resource {uri} not found.", McpErrorCode.ResourceNotFound);
         }
 
         var text = await AgentTools.RecentLogAsync(services.GetRequiredService<LogStore>(), agentId, Lines, cancellationToken);

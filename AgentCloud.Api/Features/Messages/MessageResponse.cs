@@ -1,10 +1,14 @@
+using System.ComponentModel;
 using System.Text.Json;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 
 namespace AgentCloud.Api.Features.Messages;
 
-/// <summary>A message as the API shows it: payload and reply as JSON values, times in UTC.</summary>
+/// <summary>
+/// A message as the API shows it: payload and reply as JSON values, times in UTC. The descriptions also make
+/// their JSON Schemas objects rather than the bare `true` of "any value", which MCP output schemas refuse.
+/// </summary>
 public sealed record MessageResponse(
     Guid Id,
     int AgentId,
@@ -12,10 +16,10 @@ public sealed record MessageResponse(
     string Sender,
     string Target,
     Guid Session,
-    JsonElement Payload,
+    [property: Description("What was sent: any JSON value (a text message is a string).")] JsonElement Payload,
     string Status,
     int Attempts,
-    JsonElement? Reply,
+    [property: Description("The agent's answer, any JSON value; null until the message is done.")] JsonElement? Reply,
     string? Error,
     Guid? InReplyTo,
     string? TraceId,

@@ -2,7 +2,8 @@ namespace AgentCloud.IntegrationTests;
 
 /// <summary>
 /// The official MCP conformance suite (<c>@modelcontextprotocol/conformance</c>, from npm) against our /mcp:
-/// its protocol scenarios (initialise, ping, list tools and resources, concurrent POST streams). The
+/// its protocol scenarios (initialise, ping, log level, list tools and resources, concurrent POST streams,
+/// SSE polling), run by the Node 22 the suite needs (the <c>node</c> package of tests/clients). The
 /// scenarios that expect the reference server's own test tools, resources and prompts do not apply.
 /// </summary>
 [Collection(AgentCloudCollection.Name)]
@@ -20,8 +21,9 @@ public sealed class McpConformanceTests(AgentCloudFixture fixture)
 
         Assert.Equal(0, summary["failed"]!.GetValue<int>());
         var scenarios = summary["scenarios"]!.AsObject();
-        Assert.Equal(["ping", "resources-list", "server-initialize", "server-sse-multiple-streams", "tools-list"], scenarios.Select(s => s.Key).Order());
-        foreach (var name in new[] { "server-initialize", "ping", "tools-list", "resources-list" })
+        Assert.Equal(["logging-set-level", "ping", "resources-list", "server-initialize", "server-sse-multiple-streams", "server-sse-polling", "tools-list"],
+            scenarios.Select(s => s.Key).Order());
+        foreach (var name in new[] { "server-initialize", "ping", "logging-set-level", "tools-list", "resources-list" })
         {
             Assert.Equal("SUCCESS", scenarios[name]![name]!.GetValue<string>());
         }
