@@ -1,7 +1,9 @@
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.AgentWorker.Outbox;
+using AgentCloud.AgentWorker.Scheduling;
 using AgentCloud.AgentWorker.UAgents;
 using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.Scheduling;
 using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.AgentWorker;
@@ -14,11 +16,12 @@ public static class AgentWorkerExtensions
         builder.Services.AddOptions<AgentWorkerOptions>().BindConfiguration(AgentWorkerOptions.SectionName);
         builder.AddUAgents();
         builder.Services.AddHostedService<AgentWorker>();
-        // Wakes the inbox and outbox loops and sync /submit waits (message_finished).
-        builder.AddNotificationHub(NotifyChannels.Inbox, NotifyChannels.Outbox);
+        // Wakes the inbox, outbox and schedule loops and sync /submit waits (message_finished).
+        builder.AddNotificationHub(NotifyChannels.Inbox, NotifyChannels.Outbox, ScheduleChannel.Name);
         builder.AddAgentMessaging();
         builder.AddAgentOutbox();
         builder.AddUAgentsSubmit();
+        builder.AddSchedules();
         Llm.LlmExtensions.AddLlmAgents(builder);
         return builder;
     }

@@ -32,6 +32,7 @@ var api = builder.AddProject<Projects.AgentCloud_Api>(ResourceNames.Api)
     .WithEnvironment("Database__MaxPoolSize", connections.ApiPool.ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithModelConnections()
     .WithUAgentsSettings()
+    .WithQuotaSettings()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health")
     // The dashboard's api resource links the interactive OpenAPI page and the document (Development only).
@@ -48,6 +49,7 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
         connections.WorkerPool(workerReplicas).ToString(System.Globalization.CultureInfo.InvariantCulture))
     .WithModelConnections()
     .WithUAgentsSettings()
+    .WithQuotaSettings()
     .WithExternalHttpEndpoints()
     .WithHttpHealthCheck("/health");
 // What remote uAgents are told: the replicas' shared (external) endpoint.

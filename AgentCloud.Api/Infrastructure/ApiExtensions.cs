@@ -5,7 +5,7 @@ using AgentCloud.Api.Features.Auth;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Api.Features.Users;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Messaging.Behaviors;
@@ -42,6 +42,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton<LogStore>();
         builder.Services.AddSingleton<LogFollower>();
         builder.Services.AddSingleton<MessageStore>();
+        builder.Services.AddSingleton<Features.Schedules.ScheduleStore>();
         builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
         builder.AddDoors();

@@ -1,4 +1,4 @@
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Shared.Data;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;

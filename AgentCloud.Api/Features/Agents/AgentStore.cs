@@ -1,5 +1,5 @@
 using System.Text.Json;
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.UAgents;

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Api.Infrastructure;
 using ModelContextProtocol;
 using ModelContextProtocol.Protocol;

@@ -1,5 +1,5 @@
 using AgentCloud.Api.Features.Agents;
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Messaging;

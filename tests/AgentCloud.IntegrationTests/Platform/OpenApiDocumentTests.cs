@@ -54,6 +54,9 @@ public sealed class OpenApiDocumentTests(AgentCloudFixture fixture)
     [InlineData("post", "/agents/{agent_id}/messages", new[] { 200, 202, 400, 401, 404, 413 })]
     [InlineData("post", "/agents/{agent_id}/send", new[] { 200, 202, 400, 401, 404, 413 })]
     [InlineData("get", "/agents/{agent_id}/logs/stream", new[] { 200, 401, 404 })]
+    [InlineData("post", "/agents/{agent_id}/schedules", new[] { 201, 400, 401, 403, 404, 413 })]
+    [InlineData("put", "/agents/{agent_id}/schedules/{schedule_id}", new[] { 200, 400, 401, 404, 413 })]
+    [InlineData("delete", "/agents/{agent_id}/schedules/{schedule_id}", new[] { 204, 400, 401, 404 })]
     [InlineData("get", "/health", new[] { 200, 503 })]
     public async Task TheDocumentListsWhatTheRouteAnswers(string method, string path, int[] statuses)
     {

@@ -105,7 +105,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Llm__MaxModelCalls", LlmMaxModelCalls.ToString())
                 .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000")
                 .WithEnvironment("AgentWorker__Llm__ProviderRetries", "1")
-                .WithEnvironment("AgentWorker__Llm__ModelCallTimeout", LlmModelCallTimeout.ToString());
+                .WithEnvironment("AgentWorker__Llm__ModelCallTimeout", LlmModelCallTimeout.ToString())
+                // Schedules a test can watch fire several times within seconds.
+                .WithEnvironment("Quotas__ScheduleMinInterval", "00:00:01");
         }
 
         app = await builder.BuildAsync(ct);

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.A2A.Protocol;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages.Events;
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 

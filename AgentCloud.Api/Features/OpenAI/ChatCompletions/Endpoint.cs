@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Messages.Events;
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 using FastEndpoints;

@@ -1,4 +1,4 @@
-using AgentCloud.Api.Features.Quotas;
+using AgentCloud.Shared.Quotas;
 using AgentCloud.Api.Infrastructure;
 using FastEndpoints;
 using Npgsql;

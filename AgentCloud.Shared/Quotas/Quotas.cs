@@ -1,10 +1,14 @@
 using System.Globalization;
 using AgentCloud.Shared.Messaging;
 using Dapper;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using MessageTable = AgentCloud.Shared.Messaging.Messages;
 
-namespace AgentCloud.Api.Features.Quotas;
+namespace AgentCloud.Shared.Quotas;
 
 /// <summary>
 /// Per-user limits (section <c>Quotas</c>), sized for a small deployment: a user who reaches one is
@@ -25,6 +29,12 @@ public sealed class QuotaOptions
 
     /// <summary>Unfinished messages one agent may have waiting, in each direction; sends beyond it wait for the queue to drain.</summary>
     public int QueuedMessagesPerAgent { get; set; } = 1_000;
+
+    /// <summary>Schedules one agent may have.</summary>
+    public int SchedulesPerAgent { get; set; } = 20;
+
+    /// <summary>The shortest time a schedule (an interval, or a cron's closest due times) may leave between two messages.</summary>
+    public TimeSpan ScheduleMinInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public static class QuotaNames
@@ -33,6 +43,7 @@ public static class QuotaNames
     public const string ConfigBytesPerUser = "config_bytes_per_user";
     public const string MessagesPerDay = "messages_per_day";
     public const string QueuedMessagesPerAgent = "queued_messages_per_agent";
+    public const string SchedulesPerAgent = "schedules_per_agent";
 }
 
 /// <summary>
@@ -62,7 +73,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     public static WebApplicationBuilder AddQuotas(WebApplicationBuilder builder)
     {
         builder.Services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
-            .Validate(o => o.AgentsPerUser > 0 && o.ConfigBytesPerUser > 0 && o.MessagesPerDay > 0 && o.QueuedMessagesPerAgent > 0,
+            .Validate(o => o.AgentsPerUser > 0 && o.ConfigBytesPerUser > 0 && o.MessagesPerDay > 0 && o.QueuedMessagesPerAgent > 0
+                    && o.SchedulesPerAgent > 0 && o.ScheduleMinInterval > TimeSpan.Zero,
                 "Quotas must be positive.")
             .ValidateOnStart();
         builder.Services.AddSingleton<QuotaChecks>();
