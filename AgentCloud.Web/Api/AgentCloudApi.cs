@@ -77,6 +77,16 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
     public Task<Page<LogLine>> LogsAsync(int agentId, CancellationToken ct) =>
         SendAsync<Page<LogLine>>(HttpMethod.Get, $"/agents/{agentId}/logs?limit=1", null, ct);
 
+    public Task<ScheduleList> SchedulesAsync(int agentId, CancellationToken ct) =>
+        SendAsync<ScheduleList>(HttpMethod.Get, $"/agents/{agentId}/schedules", null, ct);
+
+    /// <summary>A schedule as the API's create takes it (one of cron, interval_seconds or at, and text).</summary>
+    public Task<ScheduleInfo> CreateScheduleAsync(int agentId, object schedule, CancellationToken ct) =>
+        SendAsync<ScheduleInfo>(HttpMethod.Post, $"/agents/{agentId}/schedules", schedule, ct);
+
+    public Task DeleteScheduleAsync(int agentId, Guid scheduleId, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/agents/{agentId}/schedules/{scheduleId}", null, ct);
+
     public Task<List<ApiKeyInfo>> ApiKeysAsync(CancellationToken ct) => SendAsync<List<ApiKeyInfo>>(HttpMethod.Get, "/api-keys", null, ct);
 
     public Task<NewApiKey> CreateApiKeyAsync(string name, IReadOnlyList<string> scopes, CancellationToken ct) =>

@@ -66,3 +66,17 @@ public sealed record ServerSentEvent(string Type, string? Id, string Data)
 {
     public JsonNode? Json => string.IsNullOrEmpty(Data) ? null : JsonNode.Parse(Data);
 }
+
+public sealed record ScheduleInfo(Guid Id, int AgentId, string? Name, string Kind, string? Cron, string? TimeZone, int? IntervalSeconds,
+    DateTime? At, JsonElement Payload, Guid? Session, DateTime? NextDueAt, DateTime? LastDueAt, Guid? LastMessageId, string? LastError,
+    int Fired)
+{
+    public string When => Kind switch
+    {
+        "cron" => $"cron {Cron} ({TimeZone})",
+        "interval" => $"every {IntervalSeconds} s",
+        _ => "once",
+    };
+}
+
+public sealed record ScheduleList(IReadOnlyList<ScheduleInfo> Schedules);

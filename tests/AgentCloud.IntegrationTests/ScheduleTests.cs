@@ -182,6 +182,34 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
             new { id = schedule["id"]!.GetValue<string>() }));
     }
 
+    [Fact]
+    public async Task TheDocsExampleRunsAsWritten()
+    {
+        var page = await File.ReadAllTextAsync(RepositoryFiles.PathOf("docs", "schedules-and-limits.md"));
+        var section = page[page.IndexOf("### Try it", StringComparison.Ordinal)..];
+        var block = System.Text.RegularExpressions.Regex.Match(section, "```bash\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(block.Success);
+        var script = Path.Combine(Path.GetTempPath(), $"agentcloud-schedules-{Guid.NewGuid():N}.sh");
+        await File.WriteAllTextAsync(script, block.Groups[1].Value);
+        try
+        {
+            var api = fixture.App.GetEndpoint("api", "http").ToString().TrimEnd('/');
+            var (exitCode, output) = await RepositoryFiles.RunAsync("bash", ["-euo", "pipefail", script], TimeSpan.FromMinutes(1),
+                new Dictionary<string, string?> { ["API"] = api });
+
+            Assert.True(exitCode == 0, $"The example stopped with exit code {exitCode}:\n{output}");
+            Assert.Contains("\"kind\": \"cron\"", output);
+            Assert.Contains("\"report\": \"daily\"", output);
+            Assert.Contains("\"sender\": \"user:", output);
+            Assert.Contains("time_zone", output);
+            Assert.Matches(@"(?m)^204$", output);
+        }
+        finally
+        {
+            File.Delete(script);
+        }
+    }
+
     private static async Task<JsonObject> CreateAsync(TestUser user, JsonObject agent, object body)
     {
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/schedules", body);
