@@ -7,7 +7,6 @@ using AgentCloud.Shared.Scheduling;
 using AgentCloud.Shared.UAgents;
 using Dapper;
 using Npgsql;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
 
 namespace AgentCloud.AgentWorker.Scheduling;
 

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using MessageTable = AgentCloud.Shared.Messaging.Messages;
 
 namespace AgentCloud.Shared.Quotas;
 
