@@ -2,10 +2,10 @@ using System.Security.Claims;
 using AgentCloud.Web.Api;
 using AgentCloud.Web.Components;
 using AgentCloud.Web.Components.Shared;
+using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.HttpOverrides;
-using Microsoft.AspNetCore.Mvc;
 
 namespace AgentCloud.Web;
 
@@ -58,7 +58,13 @@ public static class WebConsoleExtensions
         app.UseForwardedHeaders();
         if (!app.Environment.IsDevelopment())
         {
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
+            app.UseExceptionHandler(new ExceptionHandlerOptions
+            {
+                ExceptionHandlingPath = "/error",
+                CreateScopeForErrors = true,
+                // A request the server could not read (a bad form, a body too large) keeps its 4xx, as in Development.
+                StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+            });
         }
 
         app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
@@ -90,9 +96,16 @@ public static class WebConsoleExtensions
             }
         });
 
-        // A form post from the layout (antiforgery-checked): end the token at the API, then the cookie.
-        app.MapPost("/logout", async (HttpContext context, AgentCloudApi api, [FromForm] string? returnUrl) =>
+        // A form post from the layout: end the token at the API, then the cookie. The antiforgery check is the
+        // handler's own, so a forged or stale post is a 400 that logs nobody out (the middleware's refusal is an
+        // exception, a 500 and a stack trace outside Development).
+        app.MapPost("/logout", async (HttpContext context, AgentCloudApi api, IAntiforgery antiforgery) =>
         {
+            if (!await antiforgery.IsRequestValidAsync(context))
+            {
+                return Results.Text("This form has expired: reload the page and log out again.", statusCode: StatusCodes.Status400BadRequest);
+            }
+
             if (context.User.Identity?.IsAuthenticated == true)
             {
                 await api.LogoutAsync(context.RequestAborted);
@@ -100,7 +113,7 @@ public static class WebConsoleExtensions
 
             await context.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect("/login?loggedOut=true");
-        });
+        }).DisableAntiforgery();
         return app;
     }
 
