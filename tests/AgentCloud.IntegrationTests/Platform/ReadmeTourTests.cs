@@ -46,7 +46,7 @@ public sealed class ReadmeTourTests(AgentCloudFixture fixture)
     }
 
     /// <summary>The first bash block under "A tour of the API with curl".</summary>
-    private static string TourBlock()
+    internal static string TourBlock()
     {
         var readme = File.ReadAllText(RepositoryFiles.PathOf("README.md"));
         var section = readme[readme.IndexOf("## A tour of the API with curl", StringComparison.Ordinal)..];
