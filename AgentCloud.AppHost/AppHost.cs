@@ -56,9 +56,13 @@ var worker = builder.AddProject<Projects.AgentCloud_AgentWorker>(ResourceNames.A
 worker.WithEnvironment("UAgents__PublicUrl", ReferenceExpression.Create($"{worker.GetEndpoint("http")}/submit"));
 if (builder.Environment.IsDevelopment())
 {
-    // Local peers (a Python uAgent on this machine, a second deployment): outside development, loopback is refused.
-    worker.WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
-        .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
+    // Local peers (a Python uAgent on this machine, a second deployment) and the API's callbacks to a local receiver (webhooks,
+    // A2A push): outside development, loopback is refused.
+    foreach (var outbound in new IResourceBuilder<ProjectResource>[] { worker, api })
+    {
+        outbound.WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
+            .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1");
+    }
 }
 
 // The web console: a client of the API's public HTTP interface only (no database of its own).

@@ -14,9 +14,7 @@ public static class OutboxExtensions
             .Validate(OutboxOptions.AreConsistent,
                 $"{OutboxOptions.SectionName}: delays must be positive, each maximum at least its base, the lease longer than any attempt.")
             .ValidateOnStart();
-        builder.Services.AddOptions<OutboundDestinationOptions>().BindConfiguration(OutboundDestinationOptions.SectionName);
-        builder.Services.AddSingleton(services => new OutboundDestinationPolicy(
-            services.GetRequiredService<Microsoft.Extensions.Options.IOptions<OutboundDestinationOptions>>().Value.AllowedDestinations));
+        builder.Services.AddOutboundDestinations();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IEndpointResolver, EndpointResolver>();
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Auth;
+using AgentCloud.Api.Features.Callbacks;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Logs;
 using AgentCloud.Api.Features.Messages;
@@ -45,6 +46,8 @@ public static class ApiExtensions
         builder.Services.AddSingleton<Features.Schedules.ScheduleStore>();
         builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
+        builder.Services.AddSingleton<Features.Webhooks.WebhookStore>();
+        builder.AddCallbacks();
         builder.AddDoors();
         builder.AddNotificationHub(NotifyChannels.AgentLogs, RunEvents.Channel);
         builder.Services.AddAgentBehaviors(builder.Configuration);

@@ -14,6 +14,7 @@ public static class Cursors
     private const string LogTag = "logs.v1";
     private const string MessageTag = "messages.v1";
     private const string ConversationTag = "conversations.v1";
+    private const string DeliveryTag = "deliveries.v1";
 
     public static string ForAgent(int lastId) => Encode($"{AgentTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
 
@@ -52,6 +53,11 @@ public static class Cursors
     public static string ForConversation(long lastSeq) => Encode($"{ConversationTag}|{lastSeq.ToString(CultureInfo.InvariantCulture)}");
 
     public static bool TryReadConversation(string? cursor, out long lastSeq) => TryReadSeq(cursor, ConversationTag, out lastSeq);
+
+    /// <summary>A webhook delivery list position: the id of the last delivery shown.</summary>
+    public static string ForDelivery(long lastId) => Encode($"{DeliveryTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
+
+    public static bool TryReadDelivery(string? cursor, out long lastId) => TryReadSeq(cursor, DeliveryTag, out lastId);
 
     private static bool TryReadSeq(string? cursor, string tag, out long lastSeq)
     {

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace AgentCloud.Shared.UAgents;
 
@@ -161,5 +164,20 @@ public sealed class OutboundDestinationPolicy
         }
 
         throw new HttpRequestException(HttpRequestError.ConnectionError, Refused);
+    }
+}
+
+public static class OutboundDestinationExtensions
+{
+    /// <summary>
+    /// The one <see cref="OutboundDestinationPolicy"/> of a process, from <see cref="OutboundDestinationOptions.SectionName"/>: the
+    /// worker's remote uAgents delivery and the API's callbacks (webhooks, A2A push) follow the same operator setting.
+    /// </summary>
+    public static IServiceCollection AddOutboundDestinations(this IServiceCollection services)
+    {
+        services.AddOptions<OutboundDestinationOptions>().BindConfiguration(OutboundDestinationOptions.SectionName);
+        services.TryAddSingleton(provider => new OutboundDestinationPolicy(
+            provider.GetRequiredService<IOptions<OutboundDestinationOptions>>().Value.AllowedDestinations));
+        return services;
     }
 }

@@ -14,7 +14,7 @@ namespace AgentCloud.Api.Features.A2A;
 /// or throws <see cref="JsonRpcException"/>; the streaming ones write server-sent events themselves.
 /// </summary>
 public sealed class A2AService(MessageStore messages, MessageWaiter waiter, MessageCancellation cancellation, Conversations conversations,
-    MessageEventFeed feed)
+    MessageEventFeed feed, A2APushConfigs pushConfigs)
 {
     /// <summary>SendMessage waits at most this long for the answer, then returns the task as it stands.</summary>
     public static readonly TimeSpan SendWait = TimeSpan.FromSeconds(30);
@@ -65,6 +65,19 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
 
                 return Serialize(Tasks.From(message));
             }
+
+            case A2AMethods.CreateTaskPushNotificationConfig:
+                return Serialize(await pushConfigs.CreateAsync(agentId, Parse<TaskPushNotificationConfig>(parameters), cancellationToken));
+
+            case A2AMethods.GetTaskPushNotificationConfig:
+                return Serialize(await pushConfigs.GetAsync(agentId, Parse<GetTaskPushNotificationConfigRequest>(parameters), cancellationToken));
+
+            case A2AMethods.ListTaskPushNotificationConfigs:
+                return Serialize(await pushConfigs.ListAsync(agentId, Parse<ListTaskPushNotificationConfigsRequest>(parameters), cancellationToken));
+
+            case A2AMethods.DeleteTaskPushNotificationConfig:
+                await pushConfigs.DeleteAsync(agentId, Parse<DeleteTaskPushNotificationConfigRequest>(parameters), cancellationToken);
+                return new JsonObject();
 
             default:
                 throw new JsonRpcException(JsonRpcErrorCodes.MethodNotFound, "Method not found");
@@ -195,9 +208,19 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
             throw JsonRpcException.InvalidParams("message.parts", $"The content may be at most {MessageRules.MaxPayloadBytes} bytes of JSON.");
         }
 
-        return (await messages.SendToAgentAsync(userId, agentId, payloadJson, session, MessageRules.CurrentTraceparent(),
+        // A push config given with the message is checked before anything is sent, and saved on the new task at once.
+        var push = request.Configuration?.TaskPushNotificationConfig is { } pushJson
+            ? await pushConfigs.ValidAsync(Parse<TaskPushNotificationConfig>(pushJson), "configuration.taskPushNotificationConfig.", cancellationToken)
+            : null;
+        var sent = (await messages.SendToAgentAsync(userId, agentId, payloadJson, session, MessageRules.CurrentTraceparent(),
                 idempotencyKey: null, cancellationToken)).Message
             ?? throw TaskNotFound(""); // the agent vanished between the check and the send
+        if (push is not null)
+        {
+            await pushConfigs.SaveAsync(agentId, sent.Id, push, cancellationToken);
+        }
+
+        return sent;
     }
 
     private async Task<ListTasksResponse> ListAsync(int agentId, ListTasksRequest request, CancellationToken cancellationToken)

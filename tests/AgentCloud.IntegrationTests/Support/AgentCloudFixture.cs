@@ -28,6 +28,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     /// <summary>Outbound deliveries: attempts before dead, and how long one POST may take.</summary>
     public const int OutboxMaxAttempts = 3;
 
+    /// <summary>Callback deliveries (webhooks, A2A push): attempts before dead.</summary>
+    public const int CallbackMaxAttempts = 3;
+
     /// <summary>Model calls one llm run may make here.</summary>
     public const int LlmMaxModelCalls = 4;
 
@@ -93,7 +96,13 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Outbox__RetryBaseDelay", "00:00:00.200")
                 .WithEnvironment("AgentWorker__Outbox__RetryMaxDelay", "00:00:00.500")
                 .WithEnvironment("AgentWorker__Outbox__PollInterval", "00:00:00.200")
-                // The fake peers are on loopback, which a deployment refuses by default.
+                // Callbacks (webhooks, A2A push) retried fast enough to watch within a test.
+                .WithEnvironment("Callbacks__MaxAttempts", CallbackMaxAttempts.ToString())
+                .WithEnvironment("Callbacks__AttemptTimeout", OutboxAttemptTimeout.ToString())
+                .WithEnvironment("Callbacks__RetryBaseDelay", "00:00:00.200")
+                .WithEnvironment("Callbacks__RetryMaxDelay", "00:00:00.500")
+                .WithEnvironment("Callbacks__PollInterval", "00:00:00.200")
+                // The fake peers and webhook receivers are on loopback, which a deployment refuses by default.
                 .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__0", "127.0.0.0/8")
                 .WithEnvironment("AgentWorker__Outbound__AllowedDestinations__1", "::1")
                 // A queue cap a test can reach (remote senders only; the owner's messages do not count).

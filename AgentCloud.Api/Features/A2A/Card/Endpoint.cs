@@ -18,7 +18,7 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
         {
             s.Summary = "An agent's A2A agent card";
             s.Description = "The A2A 1.0 agent card: name, config.description, the JSON-RPC interface at /a2a/{agent_id}, skills " +
-                "(config.skills, or one named after the behaviour), streaming, bearer security. An agent whose config has " +
+                "(config.skills, or one named after the behaviour), streaming, push notifications, bearer security. An agent whose config has " +
                 "\"public\": true shows its card to anyone; any other needs its owner's token.";
             s.Responses[200] = "The agent card.";
             s.Responses[401] = "A private agent's card, without a valid token.";
@@ -77,7 +77,7 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
             ],
             Provider = new AgentProvider { Organization = "AgentCloud", Url = baseUrl },
             Version = "1.0.0",
-            Capabilities = new AgentCapabilities { Streaming = true, PushNotifications = false, ExtendedAgentCard = false },
+            Capabilities = new AgentCapabilities { Streaming = true, PushNotifications = true, ExtendedAgentCard = false },
             SecuritySchemes = new Dictionary<string, SecurityScheme>
             {
                 ["bearer"] = new() { HttpAuthSecurityScheme = new() { Scheme = "Bearer", BearerFormat = "JWT", Description = "An AgentCloud access token (POST /login)." } },

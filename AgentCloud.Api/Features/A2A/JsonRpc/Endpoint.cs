@@ -24,7 +24,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         {
             s.Summary = "A2A 1.0 JSON-RPC endpoint of one of the caller's agents";
             s.Description = "Methods: SendMessage, SendStreamingMessage (SSE), GetTask, ListTasks, CancelTask, SubscribeToTask " +
-                "(SSE), and the 0.3 names message/send, message/stream, tasks/get, tasks/cancel, tasks/resubscribe. A task is a " +
+                "(SSE), Create/Get/Delete TaskPushNotificationConfig, ListTaskPushNotificationConfigs, and the 0.3 names message/send, message/stream, tasks/get, tasks/cancel, tasks/resubscribe. A task is a " +
                 "message (task id = message id, contextId = session).";
             s.Responses[200] = "A JSON-RPC response (or an array of them), or an event stream.";
             s.Responses[204] = "A request or batch of notifications only: JSON-RPC answers nothing.";

@@ -36,6 +36,10 @@ public static class A2AMethods
     public const string ListTasks = "ListTasks";
     public const string CancelTask = "CancelTask";
     public const string SubscribeToTask = "SubscribeToTask";
+    public const string CreateTaskPushNotificationConfig = "CreateTaskPushNotificationConfig";
+    public const string GetTaskPushNotificationConfig = "GetTaskPushNotificationConfig";
+    public const string ListTaskPushNotificationConfigs = "ListTaskPushNotificationConfigs";
+    public const string DeleteTaskPushNotificationConfig = "DeleteTaskPushNotificationConfig";
 
     private static readonly Dictionary<string, string> Legacy = new(StringComparer.Ordinal)
     {
@@ -50,12 +54,15 @@ public static class A2AMethods
     public static string Canonical(string method) => Legacy.GetValueOrDefault(method, method);
 
     public static bool IsKnown(string method) =>
-        method is SendMessage or SendStreamingMessage or GetTask or ListTasks or CancelTask or SubscribeToTask;
+        method is SendMessage or SendStreamingMessage or GetTask or ListTasks or CancelTask or SubscribeToTask
+            or CreateTaskPushNotificationConfig or GetTaskPushNotificationConfig or ListTaskPushNotificationConfigs
+            or DeleteTaskPushNotificationConfig;
 
     public static bool IsStreaming(string method) => method is SendStreamingMessage or SubscribeToTask;
 
-    /// <summary>The API scope a method needs: sending or canceling is messages:send, reading tasks agents:read.</summary>
+    /// <summary>The API scope a method needs: sending, canceling or setting where a task is pushed is messages:send, reading agents:read.</summary>
     public static string Scope(string method) => method is SendMessage or SendStreamingMessage or CancelTask
+            or CreateTaskPushNotificationConfig or DeleteTaskPushNotificationConfig
         ? Infrastructure.ApiScopes.MessagesSend
         : Infrastructure.ApiScopes.AgentsRead;
 }
