@@ -104,6 +104,14 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
             await refused.AssertProblemAsync(HttpStatusCode.BadRequest);
         }
 
+        var key = (await ApiKeyTests.CreateKeyAsync(user, ["agents:read", "agents:write"]))["key"]!.GetValue<string>();
+        using (var withKey = new HttpRequestMessage(HttpMethod.Get, "/webhooks"))
+        {
+            withKey.Headers.Add("X-API-Key", key);
+            using var keyed = await fixture.CreateApiClient().SendAsync(withKey);
+            await keyed.AssertProblemAsync(HttpStatusCode.Forbidden);
+        }
+
         Assert.Empty(await ListWebhooksAsync(user));
         var webhook = await CreateWebhookAsync(user, new { url = good, events = new[] { "message.done", "message.dead" }, agent_ids = new[] { agent["id"] } });
         var id = webhook["id"]!.GetValue<string>();
@@ -225,6 +233,28 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
 
         using var card = await user.Client.GetAsync($"{path}/.well-known/agent-card.json");
         Assert.True((await card.ReadJsonAsync())["capabilities"]!["pushNotifications"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task TheOfficialA2AClientSetsAPushConfigAndThePushArrives()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+
+        var summary = await NodeClients.RunAsync("a2a-push.mjs", new Dictionary<string, string>
+        {
+            ["BASE_URL"] = fixture.CreateApiClient().BaseAddress!.ToString().TrimEnd('/'), ["TOKEN"] = user.Token,
+            ["AGENT_ID"] = agent["id"]!.ToString(), ["PUSH_URL"] = receiver.Url,
+        }, TimeSpan.FromMinutes(1));
+
+        Assert.True(summary["ok"]!.GetValue<bool>());
+        var pushes = await MessagingTests.PollAsync(() => Task.FromResult(
+            receiver.Requests.Where(r => r.Headers.GetValueOrDefault("x-a2a-notification-token") == "sdk-token").ToList() is { Count: > 0 } found
+                ? found : null));
+        var task = JsonNode.Parse(Assert.Single(pushes).Body)!["task"]!;
+        Assert.Equal(summary["task"]!.GetValue<string>(), task["id"]!.GetValue<string>());
+        Assert.Equal("TASK_STATE_COMPLETED", task["status"]!["state"]!.GetValue<string>());
     }
 
     /// <summary>Standard Webhooks, as a receiver checks it: HMAC-SHA256 keyed by the secret's bytes over id.timestamp.body.</summary>

@@ -58,6 +58,11 @@ public sealed class OpenApiDocumentTests(AgentCloudFixture fixture)
     [InlineData("put", "/agents/{agent_id}/schedules/{schedule_id}", new[] { 200, 400, 401, 404, 413 })]
     [InlineData("delete", "/agents/{agent_id}/schedules/{schedule_id}", new[] { 204, 400, 401, 404 })]
     [InlineData("get", "/health", new[] { 200, 503 })]
+    [InlineData("post", "/webhooks", new[] { 201, 400, 401, 403, 409 })]
+    [InlineData("get", "/webhooks", new[] { 200, 401, 403 })]
+    [InlineData("patch", "/webhooks/{webhook_id}", new[] { 200, 400, 401, 403, 404 })]
+    [InlineData("delete", "/webhooks/{webhook_id}", new[] { 204, 401, 403, 404 })]
+    [InlineData("get", "/webhooks/{webhook_id}/deliveries", new[] { 200, 400, 401, 403, 404 })]
     public async Task TheDocumentListsWhatTheRouteAnswers(string method, string path, int[] statuses)
     {
         var operation = (await DocumentAsync())["paths"]![path]![method]!.AsObject();
