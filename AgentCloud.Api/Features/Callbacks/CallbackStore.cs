@@ -35,7 +35,7 @@ public sealed class ClaimedDelivery
 /// </summary>
 public sealed class CallbackStore(NpgsqlDataSource dataSource)
 {
-    private const string Now = Shared.Messaging.Messages.Now;
+    private const string Now = Shared.Messaging.MessageTable.Now;
     private const string Unfinished = $"status IN ('{DeliveryStatus.Pending}', '{DeliveryStatus.Delivering}')";
 
     /// <summary>
