@@ -92,6 +92,49 @@ public sealed class MigratorTests(AgentCloudFixture fixture)
         }
     }
 
+    [Fact]
+    public async Task ADatabaseMigratedUnderOldFileNamesStaysValid()
+    {
+        // Migration files may be renamed (the history is keyed by version and checked by checksum): a database that
+        // applied 0071 to 0076 under their first names is up to date for this migrator and keeps those names.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        var database = $"renamed_{Guid.NewGuid():N}";
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            await db.ExecuteAsync($"CREATE DATABASE {database}");
+        }
+
+        var target = new NpgsqlConnectionStringBuilder(fixture.ConnectionString) { Database = database, Pooling = false }.ConnectionString;
+        try
+        {
+            var first = await AgentCloudFixture.RunMigratorAsync(target, timeout.Token);
+            Assert.True(first.ExitCode == 0, first.Output);
+            await using (var migrated = new NpgsqlConnection(target))
+            {
+                Assert.Equal(7, await migrated.ExecuteAsync(
+                    """
+                    UPDATE schema_migrations SET name = old.name
+                    FROM (VALUES (40, 'owner_lane'), (71, 'commits_that_do_not_take_turns'), (72, 'inbox_heads_in_one_probe'),
+                                 (73, 'outbox_claims_in_one_index'), (74, 'echo_check_reads_only_what_was_sent'),
+                                 (75, 'fence_that_fails_its_statement'), (76, 'inbox_pending_in_one_index')) AS old(version, name)
+                    WHERE schema_migrations.version = old.version
+                    """));
+            }
+
+            var before = await SnapshotAsync(target);
+            var second = await AgentCloudFixture.RunMigratorAsync(target, timeout.Token);
+
+            Assert.True(second.ExitCode == 0, second.Output);
+            Assert.Contains("up to date", second.Output);
+            Assert.Equal(before, await SnapshotAsync(target));
+        }
+        finally
+        {
+            await using var db = await fixture.OpenDatabaseAsync();
+            await db.ExecuteAsync($"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+        }
+    }
+
     private static async Task<string> SnapshotAsync(string connectionString)
     {
         await using var db = new NpgsqlConnection(connectionString);
