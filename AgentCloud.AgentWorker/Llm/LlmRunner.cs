@@ -146,7 +146,7 @@ public sealed class LlmRunner(
                 updates.Add(update);
                 if (update.Text is { Length: > 0 } delta)
                 {
-                    await PublishAsync(message.Id, "delta", new JsonObject { ["text"] = delta }, cancellationToken);
+                    await PublishAsync(message.Id, RunEventTypes.Delta, new JsonObject { ["text"] = delta }, cancellationToken);
                 }
             }
         }
@@ -225,7 +225,7 @@ public sealed class LlmRunner(
             var error = call["error"]?.GetValue<string>()
                 ?? (tools.ContainsKey(name) ? null : $"There is no tool '{name}'; the tools are: {string.Join(", ", tools.Keys)}.");
             var data = new JsonObject { ["id"] = id, ["name"] = name, ["arguments"] = arguments.DeepClone() };
-            await PublishAsync(message.Id, "tool_call", data.DeepClone(), cancellationToken);
+            await PublishAsync(message.Id, RunEventTypes.ToolCall, data.DeepClone(), cancellationToken);
             error ??= await CommitToolCallAsync(context, run, name, arguments, data, cancellationToken);
             if (error is not null)
             {
@@ -250,7 +250,7 @@ public sealed class LlmRunner(
         }
 
         await store.CommitStepsAsync<bool>(run, [new NewStep(StepKinds.ToolResult, resultData)], null, cancellationToken);
-        await PublishAsync(message.Id, "tool_result", resultData.DeepClone(), cancellationToken);
+        await PublishAsync(message.Id, RunEventTypes.ToolResult, resultData.DeepClone(), cancellationToken);
         await PublishStepsAsync(run, 1, cancellationToken);
     }
 
@@ -533,7 +533,7 @@ public sealed class LlmRunner(
     {
         foreach (var step in run.Steps.TakeLast(count))
         {
-            await PublishAsync(run.MessageId, "step", new JsonObject
+            await PublishAsync(run.MessageId, RunEventTypes.Step, new JsonObject
             {
                 ["step_index"] = step.StepIndex,
                 ["kind"] = step.Kind,

@@ -19,6 +19,22 @@ public static class StepKinds
     public const string Answer = "answer";
 }
 
+/// <summary>
+/// The types of the events a running message publishes through <see cref="IRunEvents"/> before it ends, which the
+/// streaming doors pass on (the SSE event names of <c>POST …/messages?stream=true</c>).
+/// </summary>
+public static class RunEventTypes
+{
+    /// <summary>A step was stored; data: <c>{"index", "kind"}</c> (<see cref="StepKinds"/>).</summary>
+    public const string Step = "step";
+    /// <summary>Text as the model writes it; data: <c>{"text"}</c>.</summary>
+    public const string Delta = "delta";
+    /// <summary>A tool call about to be answered, as its step.</summary>
+    public const string ToolCall = StepKinds.ToolCall;
+    /// <summary>What went back to the model, as its step.</summary>
+    public const string ToolResult = StepKinds.ToolResult;
+}
+
 public sealed class StepRow
 {
     public Guid MessageId { get; init; }

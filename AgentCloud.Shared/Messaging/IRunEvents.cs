@@ -4,8 +4,7 @@ namespace AgentCloud.Shared.Messaging;
 
 /// <summary>
 /// Where a running message reports what it produces before it ends (model steps, text deltas, tool
-/// calls and results), for the doors that stream them. Types: "step", "delta", "tool_call",
-/// "tool_result". A delta's data is <c>{"text": "…"}</c>.
+/// calls and results), for the doors that stream them. Types: <see cref="Llm.RunEventTypes"/>.
 /// </summary>
 public interface IRunEvents
 {

@@ -5,6 +5,7 @@ using AgentCloud.Api.Features.A2A.Protocol;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
 
 namespace AgentCloud.Api.Features.A2A;
@@ -124,7 +125,7 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
                 case FeedEventTypes.Heartbeat:
                     yield return new JsonObject();
                     break;
-                case "delta" when item.DeltaText is { } delta:
+                case RunEventTypes.Delta when item.DeltaText is { } delta:
                     if (!working)
                     {
                         working = true;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
 using Npgsql;
 
@@ -23,7 +24,7 @@ public static class FeedEventTypes
 public sealed record FeedEvent(long Id, string Type, string? DataJson, MessageRow? Message)
 {
     /// <summary>The text of a <c>delta</c> event, else null.</summary>
-    public string? DeltaText => Type == "delta" && DataJson is { } json
+    public string? DeltaText => Type == RunEventTypes.Delta && DataJson is { } json
         && System.Text.Json.Nodes.JsonNode.Parse(json)?["text"] is System.Text.Json.Nodes.JsonValue value
         && value.TryGetValue<string>(out var text) ? text : null;
 }

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Quotas;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
@@ -168,7 +169,7 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
                     case FeedEventTypes.Heartbeat:
                         await ServerSentEvents.WriteKeepAliveAsync(response, ct);
                         break;
-                    case "delta" when item.DeltaText is { } delta:
+                    case RunEventTypes.Delta when item.DeltaText is { } delta:
                         await WriteChunkAsync(new JsonObject { ["content"] = delta }, null);
                         streamedText = true;
                         break;
