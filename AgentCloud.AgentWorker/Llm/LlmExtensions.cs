@@ -18,6 +18,7 @@ public static class LlmExtensions
         builder.Services.AddSingleton<ChatClients>();
         builder.Services.AddSingleton<McpTools>();
         builder.Services.AddSingleton<RunStore>();
+        builder.Services.AddSingleton<TokenBudget>();
         builder.Services.AddSingleton<ILlmRunner, LlmRunner>();
         builder.Services.AddHostedService<ModelCatalogReport>();
         return builder;

@@ -23,6 +23,7 @@ public sealed class LlmRunner(
     ChatClients clients,
     McpTools mcpTools,
     RunStore store,
+    TokenBudget budget,
     IRunEvents events,
     StaticEndpointMap endpointMap,
     IOptions<LlmOptions> llmOptions,
@@ -127,6 +128,7 @@ public sealed class LlmRunner(
     private async Task CallModelAsync(RunState run, IChatClient client, string model, List<ChatMessage> chat, LlmAgentConfig config,
         IReadOnlyDictionary<string, AITool> tools, DateTime started, MessageRow message, CancellationToken cancellationToken)
     {
+        await budget.CheckAsync(message, cancellationToken);
         var settings = llmOptions.Value;
         var options = new ChatOptions
         {

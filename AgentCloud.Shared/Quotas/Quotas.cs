@@ -34,6 +34,18 @@ public sealed class QuotaOptions
 
     /// <summary>The shortest time a schedule (an interval, or a cron's closest due times) may leave between two messages.</summary>
     public TimeSpan ScheduleMinInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Model input tokens one user's agents may spend per UTC day, all together (see <see cref="TokenLimits"/>).</summary>
+    public long InputTokensPerDay { get; set; } = 2_000_000;
+
+    /// <summary>Model output tokens one user's agents may spend per UTC day, all together.</summary>
+    public long OutputTokensPerDay { get; set; } = 500_000;
+
+    /// <summary>
+    /// The percentage of an agent's daily tokens (its own limit, else its owner's) that messages from anyone but the owner
+    /// (uAgents peers, other users' agents, public callers) may spend, all of them together.
+    /// </summary>
+    public int OutsiderTokenSharePercent { get; set; } = 10;
 }
 
 public static class QuotaNames
@@ -43,6 +55,8 @@ public static class QuotaNames
     public const string MessagesPerDay = "messages_per_day";
     public const string QueuedMessagesPerAgent = "queued_messages_per_agent";
     public const string SchedulesPerAgent = "schedules_per_agent";
+    public const string InputTokensPerDay = "input_tokens_per_day";
+    public const string OutputTokensPerDay = "output_tokens_per_day";
 }
 
 /// <summary>
@@ -73,7 +87,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     {
         builder.Services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
             .Validate(o => o.AgentsPerUser > 0 && o.ConfigBytesPerUser > 0 && o.MessagesPerDay > 0 && o.QueuedMessagesPerAgent > 0
-                    && o.SchedulesPerAgent > 0 && o.ScheduleMinInterval > TimeSpan.Zero,
+                    && o.SchedulesPerAgent > 0 && o.ScheduleMinInterval > TimeSpan.Zero
+                    && o.InputTokensPerDay > 0 && o.OutputTokensPerDay > 0 && o.OutsiderTokenSharePercent is >= 0 and <= 100,
                 "Quotas must be positive.")
             .ValidateOnStart();
         builder.Services.AddSingleton<QuotaChecks>();
@@ -285,7 +300,11 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             SELECT (SELECT count(*) FROM agents WHERE user_id = @userId) AS agents,
                    (SELECT COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)), 0) FROM agents WHERE user_id = @userId) AS config_bytes,
                    (SELECT COALESCE(sum(messages), 0) FROM usage_daily
-                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today
+                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today,
+                   (SELECT COALESCE(sum(input_tokens), 0) FROM token_usage_daily
+                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS input_tokens_today,
+                   (SELECT COALESCE(sum(output_tokens), 0) FROM token_usage_daily
+                    WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS output_tokens_today
             """,
             new { userId }, cancellationToken: cancellationToken));
         return new Dictionary<string, QuotaUse>
@@ -293,6 +312,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             [QuotaNames.AgentsPerUser] = new(use.Agents, limits.AgentsPerUser),
             [QuotaNames.ConfigBytesPerUser] = new(use.ConfigBytes, limits.ConfigBytesPerUser),
             [QuotaNames.MessagesPerDay] = new(use.MessagesToday, limits.MessagesPerDay),
+            [QuotaNames.InputTokensPerDay] = new(use.InputTokensToday, limits.InputTokensPerDay),
+            [QuotaNames.OutputTokensPerDay] = new(use.OutputTokensToday, limits.OutputTokensPerDay),
             [QuotaNames.QueuedMessagesPerAgent] = new(await MessageTable.FullestQueueAsync(connection, userId, cancellationToken), limits.QueuedMessagesPerAgent),
         };
     }
@@ -311,5 +332,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         public long Agents { get; init; }
         public long ConfigBytes { get; init; }
         public long MessagesToday { get; init; }
+        public long InputTokensToday { get; init; }
+        public long OutputTokensToday { get; init; }
     }
 }

@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using AgentCloud.Shared.Data;
 using AgentCloud.Shared.Messaging.Behaviors;
+using AgentCloud.Shared.Quotas;
 using FluentValidation;
 
 namespace AgentCloud.Api.Features.Agents;
@@ -41,7 +43,7 @@ public static class AgentRules
             }
             else
             {
-                foreach (var problem in behaviors.Validate(value))
+                foreach (var problem in behaviors.Validate(value).Concat(TokenLimits.Problems(JsonNode.Parse(value.GetRawText())!.AsObject())))
                 {
                     context.AddFailure(problem);
                 }

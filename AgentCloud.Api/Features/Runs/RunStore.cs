@@ -1,7 +1,9 @@
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
+using AgentCloud.Shared.Quotas;
 using Dapper;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace AgentCloud.Api.Features.Runs;
@@ -10,10 +12,13 @@ public sealed record ConversationSummary(Guid Session, int Messages, DateTime St
 
 public sealed record UsageTotals(long ModelCalls, long InputTokens, long OutputTokens);
 
+/// <summary>An agent's usage: all time, and today's against each spending limit (<see cref="TokenLimits.UsageAsync"/>).</summary>
+public sealed record AgentUsageResponse(long ModelCalls, long InputTokens, long OutputTokens, IReadOnlyDictionary<string, TokenUse> Today);
+
 public sealed record MemoryEntry(string Key, string Value, DateTime UpdatedAt);
 
 /// <summary>What the owner reads of llm agents' runs: steps, conversations, usage, memory. Callers check ownership first.</summary>
-public sealed class RunStore(NpgsqlDataSource dataSource)
+public sealed class RunStore(NpgsqlDataSource dataSource, IOptions<QuotaOptions> quotas)
 {
     public async Task<IReadOnlyList<StepRow>?> StepsAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {
@@ -47,6 +52,14 @@ public sealed class RunStore(NpgsqlDataSource dataSource)
             FROM run_steps WHERE agent_id = @agentId
             """,
             new { agentId }, cancellationToken: cancellationToken));
+    }
+
+    public async Task<AgentUsageResponse> AgentUsageAsync(int agentId, CancellationToken cancellationToken)
+    {
+        var total = await UsageAsync(agentId, cancellationToken);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var today = await TokenLimits.UsageAsync(connection, quotas.Value, agentId, cancellationToken) ?? new Dictionary<string, TokenUse>();
+        return new AgentUsageResponse(total.ModelCalls, total.InputTokens, total.OutputTokens, today);
     }
 
     public async Task<IReadOnlyList<MemoryEntry>> MemoryAsync(int agentId, CancellationToken cancellationToken)

@@ -15,7 +15,8 @@ public sealed class Endpoint(QuotaChecks quotas, NpgsqlDataSource dataSource) : 
         {
             s.Summary = "The caller's use of each quota, against its limit";
             s.Description =
-                "agents_per_user, config_bytes_per_user (all agent configs together), messages_per_day (this UTC day) and " +
+                "agents_per_user, config_bytes_per_user (all agent configs together), messages_per_day (this UTC day), " +
+                "input_tokens_per_day and output_tokens_per_day (model tokens all the caller's agents spent this UTC day), and " +
                 "queued_messages_per_agent (the fullest queue of any of the caller's agents), each as {used, limit}.";
         });
     }
