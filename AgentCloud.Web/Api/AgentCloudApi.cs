@@ -69,7 +69,8 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
     public Task<ConversationTurns> ConversationAsync(int agentId, Guid session, CancellationToken ct) =>
         SendAsync<ConversationTurns>(HttpMethod.Get, $"/agents/{agentId}/conversations/{session}", null, ct);
 
-    public Task<UsageTotals> UsageAsync(int agentId, CancellationToken ct) => SendAsync<UsageTotals>(HttpMethod.Get, $"/agents/{agentId}/usage", null, ct);
+    public Task<AgentUsageInfo> UsageAsync(int agentId, CancellationToken ct) =>
+        SendAsync<AgentUsageInfo>(HttpMethod.Get, $"/agents/{agentId}/usage", null, ct);
 
     public Task<Dictionary<string, QuotaUse>> QuotasAsync(CancellationToken ct) =>
         SendAsync<Dictionary<string, QuotaUse>>(HttpMethod.Get, "/users/me/usage", null, ct);

@@ -46,6 +46,17 @@ public sealed record ConversationTurns(Guid Session, IReadOnlyList<TurnInfo> Tur
 
 public sealed record UsageTotals(long ModelCalls, long InputTokens, long OutputTokens);
 
+/// <summary>Today's tokens against one spending limit (a null limit: none of this kind).</summary>
+public sealed record TokenUseInfo(long InputUsed, long? InputLimit, long OutputUsed, long? OutputLimit);
+
+/// <summary>An agent's usage: all time, and today's against its limits (user, agent, outsiders).</summary>
+public sealed record AgentUsageInfo(long ModelCalls, long InputTokens, long OutputTokens, IReadOnlyDictionary<string, TokenUseInfo>? Today)
+{
+    public string TodayText(string limit) => Today?.GetValueOrDefault(limit) is { } use
+        ? $"{use.InputUsed} in{(use.InputLimit is { } i ? $" / {i}" : "")}, {use.OutputUsed} out{(use.OutputLimit is { } o ? $" / {o}" : "")}"
+        : "—";
+}
+
 public sealed record StepInfo(int Index, string Kind, JsonObject Data, string? Model, int? InputTokens, int? OutputTokens, double? DurationMs,
     DateTime CreatedAt);
 

@@ -16,7 +16,7 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
     public async Task TheAgentsDailyLimitStopsTheRunBeforeItsModelCallAndEachDoorSaysWhich()
     {
         var user = await fixture.CreateUserAsync();
-        var script = fixture.Models.NewScript(_ => new TextReply("fine"));
+        var script = fixture.Models.NewScript((_, _) => new TextReply("fine"));
         var agent = await user.CreateAgentAsync("frugal", new
         {
             behavior = "llm", instructions = script.Marker, token_limits = new { input_per_day = 20, output_per_day = 1000 },
@@ -57,7 +57,7 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
     public async Task OutsidersShareASmallerPartOfTheAgentsTokensAndTheOwnerKeepsTheRest()
     {
         var owner = await fixture.CreateUserAsync();
-        var script = fixture.Models.NewScript(_ => new TextReply("noted"));
+        var script = fixture.Models.NewScript((_, _) => new TextReply("noted"));
         // 10 % of 100 input tokens a day: outsiders have 10, which their first call (11) uses up.
         var agent = await owner.CreateAgentAsync("public", new
         {

@@ -186,11 +186,12 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
     public async Task TheDocsExampleRunsAsWritten()
     {
         var page = await File.ReadAllTextAsync(RepositoryFiles.PathOf("docs", "schedules-and-limits.md"));
-        var section = page[page.IndexOf("### Try it", StringComparison.Ordinal)..];
-        var block = System.Text.RegularExpressions.Regex.Match(section, "```bash\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
-        Assert.True(block.Success);
+        // Every bash block of the page (schedules, then spending limits), one after the other.
+        var blocks = System.Text.RegularExpressions.Regex.Matches(page, "```bash\n(.*?)```",
+            System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.Equal(2, blocks.Count);
         var script = Path.Combine(Path.GetTempPath(), $"agentcloud-schedules-{Guid.NewGuid():N}.sh");
-        await File.WriteAllTextAsync(script, block.Groups[1].Value);
+        await File.WriteAllTextAsync(script, string.Join("\n", blocks.Select(b => b.Groups[1].Value)));
         try
         {
             var api = fixture.App.GetEndpoint("api", "http").ToString().TrimEnd('/');
@@ -203,6 +204,9 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
             Assert.Contains("\"sender\": \"user:", output);
             Assert.Contains("time_zone", output);
             Assert.Matches(@"(?m)^204$", output);
+            Assert.Contains("\"input_limit\": 100000", output);
+            Assert.Contains("\"output_tokens_per_day\"", output);
+            Assert.Contains("config.token_limits", output);
         }
         finally
         {
