@@ -127,6 +127,38 @@ public sealed class SessionTests(AgentCloudFixture fixture)
         await AssertEndsAsync(stream);
     }
 
+    [Fact]
+    public async Task ALogStreamEndsWhenItsApiKeyExpires()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("watched");
+        var created = await ApiKeyTests.CreateKeyAsync(user, ["agents:read"], expiresAt: DateTimeOffset.UtcNow.AddSeconds(4));
+        using var program = fixture.CreateApiClient();
+        using var stream = await OpenStreamAsync(program, $"/agents/{agent["id"]}/logs/stream", created["key"]!.GetValue<string>());
+
+        await AssertEndsAsync(stream);
+    }
+
+    [Fact]
+    public async Task AMessageStreamOpenedWithAKeyThatNeverExpiresRunsToTheMessagesEnd()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "stream", delay_ms = 100 });
+        var key = (await ApiKeyTests.CreateKeyAsync(user, ["agents:read", "messages:send"]))["key"]!.GetValue<string>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+        {
+            Content = System.Net.Http.Json.JsonContent.Create(new { text = "one two three" }),
+        }.WithBearer(key);
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        using var stream = await EventStreamReader.OpenAsync(fixture.CreateApiClient(), request, timeout.Token);
+        var events = await stream.ReadToEndAsync(timeout.Token);
+
+        // It ended after "accepted": a key without an expiry counted as expired now.
+        Assert.Equal("done", events[^1].Type);
+    }
+
     private static async Task<StreamReader> OpenStreamAsync(HttpClient client, string path, string credential)
     {
         var request = new HttpRequestMessage(HttpMethod.Get, path).WithBearer(credential);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Text.Json;
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Messaging;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -35,11 +36,11 @@ public static class ServerSentEvents
         await response.Body.FlushAsync(cancellationToken);
     }
 
-    /// <summary>When the caller's bearer token expires: a stream must not outlive it.</summary>
-    public static DateTimeOffset TokenExpiry(ClaimsPrincipal user) =>
-        long.TryParse(user.FindFirstValue("exp"), NumberStyles.None, CultureInfo.InvariantCulture, out var exp)
-            ? DateTimeOffset.FromUnixTimeSeconds(exp)
-            : DateTimeOffset.UtcNow;
+    /// <summary>
+    /// When the caller's credential expires (a login token's exp, a key's expiry): a stream must not outlive it.
+    /// A key without an expiry has none, so its stream runs to the message's end (it ended at once before).
+    /// </summary>
+    public static DateTimeOffset TokenExpiry(ClaimsPrincipal user) => user.TokenExpiresAt() ?? DateTimeOffset.MaxValue;
 
     /// <summary>A Last-Event-ID: a whole number, or null when absent or not one.</summary>
     public static long? LastEventId(HttpRequest request) =>
