@@ -36,6 +36,12 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
         var error = (await completion.ReadJsonAsync())["error"]!;
         Assert.Equal("agent_dead", error["code"]!.GetValue<string>());
         Assert.Contains("token_limits.input_per_day", error["message"]!.GetValue<string>());
+        using var a2a = await user.Client.PostAsync($"/a2a/{agent["id"]}", TestApi.RawJson(
+            """{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"messageId":"@","role":"ROLE_USER","parts":[{"text":"five"}]}}}"""
+                .Replace("@", Guid.NewGuid().ToString("D"), StringComparison.Ordinal)));
+        var task = (await a2a.ReadJsonAsync())["result"]!["task"]!;
+        Assert.Equal("TASK_STATE_FAILED", task["status"]!["state"]!.GetValue<string>());
+        Assert.Contains("token_limits.input_per_day", task["status"]!["message"]!["parts"]![0]!["text"]!.GetValue<string>());
         Assert.Equal(2, script.Count);
 
         // Nothing spent is lost: the two calls are counted, for the agent and for its owner.
