@@ -95,6 +95,16 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
 
     public Task DeleteApiKeyAsync(int keyId, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api-keys/{keyId}", null, ct);
 
+    public Task<List<WebhookInfo>> WebhooksAsync(CancellationToken ct) => SendAsync<List<WebhookInfo>>(HttpMethod.Get, "/webhooks", null, ct);
+
+    public Task<NewWebhook> CreateWebhookAsync(string url, IReadOnlyList<string> events, CancellationToken ct) =>
+        SendAsync<NewWebhook>(HttpMethod.Post, "/webhooks", new { url, events }, ct);
+
+    public Task DeleteWebhookAsync(Guid webhookId, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/webhooks/{webhookId}", null, ct);
+
+    public Task<DeliveryList> DeliveriesAsync(Guid webhookId, int limit, CancellationToken ct) =>
+        SendAsync<DeliveryList>(HttpMethod.Get, $"/webhooks/{webhookId}/deliveries?limit={limit}", null, ct);
+
     /// <summary>Sends a text message and yields its events as they happen (accepted, step, delta, tool_call, tool_result, done or error).</summary>
     public IAsyncEnumerable<ServerSentEvent> SendStreamingAsync(int agentId, string text, Guid? session, string idempotencyKey, CancellationToken ct) =>
         StreamAsync(HttpMethod.Post, $"/agents/{agentId}/messages?stream=true",

@@ -72,6 +72,18 @@ public sealed record NewApiKey(int Id, string Name, string Key, string KeyPrefix
 
 public sealed record QuotaUse(long Used, long Limit);
 
+public sealed record WebhookInfo(Guid Id, string Url, IReadOnlyList<string> Events, IReadOnlyList<int>? AgentIds, DateTime CreatedAt,
+    DateTime UpdatedAt);
+
+/// <summary>A webhook just made, with its signing secret: the only time it is shown.</summary>
+public sealed record NewWebhook(Guid Id, string Url, IReadOnlyList<string> Events, IReadOnlyList<int>? AgentIds, string Secret,
+    DateTime CreatedAt, DateTime UpdatedAt);
+
+public sealed record DeliveryInfo(long Id, Guid MessageId, string Event, string Status, int Attempts, int? LastStatusCode, string? LastError,
+    DateTime? LastAttemptAt, DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt);
+
+public sealed record DeliveryList(IReadOnlyList<DeliveryInfo> Deliveries, string? NextCursor);
+
 /// <summary>One server-sent event: its type (<c>event:</c>), id and data.</summary>
 public sealed record ServerSentEvent(string Type, string? Id, string Data)
 {

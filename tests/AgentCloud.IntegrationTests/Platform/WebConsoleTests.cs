@@ -320,6 +320,35 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AWebhookIsAddedWithItsSecretShownOnceListsItsDeliveriesAndIsDeleted()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+        await using var browser = await ConsoleBrowser.OpenAsync(fixture);
+        var page = browser.Page;
+
+        await browser.LogInAsync(user, "webhooks");
+        await browser.WaitUntilInteractiveAsync("form.webhook-form");
+        // Nothing listens there (the discard port): the delivery fails, which the page shows as well as a success.
+        await page.GetByLabel("URL").FillAsync("http://127.0.0.1:9/hook");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add webhook" }).ClickAsync();
+        Assert.StartsWith("whsec_", (await page.Locator("#new-secret").TextContentAsync())!);
+        await Expect(page.Locator("section.webhook")).ToContainTextAsync("http://127.0.0.1:9/hook");
+
+        using var sent = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", new { payload = "hooked" });
+        Assert.Equal(HttpStatusCode.OK, sent.StatusCode);
+        await page.ReloadAsync();
+        await Expect(page.Locator("#new-secret")).ToHaveCountAsync(0); // shown once only
+        await Expect(page.Locator("table.deliveries")).ToContainTextAsync("message.done");
+
+        await browser.WaitUntilInteractiveAsync("form.webhook-form");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete the webhook http://127.0.0.1:9/hook" }).ClickAsync();
+        await Expect(page.Locator("section.webhook")).ToHaveCountAsync(0);
+        using var listed = await user.Client.GetAsync("/webhooks");
+        Assert.Equal("[]", await listed.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task EveryPageHasNoSeriousAccessibilityViolations()
     {
         var script = fixture.Models.NewScript(new ToolCallsReply(("call_1", "recall", """{"key":"colour"}""")), new TextReply("Nothing stored yet."));
@@ -337,7 +366,7 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
         foreach (var path in new[]
         {
             "agents", "agents/new", $"agents/{agent["id"]}/edit", $"agents/{agent["id"]}/chat?session={message["session"]}",
-            $"agents/{agent["id"]}/messages/{message["id"]}", $"agents/{agent["id"]}/log", "keys", "agents/999999/chat",
+            $"agents/{agent["id"]}/messages/{message["id"]}", $"agents/{agent["id"]}/log", "keys", "webhooks", "agents/999999/chat",
         })
         {
             await page.GotoAsync(path);
