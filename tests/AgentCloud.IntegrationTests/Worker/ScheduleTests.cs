@@ -182,38 +182,6 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
             new { id = schedule["id"]!.GetValue<string>() }));
     }
 
-    [Fact]
-    public async Task TheDocsExampleRunsAsWritten()
-    {
-        var page = await File.ReadAllTextAsync(RepositoryFiles.PathOf("docs", "schedules-and-limits.md"));
-        // Every bash block of the page (schedules, then spending limits), one after the other.
-        var blocks = System.Text.RegularExpressions.Regex.Matches(page, "```bash\n(.*?)```",
-            System.Text.RegularExpressions.RegexOptions.Singleline);
-        Assert.Equal(2, blocks.Count);
-        var script = Path.Combine(Path.GetTempPath(), $"agentcloud-schedules-{Guid.NewGuid():N}.sh");
-        await File.WriteAllTextAsync(script, string.Join("\n", blocks.Select(b => b.Groups[1].Value)));
-        try
-        {
-            var api = fixture.App.GetEndpoint("api", "http").ToString().TrimEnd('/');
-            var (exitCode, output) = await RepositoryFiles.RunAsync("bash", ["-euo", "pipefail", script], TimeSpan.FromMinutes(1),
-                new Dictionary<string, string?> { ["API"] = api });
-
-            Assert.True(exitCode == 0, $"The example stopped with exit code {exitCode}:\n{output}");
-            Assert.Contains("\"kind\": \"cron\"", output);
-            Assert.Contains("\"report\": \"daily\"", output);
-            Assert.Contains("\"sender\": \"user:", output);
-            Assert.Contains("time_zone", output);
-            Assert.Matches(@"(?m)^204$", output);
-            Assert.Contains("\"input_limit\": 100000", output);
-            Assert.Contains("\"output_tokens_per_day\"", output);
-            Assert.Contains("config.token_limits", output);
-        }
-        finally
-        {
-            File.Delete(script);
-        }
-    }
-
     private static async Task<JsonObject> CreateAsync(TestUser user, JsonObject agent, object body)
     {
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/schedules", body);
