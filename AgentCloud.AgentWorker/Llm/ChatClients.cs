@@ -17,6 +17,7 @@ public sealed class ChatClients(IOptions<LlmOptions> options, ILoggerFactory log
     public const string ActivitySourceName = "AgentCloud.Llm";
 
     private readonly ConcurrentDictionary<(string Connection, string Model), IChatClient> clients = new();
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> callsPerConnection = new();
 
     public IChatClient For(ModelConnection connection, string model) =>
         clients.GetOrAdd((connection.Name, model), _ =>
@@ -36,6 +37,43 @@ public sealed class ChatClients(IOptions<LlmOptions> options, ILoggerFactory log
             return openAi.GetChatClient(model).AsIChatClient()
                 .AsBuilder()
                 .UseOpenTelemetry(loggerFactory, ActivitySourceName, telemetry => telemetry.EnableSensitiveData = settings.RecordMessageContent)
+                .Use(inner => new ConcurrencyLimitedChatClient(inner, callsPerConnection.GetOrAdd(connection.Name,
+                    _ => new SemaphoreSlim(settings.MaxConcurrentCallsPerConnection, settings.MaxConcurrentCallsPerConnection))))
                 .Build();
         });
+}
+
+/// <summary>At most as many calls at once as the connection's semaphore allows; a streamed call holds its place until it ends.</summary>
+internal sealed class ConcurrencyLimitedChatClient(IChatClient inner, SemaphoreSlim calls) : DelegatingChatClient(inner)
+{
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        await calls.WaitAsync(cancellationToken);
+        try
+        {
+            return await base.GetResponseAsync(messages, options, cancellationToken);
+        }
+        finally
+        {
+            calls.Release();
+        }
+    }
+
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages,
+        ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await calls.WaitAsync(cancellationToken);
+        try
+        {
+            await foreach (var update in base.GetStreamingResponseAsync(messages, options, cancellationToken))
+            {
+                yield return update;
+            }
+        }
+        finally
+        {
+            calls.Release();
+        }
+    }
 }

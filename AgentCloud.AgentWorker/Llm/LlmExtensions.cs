@@ -1,3 +1,4 @@
+using AgentCloud.AgentWorker.Llm.Tools;
 using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
 using AgentCloud.Shared.Messaging.Behaviors;
@@ -17,6 +18,7 @@ public static class LlmExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<ChatClients>();
         builder.Services.AddSingleton<McpTools>();
+        builder.Services.AddBuiltInTools();
         builder.Services.AddSingleton<RunStore>();
         builder.Services.AddSingleton<TokenBudget>();
         builder.Services.AddSingleton<ILlmRunner, LlmRunner>();

@@ -24,6 +24,13 @@ public sealed class LlmOptions
     /// <summary>How long one model call may take; longer is a failed attempt (retried later).</summary>
     public TimeSpan ModelCallTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Model calls one worker has in flight at once on one model connection (all its models), so a provider's own limit on
+    /// concurrent requests is not exceeded; more wait their turn (a 429 is still retried with backoff).
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxConcurrentCallsPerConnection { get; set; } = 64;
+
     /// <summary>Retries of one model call on 429, 5xx and network errors (with backoff, honouring Retry-After) before the attempt fails.</summary>
     [Range(0, 10)]
     public int ProviderRetries { get; set; } = 3;

@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AgentCloud.AgentWorker.Llm.Tools;
 using AgentCloud.AgentWorker.Messaging;
 using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
@@ -22,10 +23,10 @@ public sealed class LlmRunner(
     McpServerCatalog mcpServers,
     ChatClients clients,
     McpTools mcpTools,
+    BuiltInToolRegistry builtIns,
     RunStore store,
     TokenBudget budget,
     IRunEvents events,
-    StaticEndpointMap endpointMap,
     IOptions<LlmOptions> llmOptions,
     IOptions<MessagingOptions> messagingOptions,
     Wakeups wakeups,
@@ -34,7 +35,6 @@ public sealed class LlmRunner(
     private const int MaxEarlierMessages = 200;
     // The GenAI spans' source (ChatClients'), so a tool's span sits beside the model calls' in the trace.
     private static readonly ActivitySource ActivitySource = new(ChatClients.ActivitySourceName);
-    private static readonly TimeSpan ReplyPollInterval = TimeSpan.FromMilliseconds(200);
 
     public async ValueTask<BehaviorResult> RunAsync(BehaviorContext context, CancellationToken cancellationToken)
     {
@@ -63,8 +63,10 @@ public sealed class LlmRunner(
     {
         var settings = llmOptions.Value;
         var message = context.Message;
-        await using var db = await store.OpenAsync(cancellationToken);
-        var run = new RunState(message.Id, context.AgentId, message.Session, [.. await RunSteps.LoadAsync(db, message.Id, cancellationToken)]);
+        // No connection is held across the run: each read and each step's transaction takes one from the pool and gives it
+        // back, so a run that awaits its model holds none.
+        var run = new RunState(message.Id, context.AgentId, message.Session,
+            [.. await store.ReadAsync(db => RunSteps.LoadAsync(db, message.Id, cancellationToken), cancellationToken)]);
         if (run.Steps.Count > 0)
         {
             logger.LogInformation("Continuing the run of message {MessageId} from its step {Steps} (attempt {Attempt})",
@@ -72,7 +74,7 @@ public sealed class LlmRunner(
         }
 
         if (run.Steps.Count == 0 && !Senders.IsUser(message.Sender)
-            && await LlmTools.WasTakenAsReplyAsync(db, context.AgentId, message.Id, cancellationToken))
+            && await store.ReadAsync(db => LlmTools.WasTakenAsReplyAsync(db, context.AgentId, message.Id, cancellationToken), cancellationToken))
         {
             return new BehaviorResult
             {
@@ -81,7 +83,8 @@ public sealed class LlmRunner(
         }
 
         var started = run.Steps.Count > 0 ? DateTime.SpecifyKind(run.Steps[0].CreatedAt, DateTimeKind.Utc) : DateTime.UtcNow;
-        var earlier = await RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, message.Seq, MaxEarlierMessages, cancellationToken);
+        var earlier = await store.ReadAsync(db => RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, message.Seq,
+            MaxEarlierMessages, cancellationToken), cancellationToken);
         var history = Trim([.. earlier.Select(e => RunSteps.Turns(e.Message, e.Steps, finishedOnly: true)).Where(t => t.Count > 0)],
             settings.HistoryBudgetChars);
         var tools = await ToolsAsync(config, cancellationToken);
@@ -96,13 +99,17 @@ public sealed class LlmRunner(
             var lastModelCall = run.Steps.FindLastIndex(s => s.Kind == StepKinds.ModelCall);
             if (lastModelCall >= 0)
             {
-                foreach (var call in run.Steps[lastModelCall].Json["tool_calls"] as JsonArray ?? [])
+                // Every call of the model's turn is made (its effect committed) before any result is awaited, so two
+                // send_message calls in one turn run side by side, and the run parks once for both.
+                var calls = (run.Steps[lastModelCall].Json["tool_calls"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+                foreach (var call in calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolCall, call) is null))
                 {
-                    var id = call?["id"]?.GetValue<string>() ?? "";
-                    if (!run.Steps.Skip(lastModelCall).Any(s => s.Kind == StepKinds.ToolResult && s.Json["id"]?.GetValue<string>() == id))
-                    {
-                        await ExecuteToolAsync(context, run, lastModelCall, (JsonObject)call!, tools, started, db, cancellationToken);
-                    }
+                    await CallToolAsync(context, run, call, tools, started, cancellationToken);
+                }
+
+                foreach (var call in calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolResult, call) is null))
+                {
+                    await AnswerToolCallAsync(context, run, StepOf(run, lastModelCall, StepKinds.ToolCall, call)!, cancellationToken);
                 }
             }
 
@@ -201,217 +208,115 @@ public sealed class LlmRunner(
         return data;
     }
 
-    private async Task ExecuteToolAsync(BehaviorContext context, RunState run, int modelCallIndex, JsonObject call,
-        IReadOnlyDictionary<string, AITool> tools, DateTime started, Npgsql.NpgsqlConnection db, CancellationToken cancellationToken)
+    /// <summary>The model call's step of <paramref name="kind"/> (tool_call or tool_result) for the call's id, if stored.</summary>
+    private static StepRow? StepOf(RunState run, int modelCallIndex, string kind, JsonObject call)
+    {
+        var id = call["id"]?.GetValue<string>() ?? "";
+        return run.Steps.Skip(modelCallIndex).FirstOrDefault(s => s.Kind == kind && s.Json["id"]?.GetValue<string>() == id);
+    }
+
+    /// <summary>
+    /// Stores the call's tool_call step, with the built-in tool's effect in the same transaction (a later attempt finds the
+    /// step and does not apply it again), or with the error the model gets instead (a malformed call, an unknown tool, refused
+    /// arguments).
+    /// </summary>
+    private async Task CallToolAsync(BehaviorContext context, RunState run, JsonObject call, IReadOnlyDictionary<string, AITool> tools,
+        DateTime started, CancellationToken cancellationToken)
     {
         var settings = llmOptions.Value;
         var message = context.Message;
-        var id = call["id"]?.GetValue<string>() ?? "";
+        if (run.ToolCalls >= settings.MaxToolCalls)
+        {
+            throw LimitReached(message, $"the run reached its limit of {settings.MaxToolCalls} tool calls");
+        }
+
+        CheckWallTime(message, started);
         var name = call["name"]?.GetValue<string>() ?? "";
+        var arguments = call["arguments"] as JsonObject ?? [];
+        var data = new JsonObject { ["id"] = call["id"]?.GetValue<string>() ?? "", ["name"] = name, ["arguments"] = arguments.DeepClone() };
+        await PublishAsync(message.Id, RunEventTypes.ToolCall, data.DeepClone(), cancellationToken);
+        var error = call["error"]?.GetValue<string>()
+            ?? (tools.ContainsKey(name) ? null : $"There is no tool '{name}'; the tools are: {string.Join(", ", tools.Keys)}.");
+        var tool = error is null ? builtIns.Find(name) : null;
+        if (error is not null)
+        {
+            data["error"] = error;
+        }
+
+        var applied = await store.CommitStepsAsync<ToolApplied>(run, [new NewStep(StepKinds.ToolCall, data)], tool is null ? null : async (connection, transaction) =>
+        {
+            var applied = await tool.ApplyAsync(new ToolInvocation(context, arguments, data, DateTime.UtcNow), connection, transaction,
+                cancellationToken);
+            if (applied.Error is { } refused)
+            {
+                data["error"] = refused;
+            }
+
+            return applied;
+        }, cancellationToken);
+        applied?.AfterCommit?.Invoke();
+        await PublishStepsAsync(run, 1, cancellationToken);
+    }
+
+    /// <summary>
+    /// Stores the call's tool_result step: the built-in tool's result (a reply it takes is done in the same transaction), the
+    /// MCP server's, or the stored error. A built-in tool may park the run instead (<see cref="RunParksException"/>).
+    /// </summary>
+    private async Task AnswerToolCallAsync(BehaviorContext context, RunState run, StepRow callStep, CancellationToken cancellationToken)
+    {
+        var message = context.Message;
+        var data = callStep.Json;
+        var id = data["id"]?.GetValue<string>() ?? "";
+        var name = data["name"]?.GetValue<string>() ?? "";
+        var arguments = data["arguments"] as JsonObject ?? [];
         // OpenTelemetry GenAI: "execute_tool {gen_ai.tool.name}", no arguments or results (they may be private).
         using var activity = ActivitySource.StartActivity($"execute_tool {name}", ActivityKind.Internal);
         activity?.SetTag("gen_ai.operation.name", "execute_tool");
         activity?.SetTag("gen_ai.tool.name", name);
         activity?.SetTag("gen_ai.tool.call.id", id);
-        var arguments = call["arguments"] as JsonObject ?? [];
-        var stepOfCall = run.Steps.Skip(modelCallIndex)
-            .FirstOrDefault(s => s.Kind == StepKinds.ToolCall && s.Json["id"]?.GetValue<string>() == id);
-        if (stepOfCall is null)
+        ToolOutcome outcome;
+        if (data["error"]?.GetValue<string>() is { } error)
         {
-            if (run.ToolCalls >= settings.MaxToolCalls)
-            {
-                throw LimitReached(message, $"the run reached its limit of {settings.MaxToolCalls} tool calls");
-            }
-
-            CheckWallTime(message, started);
-            var error = call["error"]?.GetValue<string>()
-                ?? (tools.ContainsKey(name) ? null : $"There is no tool '{name}'; the tools are: {string.Join(", ", tools.Keys)}.");
-            var data = new JsonObject { ["id"] = id, ["name"] = name, ["arguments"] = arguments.DeepClone() };
-            await PublishAsync(message.Id, RunEventTypes.ToolCall, data.DeepClone(), cancellationToken);
-            error ??= await CommitToolCallAsync(context, run, name, arguments, data, cancellationToken);
-            if (error is not null)
-            {
-                data["error"] = error;
-            }
-
-            // Committed with the call's effect, if the tool has one: a later attempt finds it and does not apply it again.
-            if (run.Steps.LastOrDefault()?.Kind != StepKinds.ToolCall || run.Steps[^1].Json["id"]?.GetValue<string>() != id)
-            {
-                await store.CommitStepsAsync<bool>(run, [new NewStep(StepKinds.ToolCall, data)], null, cancellationToken);
-            }
-
-            await PublishStepsAsync(run, 1, cancellationToken);
-            stepOfCall = run.Steps[^1];
+            outcome = new ToolOutcome(error, IsError: true);
+        }
+        else if (builtIns.Find(name) is { } tool)
+        {
+            outcome = await tool.ResultAsync(new ToolInvocation(context, arguments, data, callStep.CreatedAt), cancellationToken);
+        }
+        else
+        {
+            var (text, failed) = await mcpTools.CallAsync(name, arguments, cancellationToken);
+            outcome = new ToolOutcome(text, failed);
         }
 
-        var (result, isError, replyId) = await ToolResultAsync(context, stepOfCall, db, cancellationToken);
-        var resultData = new JsonObject { ["id"] = id, ["name"] = name, ["result"] = result, ["is_error"] = isError };
-        if (replyId is { } reply)
+        var resultData = new JsonObject { ["id"] = id, ["name"] = name, ["result"] = outcome.Text, ["is_error"] = outcome.IsError };
+        Func<Npgsql.NpgsqlConnection, Npgsql.NpgsqlTransaction, Task<bool>>? takeReply = null;
+        if (outcome.TakenReply is { } reply)
         {
             resultData["reply_message_id"] = reply.ToString("D");
-        }
-
-        await store.CommitStepsAsync<bool>(run, [new NewStep(StepKinds.ToolResult, resultData)], null, cancellationToken);
-        await PublishAsync(message.Id, RunEventTypes.ToolResult, resultData.DeepClone(), cancellationToken);
-        await PublishStepsAsync(run, 1, cancellationToken);
-    }
-
-    /// <summary>Applies a tool's effect and stores its tool_call step in one transaction; an error for the model instead when its arguments are wrong.</summary>
-    private async Task<string?> CommitToolCallAsync(BehaviorContext context, RunState run, string name, JsonObject arguments,
-        JsonObject data, CancellationToken cancellationToken)
-    {
-        var step = new NewStep(StepKinds.ToolCall, data);
-        switch (name)
-        {
-            case BuiltInTools.Remember:
+            // Taken into the run: the reply is done with this step, never handled behind the run that waited for it.
+            takeReply = async (connection, transaction) =>
             {
-                var key = LlmTools.Text(arguments, "key", LlmTools.MaxKeyLength, true, out var keyError);
-                var value = LlmTools.Text(arguments, "value", LlmTools.MaxValueLength, true, out var valueError);
-                if ((keyError ?? valueError) is { } error)
+                var took = await ParkedRuns.TakeReplyAsync(connection, transaction, reply, cancellationToken);
+                if (took)
                 {
-                    return error;
+                    await Shared.Data.AgentLogs.WriteAsync(connection, context.AgentId, Shared.Data.LogLevels.Info,
+                        $"Received message {reply} from {UAgents.UntrustedText.ForLog(outcome.TakenFrom ?? "", 200)} "
+                        + $"(the reply the run of message {message.Id} waited for)", transaction, cancellationToken);
                 }
 
-                await store.CommitStepsAsync(run, [step], (c, t) => LlmTools.RememberAsync(c, t, context.AgentId, key!, value!, cancellationToken).ContinueWith(_ => true, TaskScheduler.Default), cancellationToken);
-                return null;
-            }
-            case BuiltInTools.Forget:
-            {
-                var key = LlmTools.Text(arguments, "key", LlmTools.MaxKeyLength, true, out var keyError);
-                if (keyError is not null)
-                {
-                    return keyError;
-                }
-
-                await store.CommitStepsAsync(run, [step], async (c, t) =>
-                {
-                    data["existed"] = await LlmTools.ForgetAsync(c, t, context.AgentId, key!, cancellationToken);
-                    return true;
-                }, cancellationToken);
-                return null;
-            }
-            case BuiltInTools.SendMessage:
-                return await SendAsync(context, run, arguments, data, cancellationToken);
-            case BuiltInTools.Recall:
-                LlmTools.Text(arguments, "key", LlmTools.MaxKeyLength, false, out var recallError);
-                return recallError;
-            default:
-                return McpTools.IsMcpTool(name) ? null : $"There is no tool '{name}'.";
-        }
-    }
-
-    private async Task<string?> SendAsync(BehaviorContext context, RunState run, JsonObject arguments, JsonObject data,
-        CancellationToken cancellationToken)
-    {
-        var target = LlmTools.Text(arguments, "target", 200, true, out var targetError);
-        var text = LlmTools.Text(arguments, "text", LlmTools.MaxValueLength, true, out var textError);
-        if ((targetError ?? textError) is { } error)
-        {
-            return error;
+                return took;
+            };
         }
 
-        target = Address.Normalize(target!);
-        if (!Address.IsValid(target))
+        if (await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolResult, resultData)], takeReply, cancellationToken))
         {
-            return $"'{target}' is not an agent address (agent1…).";
-        }
-
-        if (context.Message.Hops >= messagingOptions.Value.MaxHops)
-        {
-            return $"This message has already passed {context.Message.Hops} agents (the limit is {messagingOptions.Value.MaxHops}); it cannot be sent on.";
-        }
-
-        if (string.IsNullOrEmpty(context.AgentAddress))
-        {
-            return "This agent has no address, so it cannot send messages.";
-        }
-
-        var queued = await store.CommitStepsAsync(run, [new NewStep(StepKinds.ToolCall, data)], async (connection, transaction) =>
-        {
-            var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
-                cancellationToken);
-            if (route.Unreachable)
-            {
-                // As /send refuses it: nothing could deliver it, so the model hears so now instead of waiting for a reply.
-                data["error"] = MessageTable.Unresolvable(target);
-                return null;
-            }
-
-            int? local = route.IsLocal ? route.AgentId : null;
-            var (sent, _) = await MessageTable.EnqueueAsync(connection, transaction,
-                LlmTools.Outgoing(context.AgentId, context.AgentAddress, local, target, context.Message, text!, Activity.Current?.Id ?? context.Message.Traceparent),
-                cancellationToken);
-            await Shared.Data.AgentLogs.WriteAsync(connection, context.AgentId, Shared.Data.LogLevels.Info,
-                $"Sent message {sent.Id} to {target} (a tool call of message {context.Message.Id})", transaction, cancellationToken);
-            data["sent_message_id"] = sent.Id.ToString("D");
-            data["sent_seq"] = sent.Seq;
-            data["target"] = target;
-            return (MessageRow?)sent;
-        }, cancellationToken);
-        if (queued is not null)
-        {
-            wakeups.Queued(queued);
+            wakeups.Finished(outcome.TakenReply!.Value);
             wakeups.LogWritten(context.AgentId);
         }
 
-        return null;
-    }
-
-    private async Task<(string Result, bool IsError, Guid? ReplyId)> ToolResultAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
-        CancellationToken cancellationToken)
-    {
-        var data = callStep.Json;
-        if (data["error"]?.GetValue<string>() is { } error)
-        {
-            return (error, true, null);
-        }
-
-        var name = data["name"]?.GetValue<string>() ?? "";
-        var arguments = data["arguments"] as JsonObject ?? [];
-        switch (name)
-        {
-            case BuiltInTools.Remember:
-                return ($"Remembered '{arguments["key"]}'.", false, null);
-            case BuiltInTools.Forget:
-                return (data["existed"]?.GetValue<bool>() == true ? $"Forgot '{arguments["key"]}'." : $"Nothing was remembered under '{arguments["key"]}'.", false, null);
-            case BuiltInTools.Recall:
-                return (await LlmTools.RecallAsync(db, context.AgentId, arguments["key"]?.GetValue<string>(), cancellationToken), false, null);
-            case BuiltInTools.SendMessage:
-                return await WaitForReplyAsync(context, callStep, db, cancellationToken);
-            default:
-                var (text, failed) = await mcpTools.CallAsync(name, arguments, cancellationToken);
-                return (text, failed, null);
-        }
-    }
-
-    /// <summary>
-    /// Waits for the answer to a message the run sent, polling the inbox (the reply queues behind the message
-    /// being run, so it is read here, not run). The wait is bounded and counted from the stored tool_call step,
-    /// so a later attempt waits only what is left, and a run never holds its agent for long.
-    /// </summary>
-    private async Task<(string, bool, Guid?)> WaitForReplyAsync(BehaviorContext context, StepRow callStep, Npgsql.NpgsqlConnection db,
-        CancellationToken cancellationToken)
-    {
-        var data = callStep.Json;
-        var sentId = Guid.Parse(data["sent_message_id"]!.GetValue<string>());
-        var sentSeq = data["sent_seq"]!.GetValue<long>();
-        var target = data["target"]!.GetValue<string>();
-        var timeout = llmOptions.Value.SendMessageReplyTimeout;
-        var deadline = DateTime.SpecifyKind(callStep.CreatedAt, DateTimeKind.Utc) + timeout;
-        while (true)
-        {
-            if (await LlmTools.FindReplyAsync(db, context.AgentId, sentId, sentSeq, target, context.Message.Session, cancellationToken) is { } reply)
-            {
-                return (PayloadText.Of(reply.Payload, reply.SchemaDigest), false, reply.Id);
-            }
-
-            if (DateTime.UtcNow >= deadline)
-            {
-                return ($"No reply from {target} within {timeout.TotalSeconds:0} seconds.", true, null);
-            }
-
-            await Task.Delay(ReplyPollInterval, cancellationToken);
-        }
+        await PublishAsync(message.Id, RunEventTypes.ToolResult, resultData.DeepClone(), cancellationToken);
+        await PublishStepsAsync(run, 1, cancellationToken);
     }
 
     private async Task<IReadOnlyDictionary<string, AITool>> ToolsAsync(LlmAgentConfig config, CancellationToken cancellationToken)
@@ -421,7 +326,7 @@ public sealed class LlmRunner(
         {
             if (BuiltInTools.All.Contains(name))
             {
-                tools[name] = LlmTools.Declaration(name);
+                tools[name] = builtIns.Declaration(name);
             }
             else
             {

@@ -62,8 +62,12 @@ public sealed class RunStore(NpgsqlDataSource dataSource, WorkerIdentity worker)
         return await MessageTable.RenewLeaseAsync(connection, messageId, worker.LeaseOwner, lease, cancellationToken);
     }
 
-    public async Task<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
-        await dataSource.OpenConnectionAsync(cancellationToken);
+    /// <summary>A read on a connection of its own, given back to the pool at once (a run holds none between its steps).</summary>
+    public async Task<T> ReadAsync<T>(Func<NpgsqlConnection, Task<T>> read, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await read(connection);
+    }
 }
 
 /// <summary>One run in progress: its message and the steps stored so far (by this attempt or earlier ones).</summary>

@@ -73,7 +73,9 @@ public sealed class MessageHandler(
         var headActivity = StartActivity(head);
         try
         {
-            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+            // A behaviour that awaits I/O (a model run) gives the connection back while it runs: it takes one per step.
+            await using var db = new OnDemandConnection(dataSource);
+            var connection = await db.OpenAsync(cancellationToken);
             var behaviorName = "unknown";
             try
             {
@@ -104,7 +106,13 @@ public sealed class MessageHandler(
                 var config = JsonNode.Parse(agent.Config) as JsonObject ?? [];
                 var behavior = behaviors.For(config);
                 behaviorName = BehaviorNameFor(head, behavior);
+                if (behavior.Awaits)
+                {
+                    await db.ReleaseAsync();
+                }
+
                 run.Add(await RunBehaviorAsync(behavior, agent, config, head, headActivity, cancellationToken));
+                connection = await db.OpenAsync(cancellationToken);
                 IReadOnlyList<MessageRow> ahead = behavior.IsPure ? readAhead : [];
                 foreach (var message in ahead.Take(commitLength - 1))
                 {
@@ -144,11 +152,15 @@ public sealed class MessageHandler(
                 return (handledBefore + 1,
                     (await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + 1), nextId: null, fallBack: false, cancellationToken))?.Next);
             }
-            catch (Exception exception) when (!cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
+            catch (RunParksException parks) when (!cancellationToken.IsCancellationRequested)
+            {
+                await ParkAsync(await db.OpenAsync(cancellationToken), head, parks.Wait, cancellationToken);
+            }
+            catch (Exception exception) when (!cancellationToken.IsCancellationRequested && !db.IsBroken(exception))
             {
                 headActivity?.AddException(exception);
                 headActivity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-                await FailAsync(connection, head, behaviorName, exception, cancellationToken);
+                await FailAsync(await db.OpenAsync(cancellationToken), head, behaviorName, exception, cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -441,6 +453,42 @@ public sealed class MessageHandler(
 
     private static string PayloadOf(ReplyMessage content) => content.Payload?.ToJsonString() ?? "null";
 
+    /// <summary>
+    /// Parks the run (fenced like a success): the message waits, holding no lease, for what <paramref name="wait"/> names; the
+    /// claim takes it again when that comes or its deadline passes (see <see cref="ParkedRuns"/>).
+    /// </summary>
+    private async Task ParkAsync(NpgsqlConnection connection, MessageRow message, RunWait wait, CancellationToken cancellationToken)
+    {
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        if (!await MessageTable.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
+        {
+            await transaction.RollbackAsync(cancellationToken);
+            LeaseLost(message);
+            return;
+        }
+
+        var woken = await ParkedRuns.ParkAsync(connection, transaction, message, wait, cancellationToken);
+        await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Info, ParkedLine(message.Id, wait), transaction,
+            cancellationToken);
+        // Its streams say so with the state: a waiting event (what it waits for, until when) commits with it.
+        await RunEvents.AppendAsync(connection, message.Id, Shared.Llm.RunEventTypes.Waiting, wait.Shown.ToJsonString(), cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        wakeups.Post(RunEvents.Channel, message.Id.ToString("D"));
+        wakeups.LogWritten(message.AgentId);
+        metrics.Parked();
+        if (woken)
+        {
+            // What it waits for came while it parked: the claim loops take it again now.
+            wakeups.Queued(message);
+        }
+    }
+
+    private static string ParkedLine(Guid messageId, RunWait wait) =>
+        wait.Kind == RunWait.Reply
+            ? $"Message {messageId} waits for the reply of {UAgents.UntrustedText.ForLog(wait.AwaitsFrom ?? "", 200)} to message {wait.Awaits} "
+              + $"(until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker"
+            : $"Message {messageId} waits for {wait.Kind} (until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker";
+
     /// <summary>Records a failed attempt (fenced like a success): retry after a backoff, or dead after the last attempt.</summary>
     private async Task FailAsync(NpgsqlConnection connection, MessageRow message, string behaviorName, Exception exception,
         CancellationToken cancellationToken)
@@ -510,6 +558,29 @@ public sealed class MessageHandler(
     private static bool IsConnectionBroken(Exception exception, NpgsqlConnection connection) =>
         exception is NpgsqlException && connection.FullState.HasFlag(System.Data.ConnectionState.Broken)
         || connection.State != System.Data.ConnectionState.Open;
+
+    /// <summary>A handling's pooled connection, given back while a behaviour awaits I/O and taken again for the commit.</summary>
+    private sealed class OnDemandConnection(NpgsqlDataSource dataSource) : IAsyncDisposable
+    {
+        private NpgsqlConnection? connection;
+
+        public async ValueTask<NpgsqlConnection> OpenAsync(CancellationToken cancellationToken) =>
+            connection ??= await dataSource.OpenConnectionAsync(cancellationToken);
+
+        public async ValueTask ReleaseAsync()
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+                connection = null;
+            }
+        }
+
+        /// <summary>Whether the failure is the held connection's (none held: the failure is the behaviour's).</summary>
+        public bool IsBroken(Exception exception) => connection is not null && IsConnectionBroken(exception, connection);
+
+        public ValueTask DisposeAsync() => ReleaseAsync();
+    }
 
     public sealed record Agent(int Id, string? Address, string Config);
 

@@ -12,6 +12,7 @@ namespace AgentCloud.AgentWorker.Messaging;
 public sealed class MessageProcessor(
     NpgsqlDataSource dataSource,
     MessageHandler handler,
+    Shared.Messaging.Behaviors.AgentBehaviors behaviors,
     InboxSignal signal,
     WorkerIdentity worker,
     MessagingMetrics metrics,
@@ -21,7 +22,8 @@ public sealed class MessageProcessor(
     private long _nextQueueDepthRefresh;
 
     protected override ClaimLoopSettings Settings { get; } = new("messages", options.Value.MaxConcurrency, options.Value.BatchSize,
-        options.Value.PollInterval, options.Value.ShutdownGrace, options.Value.ReconnectBaseDelay, options.Value.ReconnectMaxDelay);
+        options.Value.PollInterval, options.Value.ShutdownGrace, options.Value.ReconnectBaseDelay, options.Value.ReconnectMaxDelay,
+        MaxInFlight: options.Value.MaxRunsInFlight);
 
     // The last agent claimed: the next claim's scan starts after it, so the agents with work are served in turn.
     private int _afterAgent;
@@ -46,6 +48,9 @@ public sealed class MessageProcessor(
 
         return claimed;
     }
+
+    // A run that awaits its model holds no slot: slots bound CPU work (see ClaimLoop).
+    protected override bool HoldsSlot(ClaimedHead item) => !behaviors.For(item.AgentConfig).Awaits;
 
     protected override Task HandleAsync(ClaimedHead item, CancellationToken cancellationToken) => handler.HandleAsync(item, cancellationToken);
 

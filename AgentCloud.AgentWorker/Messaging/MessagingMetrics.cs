@@ -10,6 +10,7 @@ public sealed class MessagingMetrics
     private readonly Counter<long> _handled;
     private readonly Counter<long> _failed;
     private readonly Counter<long> _dead;
+    private readonly Counter<long> _parked;
     private readonly Histogram<double> _latency;
     private long _queueDepth = -1;
 
@@ -19,6 +20,8 @@ public sealed class MessagingMetrics
         _handled = meter.CreateCounter<long>("agentcloud.messages.handled", "{message}", "Messages handled to done.");
         _failed = meter.CreateCounter<long>("agentcloud.messages.failed", "{message}", "Failed attempts that will be retried.");
         _dead = meter.CreateCounter<long>("agentcloud.messages.dead", "{message}", "Messages given up after their last attempt.");
+        _parked = meter.CreateCounter<long>("agentcloud.messages.parked", "{message}",
+            "Runs that parked to wait (for a reply) holding nothing; each wakes and resumes later.");
         _latency = meter.CreateHistogram<double>("agentcloud.messages.latency", "ms", "Time from accepted (committed) to done.");
         meter.CreateObservableGauge("agentcloud.messages.queue_depth", ObserveQueueDepth, "{message}",
             "Inbound messages queued, processing or waiting for a retry, as last counted by this worker.");
@@ -34,6 +37,8 @@ public sealed class MessagingMetrics
     public void Failed(string behavior) => _failed.Add(1, new KeyValuePair<string, object?>("agentcloud.behavior", behavior));
 
     public void Dead(string behavior) => _dead.Add(1, new KeyValuePair<string, object?>("agentcloud.behavior", behavior));
+
+    public void Parked() => _parked.Add(1);
 
     public void SetQueueDepth(long depth) => Interlocked.Exchange(ref _queueDepth, depth);
 

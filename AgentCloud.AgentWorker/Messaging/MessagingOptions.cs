@@ -19,6 +19,13 @@ public sealed class MessagingOptions
     public int MaxConcurrency { get; set; } = 8;
 
     /// <summary>
+    /// How many runs that await I/O (an llm agent's model calls, MCP tools) a worker keeps in flight at once. They hold
+    /// no handling slot and no pooled connection while they wait, so this is bounded by memory, not by cores.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int MaxRunsInFlight { get; set; } = 256;
+
+    /// <summary>
     /// How many of one agent's messages a handling slot works through in a row, each commit claiming the next,
     /// before the slot goes back to the claim loop and other agents get their turn.
     /// </summary>

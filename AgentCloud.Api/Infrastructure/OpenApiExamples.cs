@@ -22,6 +22,9 @@ public static class OpenApiExamples
 
     public static MessageResponse Message(string status) => new(
         MessageId, 2, "inbound", "user:1", Address, Session, Json("""{"hello": "world"}"""), status,
+        status == "waiting"
+            ? Json($$"""{"kind": "reply", "message_id": "{{MessageId}}", "from": "{{OtherAddress}}", "until": "2026-01-02T03:05:05.0000000Z"}""")
+            : null,
         status == "queued" ? 0 : 1, status == "done" ? Json("""{"hello": "world"}""") : null, null, null,
         "4bf92f3577b34da6a3ce929d0e0e4736", At, At, status == "done" ? At : null);
 

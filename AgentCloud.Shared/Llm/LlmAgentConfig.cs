@@ -35,10 +35,16 @@ public sealed class McpServerCatalog
     public IReadOnlyDictionary<string, Uri> Servers { get; }
 }
 
-/// <summary>An llm agent's config: <c>{"behavior": "llm", "model", "instructions", "temperature", "max_output_tokens", "tools"}</c>.</summary>
+/// <summary>
+/// An llm agent's config: <c>{"behavior": "llm", "model", "instructions", "temperature", "max_output_tokens", "tools",
+/// "reply_timeout_seconds"}</c>.
+/// </summary>
+/// <param name="ReplyTimeoutSeconds">How long a send_message waits for the reply (the worker's SendMessageReplyTimeout without it).</param>
 public sealed partial record LlmAgentConfig(string? Model, string? Instructions, float? Temperature, int? MaxOutputTokens,
-    IReadOnlyList<string> Tools)
+    IReadOnlyList<string> Tools, int? ReplyTimeoutSeconds = null)
 {
+    public const int MaxReplyTimeoutSeconds = 7 * 24 * 3600;
+
     public const int MaxInstructionsLength = 16 * 1024;
     public const int MaxOutputTokensLimit = 1_000_000;
     public const int MaxTools = 64;
@@ -49,7 +55,8 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
         Text(config, "instructions"),
         config["temperature"] is JsonValue t && t.TryGetValue<double>(out var temperature) ? (float)temperature : null,
         config["max_output_tokens"] is JsonValue m && m.TryGetValue<int>(out var max) ? max : null,
-        config["tools"] is JsonArray tools ? [.. tools.Select(tool => tool!.GetValue<string>())] : []);
+        config["tools"] is JsonArray tools ? [.. tools.Select(tool => tool!.GetValue<string>())] : [],
+        config["reply_timeout_seconds"] is JsonValue r && r.TryGetValue<int>(out var seconds) ? seconds : null);
 
     public static IReadOnlyList<string> Validate(JsonObject config, ModelCatalog models, McpServerCatalog mcp)
     {
@@ -86,6 +93,12 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
             && (maxTokens is not JsonValue value || !value.TryGetValue<int>(out var tokens) || tokens is < 1 or > MaxOutputTokensLimit))
         {
             problems.Add($"config.max_output_tokens must be a whole number from 1 to {MaxOutputTokensLimit}.");
+        }
+
+        if (config["reply_timeout_seconds"] is { } replyTimeout
+            && (replyTimeout is not JsonValue timeout || !timeout.TryGetValue<int>(out var seconds) || seconds is < 1 or > MaxReplyTimeoutSeconds))
+        {
+            problems.Add($"config.reply_timeout_seconds must be a whole number from 1 to {MaxReplyTimeoutSeconds}.");
         }
 
         if (config["tools"] is { } tools)

@@ -33,6 +33,8 @@ public static class RunEventTypes
     public const string ToolCall = StepKinds.ToolCall;
     /// <summary>What went back to the model, as its step.</summary>
     public const string ToolResult = StepKinds.ToolResult;
+    /// <summary>The run parked; data: what it waits for (<c>{"kind", "message_id", "from", "until"}</c>, see ParkedRuns).</summary>
+    public const string Waiting = "waiting";
 }
 
 public sealed class StepRow

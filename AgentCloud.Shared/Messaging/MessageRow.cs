@@ -29,6 +29,10 @@ public sealed class MessageRow
     public DateTime CreatedAt { get; init; }
     public DateTime UpdatedAt { get; init; }
     public DateTime? CompletedAt { get; init; }
+    /// <summary>The runs whose delegation this message is part of, outermost first (see <see cref="ParkedRuns"/>).</summary>
+    public Guid[]? CallChain { get; init; }
+    /// <summary>What a waiting run waits for (JSON), as the doors show it.</summary>
+    public string? WaitingFor { get; init; }
 
     /// <summary>The W3C trace id (32 hex digits) of the request that sent the message.</summary>
     public string? TraceId => Traceparent is { Length: 55 } parent ? parent.Substring(3, 32) : null;
@@ -52,7 +56,8 @@ public sealed record NewMessage(
     bool SenderWaits = false,
     string? IdempotencyKey = null,
     bool PostSync = false,
-    string? DeadBecause = null);
+    string? DeadBecause = null,
+    Guid[]? CallChain = null);
 
 /// <summary>What to list of one agent's messages.</summary>
 public sealed record MessageQuery(int AgentId, string? Status, string? Direction, long? BeforeSeq, int Take);

@@ -24,43 +24,7 @@ public static partial class MessageTable
             // The claim's commit does not wait for the disk: a claim lost to a crash is only a message claimed again, and the
             // completion that commits the handling's effects (and waits for the disk, with every earlier commit) is fenced on it.
             var claimed = await connection.QueryPreparedMultipleAsync(
-                $"""
-                SELECT set_config('synchronous_commit', 'off', true);
-                WITH RECURSIVE pending_agents AS (
-                    (SELECT agent_id FROM messages WHERE {Inbound} AND {Pending} AND agent_id > @afterAgent ORDER BY agent_id LIMIT 1)
-                    UNION ALL
-                    SELECT (SELECT m.agent_id FROM messages m
-                            WHERE m.{Inbound} AND m.{Pending} AND m.agent_id > p.agent_id
-                            ORDER BY m.agent_id LIMIT 1)
-                    FROM pending_agents p
-                    WHERE p.agent_id IS NOT NULL
-                ),
-                heads AS (
-                    SELECT COALESCE(
-                        (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.status = '{Processing}' AND m.agent_id = p.agent_id),
-                        (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.{Pending} AND m.agent_id = p.agent_id
-                         ORDER BY {OtherLane}, m.seq LIMIT 1)) AS id
-                    FROM pending_agents p
-                    WHERE p.agent_id IS NOT NULL
-                ),
-                -- Each head locked by its own look-up (a subquery with FOR UPDATE is never flattened into a join): as a
-                -- join, the planner, counting on a hundred heads, read every pending row of the table in one bitmap scan
-                -- instead (20 ms a claim with one agent's 3,000 waiting).
-                claimable AS MATERIALIZED (
-                    SELECT m.id AS claimed_id
-                    FROM heads h, LATERAL (SELECT id FROM messages WHERE id = h.id AND ({Due}) FOR UPDATE SKIP LOCKED) m
-                    LIMIT @batchSize
-                )
-                UPDATE messages
-                SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
-                FROM claimable
-                WHERE id = claimable.claimed_id
-                RETURNING EXISTS (SELECT 1 FROM messages f WHERE f.{Inbound} AND f.{Pending} AND f.agent_id = messages.agent_id AND f.id <> messages.id)
-                              AS has_followers,
-                          (SELECT address FROM agents WHERE agents.id = messages.agent_id) AS agent_address,
-                          (SELECT config::text FROM agents WHERE agents.id = messages.agent_id) AS agent_config,
-                          {Columns}
-                """,
+                ClaimInbound,
                 [new { leaseOwner, lease, batchSize, afterAgent }], null,
                 async results =>
                 {
@@ -77,6 +41,52 @@ public static partial class MessageTable
             return new InboundClaim([], Wrapped: false);
         }
     }
+
+    // See ClaimInboundAsync.
+    private static readonly string ClaimInbound =
+        $"""
+        SELECT set_config('synchronous_commit', 'off', true);
+        WITH RECURSIVE pending_agents AS (
+            (SELECT agent_id FROM messages WHERE {Inbound} AND {Pending} AND agent_id > @afterAgent ORDER BY agent_id LIMIT 1)
+            UNION ALL
+            SELECT (SELECT m.agent_id FROM messages m
+                    WHERE m.{Inbound} AND m.{Pending} AND m.agent_id > p.agent_id
+                    ORDER BY m.agent_id LIMIT 1)
+            FROM pending_agents p
+            WHERE p.agent_id IS NOT NULL
+        ),
+        -- An agent with a waiting run (a parked one) is held by it: its head is then that run once woken, or a message
+        -- of its call chain (ParkedRuns). Runs that timed out with nothing else pending come from the second source.
+        heads AS (
+            SELECT COALESCE(
+                (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.status = '{Processing}' AND m.agent_id = p.agent_id),
+                CASE WHEN {ParkedRuns.HasWaiting("p.agent_id")} THEN {ParkedRuns.NextOfWaitingAgent("p.agent_id")}
+                ELSE (SELECT m.id FROM messages m WHERE m.{Inbound} AND m.{Pending} AND m.agent_id = p.agent_id
+                      ORDER BY {OtherLane}, m.seq LIMIT 1) END) AS id
+            FROM pending_agents p
+            WHERE p.agent_id IS NOT NULL
+            UNION ALL
+            (SELECT id FROM ({ParkedRuns.TimedOut}) AS timed_out LIMIT @batchSize)
+        ),
+        -- Each head locked by its own look-up (a subquery with FOR UPDATE is never flattened into a join): as a
+        -- join, the planner, counting on a hundred heads, read every pending row of the table in one bitmap scan
+        -- instead (20 ms a claim with one agent's 3,000 waiting).
+        claimable AS MATERIALIZED (
+            SELECT m.id AS claimed_id
+            FROM (SELECT DISTINCT id FROM heads) h,
+                 LATERAL (SELECT id FROM messages WHERE id = h.id AND ({Due} OR status = '{MessageStatus.Waiting}') FOR UPDATE SKIP LOCKED) m
+            LIMIT @batchSize
+        )
+        UPDATE messages
+        SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
+        FROM claimable
+        WHERE id = claimable.claimed_id
+        RETURNING EXISTS (SELECT 1 FROM messages f WHERE f.{Inbound} AND f.{Pending} AND f.agent_id = messages.agent_id AND f.id <> messages.id)
+                      AS has_followers,
+                  (SELECT address FROM agents WHERE agents.id = messages.agent_id) AS agent_address,
+                  (SELECT config::text FROM agents WHERE agents.id = messages.agent_id) AS agent_config,
+                  {Columns}
+        """;
 
     private sealed class HeadExtras
     {

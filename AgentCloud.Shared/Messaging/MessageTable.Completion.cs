@@ -121,6 +121,7 @@ public static partial class MessageTable
                 SELECT *, bool_and(status = '{Queued}' AND available_at <= {Now}) OVER (ORDER BY {OtherLane}, seq) AS ready
                 FROM (SELECT * FROM messages
                       WHERE {Inbound} AND {Pending} AND agent_id = @agentId AND ({OtherLane}, seq) > (@headOtherLane, @headSeq)
+                        AND NOT {ParkedRuns.HasWaiting("@agentId")}
                       ORDER BY {OtherLane}, seq LIMIT @limit) AS next) AS ahead
             WHERE ready
             ORDER BY {OtherLane}, seq;
@@ -145,7 +146,7 @@ public static partial class MessageTable
     // ahead as the next head is claimed by id: under a flood the planner, its statistics behind, took the look-up of the
     // next head through messages_by_session and sorted the agent's every row (6 to 13 ms a run). ANY(ARRAY(...)) keeps each
     // a probe of the primary key.
-    private const string ClaimNextHeads =
+    private static readonly string ClaimNextHeads =
         $"""
         UPDATE messages SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
         WHERE id = ANY(ARRAY(
@@ -154,6 +155,8 @@ public static partial class MessageTable
                 SELECT (SELECT id FROM messages WHERE {Inbound} AND {Pending} AND agent_id = a.agent_id ORDER BY {OtherLane}, seq LIMIT 1)
                 FROM unnest(@nextOfAgents::int[]) AS a(agent_id)))
           AND status = ANY(@retryable) AND available_at <= {Now}
+          -- A parked run holds its agent: the claim decides what may pass it.
+          AND NOT {ParkedRuns.HasWaiting("messages.agent_id")}
         RETURNING {Columns}
         """;
 

@@ -22,6 +22,7 @@ public static partial class MessageTable
             message.AgentId, message.Direction, message.Sender, message.Target, message.Session,
             message.SchemaDigest, message.ProtocolDigest, message.PayloadJson, message.InReplyTo,
             message.Hops, message.DedupKey, message.IdempotencyKey, message.Traceparent, message.SenderWaits, message.PostSync,
+            message.CallChain,
             expiresAt = message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null,
         };
 
@@ -29,9 +30,9 @@ public static partial class MessageTable
         var inserted = await connection.QueryPreparedMultipleAsync(
             $"""
             INSERT INTO messages (agent_id, direction, sender, target, session, schema_digest, protocol_digest, payload, in_reply_to,
-                                  hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync)
+                                  hops, dedup_key, idempotency_key, traceparent, expires_at, sender_waits, post_sync, call_chain)
             VALUES (@AgentId, @Direction, @Sender, @Target, @Session, @SchemaDigest, @ProtocolDigest, @PayloadJson::jsonb, @InReplyTo,
-                    @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SenderWaits, @PostSync)
+                    @Hops, @DedupKey, @IdempotencyKey, @Traceparent, @expiresAt, @SenderWaits, @PostSync, @CallChain)
             ON CONFLICT DO NOTHING
             RETURNING {Columns};
             {riding?.Sql}

@@ -11,7 +11,7 @@ public static partial class MessageTable
     /// say what it answers) the next one from that address in the session; acknowledgements are not replies.
     /// </summary>
     public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
-        long sentSeq, string target, Guid session, string ackDigest, CancellationToken cancellationToken) =>
+        long sentSeq, string? target, Guid session, string ackDigest, CancellationToken cancellationToken) =>
         connection.QueryFirstOrDefaultAsync<(Guid Id, string Payload, string? SchemaDigest)?>(new CommandDefinition(
             $"""
             SELECT id, payload::text, schema_digest FROM messages
@@ -118,7 +118,7 @@ public static partial class MessageTable
             $"""
             UPDATE messages
             SET status = '{MessageStatus.Canceled}', error = 'canceled by its sender', completed_at = {Now}, {ReleaseLease}
-            WHERE id = @id AND agent_id = @agentId AND {Inbound} AND {Pending}
+            WHERE id = @id AND agent_id = @agentId AND {Inbound} AND ({Pending} OR status = '{MessageStatus.Waiting}')
             RETURNING {Columns}
             """,
             new { id, agentId },

@@ -28,6 +28,6 @@ public static partial class MessageTable
         id, seq, agent_id, direction, sender, target, session, schema_digest, protocol_digest,
         payload::text AS payload, status, attempts, available_at, lease_owner, lease_until,
         reply::text AS reply, error, in_reply_to, hops, traceparent, expires_at, sender_waits, delivered_to,
-        created_at, updated_at, completed_at
+        created_at, updated_at, completed_at, call_chain, waiting_for::text AS waiting_for
         """;
 }

@@ -18,7 +18,7 @@ public sealed record AgentInfo(int Id, string Name, JsonObject Config, string? A
 
 public sealed record MessageInfo(
     Guid Id, int AgentId, string Direction, string Sender, string Target, Guid Session, JsonElement Payload, string Status,
-    int Attempts, JsonElement? Reply, string? Error, Guid? InReplyTo, string? TraceId, DateTime CreatedAt, DateTime UpdatedAt,
+    JsonElement? WaitingFor, int Attempts, JsonElement? Reply, string? Error, Guid? InReplyTo, string? TraceId, DateTime CreatedAt, DateTime UpdatedAt,
     DateTime? CompletedAt)
 {
     public string PayloadText => Display(Payload);

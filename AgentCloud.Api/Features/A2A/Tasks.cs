@@ -18,7 +18,7 @@ public static class Tasks
     public static string State(string status) => status switch
     {
         MessageStatus.Queued => TaskStates.Submitted,
-        MessageStatus.Processing or MessageStatus.Failed => TaskStates.Working,
+        MessageStatus.Processing or MessageStatus.Waiting or MessageStatus.Failed => TaskStates.Working,
         MessageStatus.Done => TaskStates.Completed,
         MessageStatus.Dead => TaskStates.Failed,
         MessageStatus.Canceled => TaskStates.Canceled,
@@ -29,7 +29,7 @@ public static class Tasks
     public static IReadOnlyList<string>? Statuses(string state) => state switch
     {
         TaskStates.Submitted => [MessageStatus.Queued],
-        TaskStates.Working => [MessageStatus.Processing, MessageStatus.Failed],
+        TaskStates.Working => [MessageStatus.Processing, MessageStatus.Waiting, MessageStatus.Failed],
         TaskStates.Completed => [MessageStatus.Done],
         TaskStates.Failed => [MessageStatus.Dead],
         TaskStates.Canceled => [MessageStatus.Canceled],

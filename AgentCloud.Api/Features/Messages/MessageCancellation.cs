@@ -22,6 +22,8 @@ public sealed class MessageCancellation(NpgsqlDataSource dataSource, Wakeups wak
         if (canceled is not null)
         {
             wakeups.Finished(messageId);
+            // A canceled head (a waiting run, say) no longer holds its agent's later messages back.
+            wakeups.Queued(canceled);
         }
 
         return (message, canceled is not null);

@@ -18,6 +18,8 @@ public sealed record MessageResponse(
     Guid Session,
     [property: Description("What was sent: any JSON value (a text message is a string).")] JsonElement Payload,
     string Status,
+    [property: Description("What a waiting run waits for ({\"kind\": \"reply\", \"message_id\", \"from\", \"until\"}); null otherwise.")]
+    JsonElement? WaitingFor,
     int Attempts,
     [property: Description("The agent's answer, any JSON value; null until the message is done.")] JsonElement? Reply,
     string? Error,
@@ -28,7 +30,8 @@ public sealed record MessageResponse(
     DateTime? CompletedAt)
 {
     public static MessageResponse From(MessageRow row) => new(
-        row.Id, row.AgentId, row.Direction, row.Sender, row.Target, row.Session, Parse(row.Payload), row.Status, row.Attempts,
+        row.Id, row.AgentId, row.Direction, row.Sender, row.Target, row.Session, Parse(row.Payload), row.Status,
+        row.Status == MessageStatus.Waiting && row.WaitingFor is { } waitingFor ? Parse(waitingFor) : null, row.Attempts,
         row.Reply is null ? null : Parse(row.Reply), row.Error, row.InReplyTo, row.TraceId,
         row.CreatedAt.AsUtc(), row.UpdatedAt.AsUtc(), row.CompletedAt.AsUtc());
 

@@ -20,6 +20,9 @@ public sealed class AgentBehaviors(IEnumerable<IAgentBehavior> behaviors)
             ? behavior
             : byName[DefaultBehavior.BehaviorName];
 
+    /// <summary>The behaviour a stored config (JSON text; not an object reads as <c>{}</c>) selects.</summary>
+    public IAgentBehavior For(string configJson) => For(JsonNode.Parse(configJson) as JsonObject ?? []);
+
     /// <summary>Problems with an agent's config; empty when it names a known behaviour with good fields.</summary>
     public IReadOnlyList<string> Validate(JsonElement config)
     {

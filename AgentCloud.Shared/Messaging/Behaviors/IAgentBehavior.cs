@@ -21,6 +21,12 @@ public interface IAgentBehavior
     bool IsPure => false;
 
     /// <summary>
+    /// Whether handling spends its time awaiting I/O (a model, a remote tool): then it holds no handling slot and no pooled
+    /// connection while it waits, and a worker keeps many such runs in flight (<c>MaxRunsInFlight</c>).
+    /// </summary>
+    bool Awaits => false;
+
+    /// <summary>
     /// Handles one message. Throwing fails the attempt: it is retried with backoff, then dead. Nothing
     /// the result asks for happens unless the whole handling commits.
     /// </summary>

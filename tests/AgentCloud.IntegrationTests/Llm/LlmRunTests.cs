@@ -63,7 +63,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
             return m["status"]!.GetValue<string>() is "done" or "dead" ? m : null;
         }, seconds: 40);
         Assert.Equal("The remote agent said: half past twelve", message["reply"]!.GetValue<string>());
-        // The peer's reply, a new message on the wire, is then handled without a model call and answered with nothing.
+        // The peer's reply, a new message on the wire, was taken into the run: done with its step, never answered.
         var inbox = await MessagingTests.PollAsync(async () =>
         {
             var items = (await GetJsonAsync(user, $"/agents/{agent["id"]}/messages?direction=inbound"))["items"]!.AsArray();
@@ -72,7 +72,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         Assert.Equal(2, script.Count);
         Assert.Single(remote.Received);
         using var logs = await user.Client.GetAsync($"/agents/{agent["id"]}/logs");
-        Assert.Contains("was the reply a run of this agent waited for", await logs.Content.ReadAsStringAsync());
+        Assert.Contains($"(the reply the run of message {id} waited for)", await logs.Content.ReadAsStringAsync());
     }
 
     [Fact]
