@@ -21,7 +21,7 @@ MESSAGES=${BENCH_MESSAGES:-20000}
 SKIP_APPHOST=${BENCH_SKIP_APPHOST:-0}
 TRACE=${BENCH_TRACE:-0}
 # Which parts run (comma-separated); the default is all of them. E.g. BENCH_ONLY=pgbench,llm,stream,hot.
-ONLY=${BENCH_ONLY:-reads,login,msg,sql,pgbench,llm,stream,hot,apphost}
+ONLY=${BENCH_ONLY:-reads,login,msg,sql,pgbench,llm,stream,waits,hot,apphost}
 HOT_COUNT=${BENCH_HOT_COUNT:-6000}
 HOT_WARMUP=${BENCH_HOT_WARMUP:-2000}
 WARMUP_MESSAGES=${BENCH_WARMUP_MESSAGES:-5000}
@@ -260,7 +260,7 @@ fi
 
 # ---------------------------------------------------------------- the scripted model server (llm and stream figures)
 MODEL=""
-if want llm || want stream; then
+if want llm || want stream || want waits; then
     MODEL_PORT=$(free_port)
     MODEL=http://127.0.0.1:$MODEL_PORT
     say "Starting the scripted OpenAI-compatible model server on $MODEL"
@@ -445,6 +445,18 @@ if want llm || want stream; then
         done
         json stream.load load "\"$(load_average)\""
     fi
+    stop_workers
+fi
+
+# ---------------------------------------------------------------- runs that wait (parked runs, delegation), one worker
+if want waits; then
+    say "Runs that wait: one worker, ${BENCH_WAIT_RUNS:-500} llm runs at ${BENCH_WAIT_LATENCY_MS:-2000} ms beside as many echo messages, then ${BENCH_WAIT_DELEGATIONS:-200} delegations, chains and cycles (load $(load_average))"
+    start_workers 1 waits
+    "${TOOL[@]}" waits --api "$API" --conn "$CONN" --state "$RESULTS/state.json" --model "$MODEL" \
+        --runs "${BENCH_WAIT_RUNS:-500}" --latency-ms "${BENCH_WAIT_LATENCY_MS:-2000}" \
+        --delegations "${BENCH_WAIT_DELEGATIONS:-200}" --delegation-latency-ms "${BENCH_WAIT_DELEGATION_LATENCY_MS:-1000}" \
+        --chains "${BENCH_WAIT_CHAINS:-50}" --out "$DATA/{name}.json"
+    json waits.load load "\"$(load_average)\""
     stop_workers
 fi
 

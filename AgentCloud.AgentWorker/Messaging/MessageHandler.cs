@@ -184,19 +184,14 @@ public sealed class MessageHandler(
         return (handledBefore + 1, null);
     }
 
-    // A reply ends its conversation: running the behaviour on it would answer the answer, and two echo (or default) agents
-    // would talk forever. A chat acknowledgement is a reply too, even from a remote uAgent whose envelopes cannot say what
-    // they answer.
-    private static bool EndsConversation(MessageRow message) => message.InReplyTo is not null || ChatProtocol.IsAcknowledgement(message);
-
-    private static string BehaviorNameFor(MessageRow message, IAgentBehavior behavior) => EndsConversation(message) ? ReplyBehavior : behavior.Name;
+    private static string BehaviorNameFor(MessageRow message, IAgentBehavior behavior) => RunDecisions.EndsConversation(message) ? ReplyBehavior : behavior.Name;
 
     private static async Task<Handling> RunBehaviorAsync(IAgentBehavior behavior, Agent agent, JsonObject config, MessageRow message,
         Activity? activity, CancellationToken cancellationToken)
     {
         var behaviorName = BehaviorNameFor(message, behavior);
         activity?.SetTag("agentcloud.behavior", behaviorName);
-        var result = EndsConversation(message)
+        var result = RunDecisions.EndsConversation(message)
             ? null
             : await behavior.HandleAsync(new BehaviorContext(agent.Id, agent.Address ?? "", config, message), cancellationToken);
         return new Handling(message, result, behaviorName, activity);
@@ -215,7 +210,7 @@ public sealed class MessageHandler(
             // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
             // everything before it in this transaction goes with it. A run that sends nothing needs no transaction of its own:
             // its completion is one round trip and one commit, shared with the other runs completing at the same moment.
-            var sends = PlanSends(run);
+            var sends = RunDecisions.PlanSends([.. run.Select(h => new HandledMessage(h.Message, h.Result, null))], options.Value.MaxHops);
             await using var transaction = sends.Count > 0 ? await connection.BeginTransactionAsync(cancellationToken) : null;
             Activity.Current = run[0].Activity;
             var (done, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, sends, cancellationToken);
@@ -274,38 +269,9 @@ public sealed class MessageHandler(
         }
     }
 
-    /// <summary>Something a handled message would send: a reply to its sender, or a forward (<see cref="BehaviorResult.Send"/>).</summary>
-    private sealed record PlannedSend(int Position, string Target, ReplyMessage Content, bool IsReply);
-
     /// <summary>
-    /// What each message of the run would send if it is no echo of ours: its replies (none to a user, who reads the reply on
-    /// the row) and its forwards (none past the hop limit).
-    /// </summary>
-    private List<PlannedSend> PlanSends(IReadOnlyList<Handling> run)
-    {
-        List<PlannedSend> sends = [];
-        for (var position = 0; position < run.Count; position++)
-        {
-            var (message, result, _, _) = run[position];
-            if (result is null)
-            {
-                continue;
-            }
-
-            var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
-            sends.AddRange(replies.Select(reply => new PlannedSend(position, TargetOf(message.Sender), reply, IsReply: true)));
-            sends.AddRange(message.Hops >= options.Value.MaxHops
-                ? []
-                : result.Send.Select(send => new PlannedSend(position, TargetOf(send.Target), new ReplyMessage(send.Payload), IsReply: false)));
-        }
-
-        return sends;
-    }
-
-    /// <summary>
-    /// What the run's handled messages do in its transaction, decided in order as if they were handled one by one: each
-    /// one's sends queued, its log lines and completion collected. The round trips do not grow with the run: one for all
-    /// the echo checks, one per target's route, one for all the sends.
+    /// What the run's handled messages do in its transaction (<see cref="RunDecisions.Decide"/>), with the I/O the decisions
+    /// need: one round trip for all the echo checks, one per target's route, one for all the sends, however long the run.
     /// </summary>
     private async Task<(List<Completion> Completions, List<(string Level, string Message)> Lines, List<MessageRow> Sent)> ApplyRunAsync(
         NpgsqlConnection connection, NpgsqlTransaction? transaction, Agent agent, IReadOnlyList<Handling> run, List<PlannedSend> sends,
@@ -324,7 +290,7 @@ public sealed class MessageHandler(
         if (checks.Count > 0)
         {
             var runSends = sends.Select(send => new RunSend(send.Position, send.Target, run[send.Position].Message.Session,
-                send.Content.SchemaDigest, PayloadOf(send.Content))).ToList();
+                send.Content.SchemaDigest, RunDecisions.PayloadOf(send.Content))).ToList();
             foreach (var echo in await MessageTable.CheckEchoesAsync(connection, transaction, agent.Id, agent.Address!, checks, runSends,
                          MessageModels.ChatMessage.Digest, cancellationToken))
             {
@@ -340,118 +306,11 @@ public sealed class MessageHandler(
                 overHttp: Address.IsUserSender(target), cancellationToken);
         }
 
-        List<Completion> completions = [];
-        List<(string Level, string Message)> lines = [];
-        List<(Guid Id, NewMessage Message)> queued = [];
-        var isQueued = new bool[sends.Count];
-        // How many the run has queued so far for each (target, session, queue): they come before the committed ones in a look-back
-        // (which compares the stored target with the sender as it came, as the look-up by one does).
-        var queuedTo = new Dictionary<(string Target, Guid Session, string Direction), int>();
-        for (var position = 0; position < run.Count; position++)
-        {
-            var (message, result, _, activity) = run[position];
-            var received = $"Received message {message.Id} from {UAgents.UntrustedText.ForLog(message.Sender, 200)}";
-            lines.Add((LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received));
-            if (result is null)
-            {
-                completions.Add(new Completion(message.Id, null, null));
-                continue;
-            }
-
-            lines.AddRange(result.Logs.Select(line => (line.Level, line.Message)));
-            var replies = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && sends[i].IsReply).ToList();
-            if (replies.Count > 0 && echoes.TryGetValue(position, out var echo) && Repeats(echo, message))
-            {
-                // Acknowledge (that is never answered), say no more.
-                replies = [.. replies.Where(i => sends[i].Content.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
-                lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
-            }
-
-            // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
-            SyncAnswer? answer = null;
-            if (message.SenderWaits && replies.Count > 0)
-            {
-                var first = sends[replies[0]].Content;
-                answer = first.SchemaDigest is { } schema ? new SyncAnswer(PayloadOf(first), schema, first.ProtocolDigest) : null;
-                replies = [.. replies.Skip(1)];
-            }
-
-            foreach (var i in replies)
-            {
-                var (id, dead) = Queue(i, message, activity, inReplyTo: message.Id);
-                var to = UAgents.UntrustedText.ForLog(message.Sender, 200);
-                lines.Add(dead is null
-                    ? (LogLevels.Info, $"Sent message {id} to {to} (the reply to message {message.Id})")
-                    : DeadLine(id, to));
-            }
-
-            var forwards = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && !sends[i].IsReply).ToList();
-            foreach (var send in result.Send)
-            {
-                if (message.Hops >= options.Value.MaxHops)
-                {
-                    // Agents that forward to each other would otherwise pass a message around for ever.
-                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
-                        + $"(the limit is {options.Value.MaxHops})"));
-                    continue;
-                }
-
-                var (id, dead) = Queue(forwards[0], message, activity, inReplyTo: null);
-                forwards.RemoveAt(0);
-                lines.Add(dead is null ? (LogLevels.Info, $"Sent message {id} to {send.Target}") : DeadLine(id, send.Target));
-            }
-
-            completions.Add(new Completion(message.Id, result.Reply?.ToJsonString(), answer));
-        }
-
-        var sent = queued.Count == 0 ? [] : await MessageTable.EnqueueSentAsync(connection, transaction, queued, cancellationToken);
-        return (completions, lines, sent);
-
-        // A send no endpoint source could ever deliver is stored dead at once (its one attempt): no delivery claims it.
-        (string, string) DeadLine(Guid id, string target) =>
-            (LogLevels.Error, $"Message {id} to {target} is dead at once: {MessageTable.NoEndpoint(target)}");
-
-        (Guid Id, string? DeadBecause) Queue(int i, MessageRow message, Activity? activity, Guid? inReplyTo)
-        {
-            var sender = agent.Address is { Length: > 0 } address
-                ? address
-                : throw new InvalidOperationException($"Agent {agent.Id} has no address, so it cannot send messages.");
-            var (target, content) = (sends[i].Target, sends[i].Content);
-            var route = routes[target];
-            var dead = route.Unreachable ? MessageTable.NoEndpoint(target) : null;
-            var id = Guid.NewGuid();
-            queued.Add((id, new NewMessage(
-                AgentId: route.AgentId,
-                Direction: route.Direction,
-                Sender: sender,
-                Target: target,
-                Session: message.Session,
-                PayloadJson: PayloadOf(content),
-                InReplyTo: inReplyTo,
-                Traceparent: activity?.Id ?? message.Traceparent,
-                Hops: message.Hops + 1,
-                SchemaDigest: content.SchemaDigest,
-                ProtocolDigest: content.ProtocolDigest,
-                DeadBecause: dead)));
-            isQueued[i] = true;
-            var key = (target, message.Session, route.Direction);
-            queuedTo[key] = queuedTo.GetValueOrDefault(key) + 1;
-            return (id, dead);
-        }
-
-        // An echo when the run already queued the same content for the sender in the session, or a committed message within
-        // the look-back did (the run's own come first in it).
-        bool Repeats(EchoCheckResult echo, MessageRow message) =>
-            echo.MatchingRunSends.Any(i => isQueued[i])
-            || echo.OutboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Outbound))
-            || echo.PeerInboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Inbound));
+        var plan = RunDecisions.Decide(new RunFacts(agent.Id, agent.Address, [.. run.Select(h => new HandledMessage(h.Message, h.Result,
+            h.Activity?.Id ?? h.Message.Traceparent))], sends, echoes, routes, options.Value.MaxHops), Guid.NewGuid);
+        var sent = plan.Queued.Count == 0 ? [] : await MessageTable.EnqueueSentAsync(connection, transaction, plan.Queued, cancellationToken);
+        return (plan.Completions, plan.Lines, sent);
     }
-
-    // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not be read as the local
-    // agent after the slash. Its reply goes back over the wire, never into an inbox here.
-    private static string TargetOf(string target) => Address.IsUserSender(target) ? target : Address.Normalize(target);
-
-    private static string PayloadOf(ReplyMessage content) => content.Payload?.ToJsonString() ?? "null";
 
     /// <summary>
     /// Parks the run (fenced like a success): the message waits, holding no lease, for what <paramref name="wait"/> names; the
@@ -587,5 +446,4 @@ public sealed class MessageHandler(
     /// <summary>The agent that owns a message (<c>@loadedAgentId</c>); a NULL config reads as <c>{}</c>.</summary>
     private const string LoadAgent = "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @loadedAgentId";
 
-    private static string Preview(string payload, int max = 200) => payload.Length <= max ? payload : payload[..max] + "…";
 }

@@ -57,7 +57,20 @@ public static partial class ModelServer
         }
 
         var usage = new JsonObject { ["prompt_tokens"] = 20, ["completion_tokens"] = Tokens.Length, ["total_tokens"] = 20 + Tokens.Length };
-        if (!stream)
+        // Delegation ("ask ADDRESS: TEXT"): the model calls send_message, then answers with what came back.
+        var last = messages.LastOrDefault()?["role"]?.GetValue<string>();
+        if (Delegation(key) is { } ask && last != "tool")
+        {
+            firstToken = Elapsed(start);
+            await ToolCallAsync(response, stream, ask.Target, ask.Text, usage);
+        }
+        else if (last == "tool")
+        {
+            firstToken = Elapsed(start);
+            var answer = $"{Delegation(key)?.Target} said: {Text(messages[^1])}";
+            await AnswerAsync(response, stream, answer, usage);
+        }
+        else if (!stream)
         {
             firstToken = Elapsed(start);
             await response.WriteAsJsonAsync(new JsonObject
@@ -102,6 +115,64 @@ public static partial class ModelServer
             FirstTokenMs = earlier.FirstTokenMs + firstToken,
             TotalMs = earlier.TotalMs + timing.TotalMs,
         });
+    }
+
+    private static (string Target, string Text)? Delegation(string text) =>
+        text.StartsWith("ask ", StringComparison.Ordinal) && text.IndexOf(": ", StringComparison.Ordinal) is > 4 and var colon
+            ? (text[4..colon], text[(colon + 2)..])
+            : null;
+
+    private static async Task ToolCallAsync(HttpResponse response, bool stream, string target, string text, JsonObject usage)
+    {
+        var arguments = new JsonObject { ["target"] = target, ["text"] = text }.ToJsonString();
+        var call = new JsonObject
+        {
+            ["index"] = 0, ["id"] = "call_" + Guid.NewGuid().ToString("N")[..8], ["type"] = "function",
+            ["function"] = new JsonObject { ["name"] = "send_message", ["arguments"] = arguments },
+        };
+        if (!stream)
+        {
+            await response.WriteAsJsonAsync(new JsonObject
+            {
+                ["id"] = "chatcmpl-bench", ["object"] = "chat.completion", ["created"] = 1, ["model"] = Model,
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) },
+                    ["finish_reason"] = "tool_calls",
+                }),
+                ["usage"] = usage,
+            });
+            return;
+        }
+
+        response.ContentType = "text/event-stream";
+        await ChunkAsync(response, new JsonObject { ["role"] = "assistant", ["tool_calls"] = new JsonArray(call) }, null, null);
+        await ChunkAsync(response, [], "tool_calls", null);
+        await ChunkAsync(response, null, null, usage);
+        await response.WriteAsync("data: [DONE]\n\n", Encoding.UTF8);
+    }
+
+    private static async Task AnswerAsync(HttpResponse response, bool stream, string text, JsonObject usage)
+    {
+        if (!stream)
+        {
+            await response.WriteAsJsonAsync(new JsonObject
+            {
+                ["id"] = "chatcmpl-bench", ["object"] = "chat.completion", ["created"] = 1, ["model"] = Model,
+                ["choices"] = new JsonArray(new JsonObject
+                {
+                    ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = text }, ["finish_reason"] = "stop",
+                }),
+                ["usage"] = usage,
+            });
+            return;
+        }
+
+        response.ContentType = "text/event-stream";
+        await ChunkAsync(response, new JsonObject { ["role"] = "assistant", ["content"] = text }, null, null);
+        await ChunkAsync(response, [], "stop", null);
+        await ChunkAsync(response, null, null, usage);
+        await response.WriteAsync("data: [DONE]\n\n", Encoding.UTF8);
     }
 
     private static async Task ChunkAsync(HttpResponse response, JsonObject? delta, string? finish, JsonObject? usage)

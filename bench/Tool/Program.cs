@@ -3,7 +3,7 @@ using Bench;
 // bench-tool <command> --name value …; bench/run.sh drives it (see bench/README.md).
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: bench-tool http|hash|setup|explain|messages|sql-messages|model-server|llm|stream|hot|report --option value …");
+    Console.Error.WriteLine("usage: bench-tool http|hash|setup|explain|messages|sql-messages|model-server|llm|stream|waits|hot|report --option value …");
     return 2;
 }
 
@@ -19,6 +19,7 @@ await (args[0] switch
     "model-server" => ModelServer.RunAsync(options),
     "llm" => LlmLoad.OverheadAsync(options),
     "stream" => LlmLoad.StreamAsync(options),
+    "waits" => WaitLoad.RunAsync(options),
     "hot" => HotAgent.RunAsync(options),
     "report" => Report.RunAsync(options),
     _ => throw new ArgumentException($"Unknown command '{args[0]}'."),
