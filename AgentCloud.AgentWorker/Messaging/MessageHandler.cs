@@ -210,10 +210,11 @@ public sealed class MessageHandler(
             // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
             // everything before it in this transaction goes with it. A run that sends nothing needs no transaction of its own:
             // its completion is one round trip and one commit, shared with the other runs completing at the same moment.
-            var sends = RunDecisions.PlanSends([.. run.Select(h => new HandledMessage(h.Message, h.Result, null))], options.Value.MaxHops);
+            List<HandledMessage> handled = [.. run.Select(h => new HandledMessage(h.Message, h.Result, h.Activity?.Id ?? h.Message.Traceparent))];
+            var sends = RunDecisions.PlanSends(handled, options.Value.MaxHops);
             await using var transaction = sends.Count > 0 ? await connection.BeginTransactionAsync(cancellationToken) : null;
             Activity.Current = run[0].Activity;
-            var (done, lines, sent) = await ApplyRunAsync(connection, transaction, agent, run, sends, cancellationToken);
+            var (done, lines, sent) = await ApplyRunAsync(connection, transaction, agent, handled, sends, cancellationToken);
             var completion = new RunCompletion(agent.Id, done, lines, claimNext, nextId);
             var completed = transaction is null
                 ? await completions.RunAsync((connection, completion))
@@ -274,7 +275,7 @@ public sealed class MessageHandler(
     /// need: one round trip for all the echo checks, one per target's route, one for all the sends, however long the run.
     /// </summary>
     private async Task<(List<Completion> Completions, List<(string Level, string Message)> Lines, List<MessageRow> Sent)> ApplyRunAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, Agent agent, IReadOnlyList<Handling> run, List<PlannedSend> sends,
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Agent agent, IReadOnlyList<HandledMessage> run, List<PlannedSend> sends,
         CancellationToken cancellationToken)
     {
         // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our echo would otherwise
@@ -306,8 +307,7 @@ public sealed class MessageHandler(
                 overHttp: Address.IsUserSender(target), cancellationToken);
         }
 
-        var plan = RunDecisions.Decide(new RunFacts(agent.Id, agent.Address, [.. run.Select(h => new HandledMessage(h.Message, h.Result,
-            h.Activity?.Id ?? h.Message.Traceparent))], sends, echoes, routes, options.Value.MaxHops), Guid.NewGuid);
+        var plan = RunDecisions.Decide(new RunFacts(agent.Id, agent.Address, run, sends, echoes, routes, options.Value.MaxHops), Guid.NewGuid);
         var sent = plan.Queued.Count == 0 ? [] : await MessageTable.EnqueueSentAsync(connection, transaction, plan.Queued, cancellationToken);
         return (plan.Completions, plan.Lines, sent);
     }

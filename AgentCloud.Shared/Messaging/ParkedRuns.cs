@@ -10,7 +10,7 @@ namespace AgentCloud.Shared.Messaging;
 /// The SQL of runs that wait (migration 0080; docs/llm-agents.md, "Runs that wait"). A parked message is
 /// <c>waiting</c>: no lease, its deadline in <c>available_at</c>, what wakes it in <c>awaits*</c>. It stays its agent's
 /// head of line: the claim (<see cref="MessageTable.ClaimInboundAsync"/>) takes it again once it is <see cref="Woken"/>, and
-/// meanwhile lets in only the agent's messages whose call chain holds one of its waiting runs (<see cref="Reentrant"/>).
+/// meanwhile lets in only the agent's messages whose call chain holds one of its waiting runs (<see cref="NextOfWaitingAgent"/>).
 /// </summary>
 public static class ParkedRuns
 {
