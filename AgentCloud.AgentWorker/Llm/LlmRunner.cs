@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Data;
 using System.ClientModel;
 using System.Diagnostics;
 using System.Text.Json;
@@ -301,7 +302,7 @@ public sealed class LlmRunner(
                 if (took)
                 {
                     await Shared.Data.AgentLogs.WriteAsync(connection, context.AgentId, Shared.Data.LogLevels.Info,
-                        $"Received message {reply} from {UAgents.UntrustedText.ForLog(outcome.TakenFrom ?? "", 200)} "
+                        $"Received message {reply} from {UntrustedText.ForLog(outcome.TakenFrom ?? "", 200)} "
                         + $"(the reply the run of message {message.Id} waited for)", transaction, cancellationToken);
                 }
 

@@ -30,17 +30,4 @@ public static class LlmTools
                            WHERE agent_id = @agentId AND kind = 'tool_result' AND data ->> 'reply_message_id' = @id)
             """,
             new { agentId, id = messageId.ToString("D") }, cancellationToken: cancellationToken));
-
-    public static NewMessage Outgoing(int senderAgentId, string senderAddress, int? localAgent, string target, MessageRow cause,
-        string text, string? traceparent) => new(
-        AgentId: localAgent ?? senderAgentId,
-        Direction: localAgent is null ? MessageDirection.Outbound : MessageDirection.Inbound,
-        Sender: senderAddress,
-        Target: target,
-        Session: cause.Session,
-        PayloadJson: JsonSerializer.Serialize(text),
-        Traceparent: traceparent,
-        Hops: cause.Hops + 1,
-        // The run's call chain travels with the delegation: the target's run may call back into this agent past the run's wait.
-        CallChain: [.. cause.CallChain ?? [], cause.Id]);
 }

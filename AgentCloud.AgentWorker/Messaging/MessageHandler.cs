@@ -344,7 +344,7 @@ public sealed class MessageHandler(
 
     private static string ParkedLine(Guid messageId, RunWait wait) =>
         wait.Kind == RunWait.Reply
-            ? $"Message {messageId} waits for the reply of {UAgents.UntrustedText.ForLog(wait.AwaitsFrom ?? "", 200)} to message {wait.Awaits} "
+            ? $"Message {messageId} waits for the reply of {UntrustedText.ForLog(wait.AwaitsFrom ?? "", 200)} to message {wait.Awaits} "
               + $"(until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker"
             : $"Message {messageId} waits for {wait.Kind} (until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker";
 

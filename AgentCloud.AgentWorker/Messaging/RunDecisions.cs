@@ -54,7 +54,7 @@ public static class RunDecisions
 
             var replies = Senders.IsUser(message.Sender) ? [] : result.RepliesToSend;
             sends.AddRange(replies.Select(reply => new PlannedSend(position, TargetOf(message.Sender), reply, IsReply: true)));
-            sends.AddRange(message.Hops >= maxHops
+            sends.AddRange(Outgoing.PastHopLimit(message.Hops, maxHops) is not null
                 ? []
                 : result.Send.Select(send => new PlannedSend(position, TargetOf(send.Target), new ReplyMessage(send.Payload), IsReply: false)));
         }
@@ -104,27 +104,20 @@ public static class RunDecisions
 
             foreach (var i in replies)
             {
-                var (id, dead) = Queue(i, message, traceparent, inReplyTo: message.Id);
-                var to = UntrustedText.ForLog(message.Sender, 200);
-                lines.Add(dead is null
-                    ? (LogLevels.Info, $"Sent message {id} to {to} (the reply to message {message.Id})")
-                    : DeadLine(id, to));
+                Queue(i, message, traceparent, inReplyTo: message.Id);
             }
 
             var forwards = Enumerable.Range(0, sends.Count).Where(i => sends[i].Position == position && !sends[i].IsReply).ToList();
             foreach (var send in result.Send)
             {
-                if (message.Hops >= facts.MaxHops)
+                if (Outgoing.PastHopLimit(message.Hops, facts.MaxHops) is { } why)
                 {
-                    // Agents that forward to each other would otherwise pass a message around for ever.
-                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {send.Target}: it has already passed {message.Hops} agents "
-                        + $"(the limit is {facts.MaxHops})"));
+                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {UntrustedText.ForLog(send.Target, 200)}: {why}"));
                     continue;
                 }
 
-                var (id, dead) = Queue(forwards[0], message, traceparent, inReplyTo: null);
+                Queue(forwards[0], message, traceparent, inReplyTo: null);
                 forwards.RemoveAt(0);
-                lines.Add(dead is null ? (LogLevels.Info, $"Sent message {id} to {send.Target}") : DeadLine(id, send.Target));
             }
 
             completions.Add(new Completion(message.Id, result.Reply?.ToJsonString(), answer));
@@ -132,36 +125,27 @@ public static class RunDecisions
 
         return new RunPlan(completions, lines, queued);
 
-        // A send no endpoint source could ever deliver is stored dead at once (its one attempt): no delivery claims it.
-        (string, string) DeadLine(Guid id, string target) =>
-            (LogLevels.Error, $"Message {id} to {target} is dead at once: {MessageTable.NoEndpoint(target)}");
-
-        (Guid Id, string? DeadBecause) Queue(int i, MessageRow message, string? traceparent, Guid? inReplyTo)
+        void Queue(int i, MessageRow message, string? traceparent, Guid? inReplyTo)
         {
             var sender = facts.AgentAddress is { Length: > 0 } address
                 ? address
                 : throw new InvalidOperationException($"Agent {facts.AgentId} has no address, so it cannot send messages.");
             var (target, content) = (sends[i].Target, sends[i].Content);
             var route = facts.Routes[target];
-            var dead = route.Unreachable ? MessageTable.NoEndpoint(target) : null;
+            var send = Outgoing.CausedBy(message, facts.AgentId, sender, target, PayloadOf(content)) with
+            {
+                InReplyTo = inReplyTo,
+                Traceparent = traceparent,
+                SchemaDigest = content.SchemaDigest,
+                ProtocolDigest = content.ProtocolDigest,
+                Why = inReplyTo is { } original ? $"the reply to message {original}" : null,
+            };
             var id = newId();
-            queued.Add((id, new NewMessage(
-                AgentId: route.AgentId,
-                Direction: route.Direction,
-                Sender: sender,
-                Target: target,
-                Session: message.Session,
-                PayloadJson: PayloadOf(content),
-                InReplyTo: inReplyTo,
-                Traceparent: traceparent,
-                Hops: message.Hops + 1,
-                SchemaDigest: content.SchemaDigest,
-                ProtocolDigest: content.ProtocolDigest,
-                DeadBecause: dead)));
+            queued.Add((id, Outgoing.Row(send, route)));
+            lines.Add(Outgoing.Line(id, send, route));
             isQueued[i] = true;
             var key = (target, message.Session, route.Direction);
             queuedTo[key] = queuedTo.GetValueOrDefault(key) + 1;
-            return (id, dead);
         }
 
         // An echo when the run already queued the same content for the sender in the session, or a committed message within

@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Data;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;

@@ -47,10 +47,9 @@ public sealed class SendMessageTool(
             return ToolApplied.Refused($"'{target}' is not an agent address (agent1…).");
         }
 
-        var maxHops = messaging.Value.MaxHops;
-        if (context.Message.Hops >= maxHops)
+        if (Outgoing.PastHopLimit(context.Message.Hops, messaging.Value.MaxHops) is { } why)
         {
-            return ToolApplied.Refused($"This message has already passed {context.Message.Hops} agents (the limit is {maxHops}); it cannot be sent on.");
+            return ToolApplied.Refused($"This message cannot be sent on: {why}.");
         }
 
         if (string.IsNullOrEmpty(context.AgentAddress))
@@ -65,13 +64,12 @@ public sealed class SendMessageTool(
             return ToolApplied.Refused(MessageTable.Unresolvable(target));
         }
 
-        int? local = route.IsLocal ? route.AgentId : null;
-        var (sent, _) = await MessageTable.EnqueueAsync(connection, transaction,
-            LlmTools.Outgoing(context.AgentId, context.AgentAddress, local, target, context.Message, text!,
-                Activity.Current?.Id ?? context.Message.Traceparent),
-            cancellationToken);
-        await AgentLogs.WriteAsync(connection, context.AgentId, LogLevels.Info,
-            $"Sent message {sent.Id} to {target} (a tool call of message {context.Message.Id})", transaction, cancellationToken);
+        var send = Outgoing.CausedBy(context.Message, context.AgentId, context.AgentAddress, target, Outgoing.Text(text!), delegation: true) with
+        {
+            Traceparent = Activity.Current?.Id ?? context.Message.Traceparent,
+            Why = $"a tool call of message {context.Message.Id}",
+        };
+        var (sent, _) = await Outgoing.StoreAsync(connection, transaction, send, route, cancellationToken);
         call.Data["sent_message_id"] = sent.Id.ToString("D");
         call.Data["sent_seq"] = sent.Seq;
         call.Data["target"] = target;

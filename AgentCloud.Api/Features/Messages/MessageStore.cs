@@ -127,10 +127,14 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
 
         // A local target's inbox fills (whoever owns it); a remote one's queue is this agent's outbox.
         await quotas.CheckQueueAsync(connection, transaction, route.AgentId, route.Direction, cancellationToken);
-        var (message, repeat) = await MessageTable.EnqueueAsync(connection, transaction,
-            new NewMessage(route.AgentId, route.Direction, sender, target, session, payloadJson, Traceparent: traceparent,
-                IdempotencyKey: idempotencyKey, PostSync: !route.IsLocal && waitForReply),
-            cancellationToken, await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken));
+        var send = new OutgoingSend(agentId, sender, target, session, payloadJson)
+        {
+            Traceparent = traceparent,
+            IdempotencyKey = idempotencyKey,
+            WaitForReply = waitForReply,
+        };
+        var (message, repeat) = await Outgoing.StoreAsync(connection, transaction, send, route, cancellationToken,
+            await quotas.CountMessageAsync(connection, transaction, userId, cancellationToken));
         var delivery = message.Direction == MessageDirection.Inbound ? Delivery.Local : Delivery.Remote;
         if (repeat)
         {
@@ -140,8 +144,6 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
                 : new SendResult(SendOutcome.Sent, message, delivery, Repeat: true);
         }
 
-        await AgentLogs.WriteAsync(connection, agentId, LogLevels.Info, $"Sent message {message.Id} to {target}", transaction,
-            cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         wakeups.Queued(message);
         wakeups.LogWritten(agentId);
