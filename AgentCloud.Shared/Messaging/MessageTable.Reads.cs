@@ -44,6 +44,16 @@ public static partial class MessageTable
             $"SELECT {Columns} FROM messages WHERE id = @id AND agent_id = @agentId AND (@direction::text IS NULL OR direction = @direction)",
             new { id, agentId, direction }, transaction, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// An inbound message of any agent of <paramref name="userId"/>, by id alone (the Responses door's response ids name
+    /// no agent); null when it is not theirs.
+    /// </summary>
+    public static Task<MessageRow?> GetOwnedInboundAsync(NpgsqlConnection connection, int userId, Guid id,
+        CancellationToken cancellationToken) =>
+        connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
+            $"SELECT {Columns} FROM messages WHERE id = @id AND {Inbound} AND agent_id IN (SELECT id FROM agents WHERE user_id = @userId)",
+            new { id, userId }, cancellationToken: cancellationToken));
+
     /// <summary>Newest first by <c>seq</c>, walking the index <c>messages (agent_id, seq DESC)</c>.</summary>
     public static async Task<IReadOnlyList<MessageRow>> ListAsync(NpgsqlConnection connection, MessageQuery query,
         CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using AgentCloud.Api.Features.A2A;
 using AgentCloud.Api.Features.Mcp;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Messages.Events;
+using AgentCloud.Api.Features.OpenAI.Responses;
 
 namespace AgentCloud.Api.Features.Doors;
 
@@ -15,6 +16,8 @@ public static class DoorsExtensions
         builder.Services.AddSingleton<MessageCancellation>();
         builder.Services.AddSingleton<Conversations>();
         builder.Services.AddSingleton<A2AService>();
+        builder.Services.AddSingleton<ResponseStore>();
+        builder.Services.AddSingleton<ResponseEventStream>();
         builder.Services.AddHttpContextAccessor();
         // Stateless: any API replica answers any request, and no session outlives its request. The SDK then
         // serves both revisions on one endpoint, per request: 2025-11-25 and older through `initialize` (no

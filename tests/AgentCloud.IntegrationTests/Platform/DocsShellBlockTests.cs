@@ -13,15 +13,17 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
 {
     private static readonly TimeSpan BlockTimeout = TimeSpan.FromMinutes(2);
 
-    // What a block's output must hold beyond its exit code, by page.
-    private static readonly Dictionary<string, string[]> Expected = new()
-    {
-        ["docs/llm-agents.md"] = ["You told me your favourite colour is teal.", "\"status\": \"done\"", "\"value\": \"teal\""],
-        ["docs/doors.md"] = ["event: accepted", "event: done"],
-        ["docs/uagents.md"] = ["\"delivery\": \"remote\"", "\"status\": \"done\""],
+    // What a block's output must hold beyond its exit code, by page, and on a page with blocks of several doors, by what the
+    // block calls (When: a text of the block).
+    private static readonly (string Page, string? When, string[] Output)[] Expected =
+    [
+        ("docs/llm-agents.md", null, ["You told me your favourite colour is teal.", "\"status\": \"done\"", "\"value\": \"teal\""]),
+        ("docs/doors.md", "/messages", ["event: accepted", "event: done"]),
+        ("docs/doors.md", "/v1/responses", ["\"status\": \"completed\"", "event: response.completed"]),
+        ("docs/uagents.md", null, ["\"delivery\": \"remote\"", "\"status\": \"done\""]),
         // Each block ends by deleting what it made (the schedules block also fails unless its one-time schedule fired).
-        ["docs/schedules-and-limits.md"] = ["204"],
-    };
+        ("docs/schedules-and-limits.md", null, ["204"]),
+    ];
 
     public static TheoryData<string, int> Blocks()
     {
@@ -75,7 +77,8 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
             var (exitCode, output) = await RepositoryFiles.RunAsync("bash", ["-euo", "pipefail", script], BlockTimeout, environment);
 
             Assert.True(exitCode == 0, $"Block {index} of {page} stopped with exit code {exitCode}:\n{block}\n---\n{output}");
-            foreach (var expected in Expected.GetValueOrDefault(page, []))
+            foreach (var expected in Expected.Where(e => e.Page == page && (e.When is null || block.Contains(e.When, StringComparison.Ordinal)))
+                .SelectMany(e => e.Output))
             {
                 Assert.True(output.Contains(expected, StringComparison.Ordinal),
                     $"Block {index} of {page} ran, but its output lacks {expected}:\n{output}");

@@ -9,11 +9,16 @@ namespace AgentCloud.IntegrationTests;
 /// </summary>
 public static class NodeClients
 {
-    public static async Task<JsonObject> RunAsync(string script, IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    /// <param name="node22">
+    /// Run it with the Node 22 that the lock file's <c>node</c> package ships (clients that need it, such as ai 7), not the
+    /// machine's own Node.
+    /// </param>
+    public static async Task<JsonObject> RunAsync(string script, IReadOnlyDictionary<string, string> environment, TimeSpan timeout,
+        bool node22 = false)
     {
         var folder = Path.Combine(RepositoryRoot(), "tests", "clients");
         Assert.True(Directory.Exists(Path.Combine(folder, "node_modules")), $"Run 'npm ci' in {folder} first (.ci/run does).");
-        var start = new ProcessStartInfo("node", script)
+        var start = new ProcessStartInfo(node22 ? Path.Combine(folder, "node_modules", "node", "bin", "node") : "node", script)
         {
             WorkingDirectory = folder,
             RedirectStandardOutput = true,
