@@ -32,7 +32,8 @@ public sealed class AgentWorker(
         activity?.SetTag("agent.address", backendAgent.Address);
         try
         {
-            await using var connection = await dataSource.OpenWhenDatabaseIsUpAsync(options.Value.DatabaseStartupTimeout, logger, stoppingToken);
+            await using var connection = await dataSource.OpenWhenDatabaseIsUpAsync(options.Value.DatabaseStartupTimeout, logger,
+                stoppingToken);
             var agentId = await EnsureBackendAgentRowAsync(connection, stoppingToken);
             activity?.SetTag("agent.id", agentId);
             await BackfillAddressesAsync(connection, stoppingToken);

@@ -19,7 +19,8 @@ public static class ModelConnectionExtensions
             if ((child.Key == "llm" || child.Key.StartsWith("llm-", StringComparison.Ordinal)) && !string.IsNullOrWhiteSpace(child.Value))
             {
                 var name = child.Key;
-                var connection = project.ApplicationBuilder.Resources.OfType<IResourceWithConnectionString>().FirstOrDefault(r => r.Name == name)
+                var connection = project.ApplicationBuilder.Resources.OfType<IResourceWithConnectionString>()
+                    .FirstOrDefault(r => r.Name == name)
                     ?? project.ApplicationBuilder.AddConnectionString(name).Resource;
                 project.WithReference(project.ApplicationBuilder.CreateResourceBuilder(connection));
             }

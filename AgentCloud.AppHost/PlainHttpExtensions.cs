@@ -10,7 +10,8 @@ public static class PlainHttpExtensions
     public static IDistributedApplicationBuilder WithoutDevelopmentCertificates(this IDistributedApplicationBuilder builder)
     {
 #pragma warning disable ASPIRECERTIFICATES001 // the certificate configuration API is marked experimental
-        foreach (var resource in builder.Resources.Where(r => r.Annotations.OfType<HttpsCertificateConfigurationCallbackAnnotation>().Any()).ToList())
+        foreach (var resource in builder.Resources.Where(r => r.Annotations.OfType<HttpsCertificateConfigurationCallbackAnnotation>().Any())
+            .ToList())
         {
             // What WithoutHttpsCertificate() records, for resources of any type.
             resource.Annotations.Add(new HttpsCertificateAnnotation { Certificate = null, UseDeveloperCertificate = false });

@@ -37,7 +37,8 @@ public sealed class Migrator(
         {
             activity?.AddException(exception);
             activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            logger.LogCritical(exception, "Database migration failed; a migration commits as a whole or not at all, so none is left half-applied");
+            logger.LogCritical(exception,
+                "Database migration failed; a migration commits as a whole or not at all, so none is left half-applied");
             Environment.ExitCode = 1;
         }
         finally
@@ -107,7 +108,8 @@ public sealed class Migrator(
             )
             """, cancellationToken: cancellationToken));
 
-    private static async Task<Dictionary<int, AppliedMigration>> ReadHistoryAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    private static async Task<Dictionary<int, AppliedMigration>>
+        ReadHistoryAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
     {
         var rows = await connection.QueryAsync<AppliedMigration>(new CommandDefinition(
             "SELECT version, name, checksum FROM schema_migrations ORDER BY version", cancellationToken: cancellationToken));
@@ -129,7 +131,8 @@ public sealed class Migrator(
         var known = migrations.Select(migration => migration.Version).ToHashSet();
         foreach (var unknown in history.Values.Where(applied => !known.Contains(applied.Version)))
         {
-            logger.LogWarning("The database has migration {Version:D4}_{Name}, which this migrator does not know (a newer version applied it)",
+            logger.LogWarning("The database has migration {Version:D4}_{Name}, which this migrator does not know (a newer version " +
+                "applied it)",
                 unknown.Version, unknown.Name);
         }
     }

@@ -63,7 +63,8 @@ public static class WebConsoleExtensions
                 ExceptionHandlingPath = "/error",
                 CreateScopeForErrors = true,
                 // A request the server could not read (a bad form, a body too large) keeps its 4xx, as in Development.
-                StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError,
+                StatusCodeSelector = exception => exception is BadHttpRequestException bad ? bad.StatusCode
+                    : StatusCodes.Status500InternalServerError,
             });
         }
 
@@ -103,7 +104,8 @@ public static class WebConsoleExtensions
         {
             if (!await antiforgery.IsRequestValidAsync(context))
             {
-                return Results.Text("This form has expired: reload the page and log out again.", statusCode: StatusCodes.Status400BadRequest);
+                return Results.Text("This form has expired: reload the page and log out again.",
+                    statusCode: StatusCodes.Status400BadRequest);
             }
 
             if (context.User.Identity?.IsAuthenticated == true)

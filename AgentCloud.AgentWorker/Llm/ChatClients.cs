@@ -36,7 +36,8 @@ public sealed class ChatClients(IOptions<LlmOptions> options, ILoggerFactory log
                 });
             return openAi.GetChatClient(model).AsIChatClient()
                 .AsBuilder()
-                .UseOpenTelemetry(loggerFactory, ActivitySourceName, telemetry => telemetry.EnableSensitiveData = settings.RecordMessageContent)
+                .UseOpenTelemetry(loggerFactory, ActivitySourceName,
+                    telemetry => telemetry.EnableSensitiveData = settings.RecordMessageContent)
                 .Use(inner => new ConcurrencyLimitedChatClient(inner, callsPerConnection.GetOrAdd(connection.Name,
                     _ => new SemaphoreSlim(settings.MaxConcurrentCallsPerConnection, settings.MaxConcurrentCallsPerConnection))))
                 .Build();

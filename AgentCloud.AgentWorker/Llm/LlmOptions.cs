@@ -31,7 +31,8 @@ public sealed class LlmOptions
     [Range(1, 100_000)]
     public int MaxConcurrentCallsPerConnection { get; set; } = 64;
 
-    /// <summary>Retries of one model call on 429, 5xx and network errors (with backoff, honouring Retry-After) before the attempt fails.</summary>
+    /// <summary>Retries of one model call on 429, 5xx and network errors (with backoff, honouring Retry-After) before the attempt
+    /// fails.</summary>
     [Range(0, 10)]
     public int ProviderRetries { get; set; } = 3;
 

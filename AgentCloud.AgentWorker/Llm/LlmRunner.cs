@@ -75,11 +75,13 @@ public sealed class LlmRunner(
         }
 
         if (run.Steps.Count == 0 && !Senders.IsUser(message.Sender)
-            && await store.ReadAsync(db => LlmTools.WasTakenAsReplyAsync(db, context.AgentId, message.Id, cancellationToken), cancellationToken))
+            && await store.ReadAsync(db => LlmTools.WasTakenAsReplyAsync(db, context.AgentId, message.Id, cancellationToken),
+                cancellationToken))
         {
             return new BehaviorResult
             {
-                Logs = [new(Shared.Data.LogLevels.Info, $"Message {message.Id} was the reply a run of this agent waited for; not answering it")],
+                Logs = [new(Shared.Data.LogLevels.Info,
+                    $"Message {message.Id} was the reply a run of this agent waited for; not answering it")],
             };
         }
 
@@ -184,7 +186,8 @@ public sealed class LlmRunner(
         };
         var step = new NewStep(StepKinds.ModelCall, data, model, response.Usage?.InputTokenCount, response.Usage?.OutputTokenCount,
             stopwatch.Elapsed.TotalMilliseconds);
-        List<NewStep> steps = calls.Count == 0 ? [step, new NewStep(StepKinds.Answer, new JsonObject { ["text"] = response.Text })] : [step];
+        List<NewStep> steps = calls.Count == 0 ? [step, new NewStep(StepKinds.Answer, new JsonObject { ["text"] = response.Text })]
+            : [step];
         await store.CommitStepsAsync<bool>(run, steps, null, cancellationToken);
         await PublishStepsAsync(run, steps.Count, cancellationToken);
         if (run.OutputTokens > settings.MaxOutputTokens)
@@ -199,7 +202,8 @@ public sealed class LlmRunner(
         {
             ["id"] = call.CallId,
             ["name"] = call.Name,
-            ["arguments"] = call.Arguments is null ? new JsonObject() : JsonSerializer.SerializeToNode(call.Arguments, AIJsonUtilities.DefaultOptions),
+            ["arguments"] = call.Arguments is null ? new JsonObject()
+                : JsonSerializer.SerializeToNode(call.Arguments, AIJsonUtilities.DefaultOptions),
         };
         if (call.Exception is not null)
         {
@@ -244,7 +248,8 @@ public sealed class LlmRunner(
             data["error"] = error;
         }
 
-        var applied = await store.CommitStepsAsync<ToolApplied>(run, [new NewStep(StepKinds.ToolCall, data)], tool is null ? null : async (connection, transaction) =>
+        var applied = await store.CommitStepsAsync<ToolApplied>(run, [new NewStep(StepKinds.ToolCall, data)], tool is null ? null
+            : async (connection, transaction) =>
         {
             var applied = await tool.ApplyAsync(new ToolInvocation(context, arguments, data, DateTime.UtcNow), connection, transaction,
                 cancellationToken);
@@ -346,11 +351,13 @@ public sealed class LlmRunner(
         var message = context.Message;
         var input = run.Steps.Sum(s => (long)(s.InputTokens ?? 0));
         var log = new BehaviorLogLine(Shared.Data.LogLevels.Info,
-            $"Answered message {message.Id} after {run.ModelCalls} model calls and {run.ToolCalls} tool calls ({input} input and {run.OutputTokens} output tokens)");
+            $"Answered message {message.Id} after {run.ModelCalls} model calls and {run.ToolCalls} tool calls ({input} input and " +
+            $"{run.OutputTokens} output tokens)");
         if (ChatProtocol.IsChatMessage(message))
         {
             var now = DateTimeOffset.UtcNow;
-            var chat = ChatProtocol.Echo(new JsonObject { ["content"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }) }, now);
+            var chat = ChatProtocol.Echo(new JsonObject { ["content"] =
+                new JsonArray(new JsonObject { ["type"] = "text", ["text"] = text }) }, now);
             return new BehaviorResult
             {
                 Reply = chat.Payload,
@@ -362,7 +369,8 @@ public sealed class LlmRunner(
         if (message.SchemaDigest == MessageModels.Message.Digest)
         {
             var reply = new JsonObject { ["message"] = text };
-            return new BehaviorResult { Reply = reply, Replies = [new ReplyMessage(reply.DeepClone(), message.SchemaDigest, message.ProtocolDigest)], Logs = [log] };
+            return new BehaviorResult { Reply = reply, Replies =
+                [new ReplyMessage(reply.DeepClone(), message.SchemaDigest, message.ProtocolDigest)], Logs = [log] };
         }
 
         return new BehaviorResult { Reply = JsonValue.Create(text), Logs = [log] };
@@ -383,7 +391,8 @@ public sealed class LlmRunner(
         return new PermanentBehaviorException($"Stopped: {what}.");
     }
 
-    /// <summary>401, 403, 404 and other refusals no retry can fix: dead now. 429 and 5xx (after the SDK's retries): a failed attempt.</summary>
+    /// <summary>401, 403, 404 and other refusals no retry can fix: dead now. 429 and 5xx (after the SDK's retries): a failed
+    /// attempt.</summary>
     private static Exception ProviderFailure(ClientResultException exception)
     {
         var reason = ProviderReason(exception);
@@ -398,7 +407,8 @@ public sealed class LlmRunner(
         try
         {
             var body = exception.GetRawResponse()?.Content?.ToString();
-            if (!string.IsNullOrEmpty(body) && JsonNode.Parse(body)?["error"]?["message"] is JsonValue m && m.TryGetValue<string>(out var text))
+            if (!string.IsNullOrEmpty(body) && JsonNode.Parse(body)?["error"]?["message"] is JsonValue m
+                && m.TryGetValue<string>(out var text))
             {
                 return text.Length > 300 ? text[..300] + "…" : text;
             }
@@ -433,7 +443,8 @@ public sealed class LlmRunner(
         [
             .. string.IsNullOrEmpty(turn.Text) ? [] : new AIContent[] { new TextContent(turn.Text) },
             .. turn.ToolCalls.Select(call => (AIContent)new FunctionCallContent(call.Id, call.Name,
-                call.Arguments.ToDictionary(kv => kv.Key, kv => (object?)JsonSerializer.Deserialize<JsonElement>(kv.Value?.ToJsonString() ?? "null")))),
+                call.Arguments.ToDictionary(kv => kv.Key, kv =>
+                    (object?)JsonSerializer.Deserialize<JsonElement>(kv.Value?.ToJsonString() ?? "null")))),
         ]),
     };
 

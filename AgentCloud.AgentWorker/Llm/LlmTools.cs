@@ -14,9 +14,11 @@ public static class LlmTools
     /// The reply to a message the run sent (see <see cref="MessageTable.FindReplyAsync"/>); <paramref name="remoteSender"/>: the remote
     /// uAgent whose next message in the session is the reply (null for an agent here, whose reply says what it answers).
     /// </summary>
-    public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
+    public static Task<(Guid Id, string Payload, string? SchemaDigest)?>
+        FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
         long sentSeq, string? remoteSender, Guid session, CancellationToken cancellationToken) =>
-        MessageTable.FindReplyAsync(connection, agentId, sentId, sentSeq, remoteSender, session, MessageModels.ChatAcknowledgement.Digest, cancellationToken);
+        MessageTable.FindReplyAsync(connection, agentId, sentId, sentSeq, remoteSender, session, MessageModels.ChatAcknowledgement.Digest,
+            cancellationToken);
 
     /// <summary>
     /// Whether a run already took this message as the reply to its send_message: a remote uAgent's reply

@@ -44,7 +44,8 @@ public sealed class McpTools(McpServerCatalog catalog, ILoggerFactory loggerFact
         try
         {
             var client = await ClientAsync(server, cancellationToken);
-            var args = arguments.ToDictionary(kv => kv.Key, kv => (object?)JsonSerializer.Deserialize<JsonElement>(kv.Value?.ToJsonString() ?? "null"));
+            var args = arguments.ToDictionary(kv => kv.Key, kv =>
+                (object?)JsonSerializer.Deserialize<JsonElement>(kv.Value?.ToJsonString() ?? "null"));
             var result = await client.CallToolAsync(tool, args, cancellationToken: cancellationToken);
             var text = string.Join("\n", result.Content.OfType<TextContentBlock>().Select(block => block.Text));
             return (text, result.IsError == true);

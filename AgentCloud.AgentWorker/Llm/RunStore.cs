@@ -37,7 +37,8 @@ public sealed class RunStore(NpgsqlDataSource dataSource, WorkerIdentity worker)
         {
             stored.Add(await connection.QuerySingleAsync<StepRow>(new CommandDefinition(
                 $"""
-                INSERT INTO run_steps (message_id, agent_id, session, step_index, kind, data, model, input_tokens, output_tokens, duration_ms)
+                INSERT INTO run_steps (message_id, agent_id, session, step_index, kind, data, model, input_tokens, output_tokens,
+                    duration_ms)
                 VALUES (@messageId, @agentId, @session, @index, @kind, @data::jsonb, @model, @input, @output, @duration)
                 RETURNING {RunSteps.Columns}
                 """,
@@ -83,7 +84,8 @@ public sealed class RunState(Guid messageId, int agentId, Guid session, List<Ste
     public long OutputTokens => Steps.Sum(s => (long)(s.OutputTokens ?? 0));
 }
 
-/// <summary>Keeps a message's lease alive while a run takes long (a slow model, a wait for a reply); cancels the run when it is lost.</summary>
+/// <summary>Keeps a message's lease alive while a run takes long (a slow model, a wait for a reply); cancels the run when it is
+/// lost.</summary>
 public sealed class LeaseKeeper : IAsyncDisposable
 {
     private readonly CancellationTokenSource lost;

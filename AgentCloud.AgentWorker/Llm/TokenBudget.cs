@@ -13,11 +13,13 @@ namespace AgentCloud.AgentWorker.Llm;
 /// </summary>
 public sealed class TokenBudget(NpgsqlDataSource dataSource, IOptions<QuotaOptions> quotas, ILogger<TokenBudget> logger)
 {
-    /// <summary>Throws <see cref="PermanentBehaviorException"/> with the limit reached when <paramref name="message"/>'s next model call would pass one.</summary>
+    /// <summary>Throws <see cref="PermanentBehaviorException"/> with the limit reached when <paramref name="message"/>'s next model call
+    /// would pass one.</summary>
     public async Task CheckAsync(MessageRow message, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        if (await TokenLimits.ReadAsync(connection, message.AgentId, message.Sender, cancellationToken) is not var (today, outsider, config))
+        if (await TokenLimits.ReadAsync(connection, message.AgentId, message.Sender, cancellationToken) is not var
+            (today, outsider, config))
         {
             return;
         }

@@ -110,7 +110,8 @@ public abstract class ClaimLoop<T>(WakeSignal signal, WorkerIdentity worker, ILo
                 }
 
                 var delay = Shared.Messaging.RetryBackoff.Delay(++errors, settings.ReconnectBaseDelay, settings.ReconnectMaxDelay);
-                logger.LogWarning(exception, "Claiming {Name} failed ({Attempt} in a row); retrying in {Delay}", settings.Name, errors, delay);
+                logger.LogWarning(exception, "Claiming {Name} failed ({Attempt} in a row); retrying in {Delay}", settings.Name, errors,
+                    delay);
                 try
                 {
                     await Task.Delay(delay, stoppingToken);

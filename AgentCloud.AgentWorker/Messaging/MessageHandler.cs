@@ -62,7 +62,8 @@ public sealed class MessageHandler(
     /// <summary>One message handled (its result null when it is a reply, which nothing answers), waiting for its commit.</summary>
     private sealed record Handling(MessageRow Message, BehaviorResult? Result, string BehaviorName, Activity? Activity);
 
-    /// <returns>How many of the run's messages are handled so far, and the agent's next head, claimed in this commit (null: the run ends).</returns>
+    /// <returns>How many of the run's messages are handled so far, and the agent's next head, claimed in this commit (null: the run
+    /// ends).</returns>
     /// <param name="claimed">The head as the claim took it (the first run), with its agent and whether others waited behind it.</param>
     private async Task<(int Handled, MessageRow? Next)> HandleRunAsync(MessageRow head, int handledBefore, ClaimedHead? claimed,
         CancellationToken cancellationToken)
@@ -100,7 +101,8 @@ public sealed class MessageHandler(
                 if (head.Attempts > options.Value.MaxAttempts)
                 {
                     // Only a worker that died mid-message, again and again, gets here.
-                    throw new InvalidOperationException($"Attempt {head.Attempts} exceeds the limit; earlier attempts' workers stopped mid-message.");
+                    throw new InvalidOperationException(
+                        $"Attempt {head.Attempts} exceeds the limit; earlier attempts' workers stopped mid-message.");
                 }
 
                 var config = JsonNode.Parse(agent.Config) as JsonObject ?? [];
@@ -135,7 +137,8 @@ public sealed class MessageHandler(
                 // At shutdown the run ends with the messages in hand: nothing more is claimed to wait out a lease.
                 bool ClaimNext(int handled) => handled < options.Value.RunLength && !lifetime.ApplicationStopping.IsCancellationRequested;
                 if (run.Count > 1
-                    && await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + run.Count), nextId, fallBack: true, cancellationToken)
+                    && await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + run.Count), nextId, fallBack: true,
+                        cancellationToken)
                         is { } together)
                 {
                     return (handledBefore + run.Count, together.Next);
@@ -150,7 +153,8 @@ public sealed class MessageHandler(
 
                 run = [run[0]];
                 return (handledBefore + 1,
-                    (await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + 1), nextId: null, fallBack: false, cancellationToken))?.Next);
+                    (await CommitRunAsync(connection, agent, run, ClaimNext(handledBefore + 1), nextId: null, fallBack: false,
+                        cancellationToken))?.Next);
             }
             catch (RunParksException parks) when (!cancellationToken.IsCancellationRequested)
             {
@@ -170,7 +174,8 @@ public sealed class MessageHandler(
         catch (Exception exception)
         {
             headActivity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            logger.LogError(exception, "Could not handle or fail message {MessageId}; its lease will expire and another attempt will follow", head.Id);
+            logger.LogError(exception,
+                "Could not handle or fail message {MessageId}; its lease will expire and another attempt will follow", head.Id);
         }
         finally
         {
@@ -184,7 +189,8 @@ public sealed class MessageHandler(
         return (handledBefore + 1, null);
     }
 
-    private static string BehaviorNameFor(MessageRow message, IAgentBehavior behavior) => RunDecisions.EndsConversation(message) ? ReplyBehavior : behavior.Name;
+    private static string BehaviorNameFor(MessageRow message, IAgentBehavior behavior) => RunDecisions.EndsConversation(message)
+        ? ReplyBehavior : behavior.Name;
 
     private static async Task<Handling> RunBehaviorAsync(IAgentBehavior behavior, Agent agent, JsonObject config, MessageRow message,
         Activity? activity, CancellationToken cancellationToken)
@@ -210,7 +216,8 @@ public sealed class MessageHandler(
             // Fenced at the end: the completion commits only while the messages are still ours (see CompleteInboundAsync), and
             // everything before it in this transaction goes with it. A run that sends nothing needs no transaction of its own:
             // its completion is one round trip and one commit, shared with the other runs completing at the same moment.
-            List<HandledMessage> handled = [.. run.Select(h => new HandledMessage(h.Message, h.Result, h.Activity?.Id ?? h.Message.Traceparent))];
+            List<HandledMessage> handled = [.. run.Select(h =>
+                new HandledMessage(h.Message, h.Result, h.Activity?.Id ?? h.Message.Traceparent))];
             var sends = RunDecisions.PlanSends(handled, options.Value.MaxHops);
             await using var transaction = sends.Count > 0 ? await connection.BeginTransactionAsync(cancellationToken) : null;
             Activity.Current = run[0].Activity;
@@ -218,7 +225,8 @@ public sealed class MessageHandler(
             var completion = new RunCompletion(agent.Id, done, lines, claimNext, nextId);
             var completed = transaction is null
                 ? await completions.RunAsync((connection, completion))
-                : (await MessageTable.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, [completion], options.Value.LeaseDuration,
+                : (await MessageTable.CompleteInboundAsync(connection, transaction, worker.LeaseOwner, [completion],
+                    options.Value.LeaseDuration,
                     cancellationToken))?[0];
             if (completed is null)
             {
@@ -262,7 +270,8 @@ public sealed class MessageHandler(
 
             return completed;
         }
-        catch (Exception exception) when (fallBack && !cancellationToken.IsCancellationRequested && !IsConnectionBroken(exception, connection))
+        catch (Exception exception) when (fallBack && !cancellationToken.IsCancellationRequested
+            && !IsConnectionBroken(exception, connection))
         {
             logger.LogDebug(exception, "Run of {Count} messages from {MessageId} did not commit together; committing its head alone",
                 run.Count, run[0].Message.Id);
@@ -275,7 +284,8 @@ public sealed class MessageHandler(
     /// need: one round trip for all the echo checks, one per target's route, one for all the sends, however long the run.
     /// </summary>
     private async Task<(List<Completion> Completions, List<(string Level, string Message)> Lines, List<MessageRow> Sent)> ApplyRunAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, Agent agent, IReadOnlyList<HandledMessage> run, List<PlannedSend> sends,
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, Agent agent, IReadOnlyList<HandledMessage> run,
+            List<PlannedSend> sends,
         CancellationToken cancellationToken)
     {
         // Remote envelopes carry no hop count nor in_reply_to: an echo agent elsewhere answering our echo would otherwise
@@ -307,8 +317,10 @@ public sealed class MessageHandler(
                 overHttp: Address.IsUserSender(target), cancellationToken);
         }
 
-        var plan = RunDecisions.Decide(new RunFacts(agent.Id, agent.Address, run, sends, echoes, routes, options.Value.MaxHops), Guid.NewGuid);
-        var sent = plan.Queued.Count == 0 ? [] : await MessageTable.EnqueueSentAsync(connection, transaction, plan.Queued, cancellationToken);
+        var plan = RunDecisions.Decide(new RunFacts(agent.Id, agent.Address, run, sends, echoes, routes, options.Value.MaxHops),
+            Guid.NewGuid);
+        var sent = plan.Queued.Count == 0 ? [] : await MessageTable.EnqueueSentAsync(connection, transaction, plan.Queued,
+            cancellationToken);
         return (plan.Completions, plan.Lines, sent);
     }
 
@@ -368,11 +380,13 @@ public sealed class MessageHandler(
             var delay = RetryBackoff.Delay(message.Attempts, settings.RetryBaseDelay, settings.RetryMaxDelay);
             await MessageTable.RetryLaterAsync(connection, transaction, message.Id, delay, error, cancellationToken);
             await AgentLogs.WriteAsync(connection, message.AgentId, LogLevels.Warning,
-                $"Message {message.Id} failed (attempt {message.Attempts} of {settings.MaxAttempts}): {error}", transaction, cancellationToken);
+                $"Message {message.Id} failed (attempt {message.Attempts} of {settings.MaxAttempts}): {error}", transaction,
+                    cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             wakeups.LogWritten(message.AgentId);
             metrics.Failed(behaviorName);
-            logger.LogWarning("Message {MessageId} of agent {AgentId} failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: {Error}",
+            logger.LogWarning("Message {MessageId} of agent {AgentId} failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: " +
+                "{Error}",
                 message.Id, message.AgentId, message.Attempts, settings.MaxAttempts, delay, error);
         }
         else
@@ -444,6 +458,7 @@ public sealed class MessageHandler(
     public sealed record Agent(int Id, string? Address, string Config);
 
     /// <summary>The agent that owns a message (<c>@loadedAgentId</c>); a NULL config reads as <c>{}</c>.</summary>
-    private const string LoadAgent = "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @loadedAgentId";
+    private const string LoadAgent =
+        "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @loadedAgentId";
 
 }

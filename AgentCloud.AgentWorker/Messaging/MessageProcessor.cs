@@ -19,31 +19,32 @@ public sealed class MessageProcessor(
     IOptions<MessagingOptions> options,
     ILogger<MessageProcessor> logger) : ClaimLoop<ClaimedHead>(signal, worker, logger)
 {
-    private long _nextQueueDepthRefresh;
+    private long nextQueueDepthRefresh;
 
     protected override ClaimLoopSettings Settings { get; } = new("messages", options.Value.MaxConcurrency, options.Value.BatchSize,
         options.Value.PollInterval, options.Value.ShutdownGrace, options.Value.ReconnectBaseDelay, options.Value.ReconnectMaxDelay,
         MaxInFlight: options.Value.MaxRunsInFlight);
 
     // The last agent claimed: the next claim's scan starts after it, so the agents with work are served in turn.
-    private int _afterAgent;
+    private int afterAgent;
 
     protected override async Task<IReadOnlyList<ClaimedHead>> ClaimAsync(int count, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var claim = await MessageTable.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, _afterAgent, cancellationToken);
+        var claim = await MessageTable.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count, afterAgent,
+            cancellationToken);
         var claimed = claim.Heads;
-        if (claim.Wrapped && _afterAgent > 0)
+        if (claim.Wrapped && afterAgent > 0)
         {
             // The scan ran off the last agent: the rest of the batch comes from the first ones.
             var more = await MessageTable.ClaimInboundAsync(connection, LeaseOwner, options.Value.LeaseDuration, count - claimed.Count, 0,
                 cancellationToken);
             claimed = [.. claimed, .. more.Heads];
-            _afterAgent = more.Heads.Count > 0 ? more.Heads.Max(head => head.Message.AgentId) : 0;
+            afterAgent = more.Heads.Count > 0 ? more.Heads.Max(head => head.Message.AgentId) : 0;
         }
         else
         {
-            _afterAgent = claim.Wrapped ? 0 : claimed.Count > 0 ? claimed.Max(head => head.Message.AgentId) : _afterAgent;
+            afterAgent = claim.Wrapped ? 0 : claimed.Count > 0 ? claimed.Max(head => head.Message.AgentId) : afterAgent;
         }
 
         return claimed;
@@ -52,18 +53,19 @@ public sealed class MessageProcessor(
     // A run that awaits its model holds no slot: slots bound CPU work (see ClaimLoop).
     protected override bool HoldsSlot(ClaimedHead item) => !behaviors.For(item.AgentConfig).Awaits;
 
-    protected override Task HandleAsync(ClaimedHead item, CancellationToken cancellationToken) => handler.HandleAsync(item, cancellationToken);
+    protected override Task HandleAsync(ClaimedHead item, CancellationToken cancellationToken) =>
+        handler.HandleAsync(item, cancellationToken);
 
     // The gauge reads a number the loop keeps fresh, so scrapes never reach the database.
     protected override async Task BeforeClaimAsync(CancellationToken cancellationToken)
     {
         var now = Stopwatch.GetTimestamp();
-        if (now < _nextQueueDepthRefresh)
+        if (now < nextQueueDepthRefresh)
         {
             return;
         }
 
-        _nextQueueDepthRefresh = now + (long)(options.Value.QueueDepthRefreshInterval.TotalSeconds * Stopwatch.Frequency);
+        nextQueueDepthRefresh = now + (long)(options.Value.QueueDepthRefreshInterval.TotalSeconds * Stopwatch.Frequency);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         metrics.SetQueueDepth(await MessageTable.CountPendingInboundAsync(connection, cancellationToken));
     }

@@ -11,7 +11,8 @@ public static class MessagingExtensions
         builder.Services.AddOptions<MessagingOptions>()
             .BindConfiguration(MessagingOptions.SectionName)
             .ValidateDataAnnotations()
-            .Validate(MessagingOptions.AreConsistent, $"{MessagingOptions.SectionName}: delays must be positive and each maximum at least its base.")
+            .Validate(MessagingOptions.AreConsistent,
+                $"{MessagingOptions.SectionName}: delays must be positive and each maximum at least its base.")
             .ValidateOnStart();
         builder.Services.AddAgentBehaviors(builder.Configuration);
         builder.Services.AddSingleton<WorkerIdentity>();

@@ -60,7 +60,8 @@ public sealed class MessagingOptions
     /// <summary>At shutdown, how long in-flight messages may take before they are abandoned to their leases.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>First wait before reconnecting the listener or retrying the loop after a database error; doubles up to <see cref="ReconnectMaxDelay"/>.</summary>
+    /// <summary>First wait before reconnecting the listener or retrying the loop after a database error; doubles up to
+    /// <see cref="ReconnectMaxDelay"/>.</summary>
     public TimeSpan ReconnectBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);

@@ -6,7 +6,8 @@ using AgentCloud.Shared.UAgents;
 
 namespace AgentCloud.AgentWorker.Messaging;
 
-/// <summary>One handled message of a run: its row, its behaviour's result (null: a reply, which nothing answers), the trace its sends continue.</summary>
+/// <summary>One handled message of a run: its row, its behaviour's result (null: a reply, which nothing answers), the trace its sends
+/// continue.</summary>
 public sealed record HandledMessage(MessageRow Message, BehaviorResult? Result, string? Traceparent);
 
 /// <summary>Something a handled message would send: a reply to its sender, or a forward (<see cref="BehaviorResult.Send"/>).</summary>
@@ -19,8 +20,10 @@ public sealed record PlannedSend(int Position, string Target, ReplyMessage Conte
 public sealed record RunFacts(int AgentId, string? AgentAddress, IReadOnlyList<HandledMessage> Run, IReadOnlyList<PlannedSend> Sends,
     IReadOnlyDictionary<int, EchoCheckResult> Echoes, IReadOnlyDictionary<string, Shared.Messaging.Route> Routes, int MaxHops);
 
-/// <summary>What a run commits: each message's completion, the log lines, the messages it sends (ids chosen here, so lines can name them).</summary>
-public sealed record RunPlan(List<Completion> Completions, List<(string Level, string Message)> Lines, List<(Guid Id, NewMessage Message)> Queued);
+/// <summary>What a run commits: each message's completion, the log lines, the messages it sends (ids chosen here, so lines can name
+/// them).</summary>
+public sealed record RunPlan(List<Completion> Completions, List<(string Level, string Message)> Lines,
+    List<(Guid Id, NewMessage Message)> Queued);
 
 /// <summary>
 /// The rules of what a handled message does, with no I/O (the handler reads the facts and commits the plan): a reply ends
@@ -56,7 +59,8 @@ public static class RunDecisions
             sends.AddRange(replies.Select(reply => new PlannedSend(position, TargetOf(message.Sender), reply, IsReply: true)));
             sends.AddRange(Outgoing.PastHopLimit(message.Hops, maxHops) is not null
                 ? []
-                : result.Send.Select(send => new PlannedSend(position, TargetOf(send.Target), new ReplyMessage(send.Payload), IsReply: false)));
+                : result.Send.Select(send => new PlannedSend(position, TargetOf(send.Target), new ReplyMessage(send.Payload),
+                    IsReply: false)));
         }
 
         return sends;
@@ -77,7 +81,8 @@ public static class RunDecisions
         {
             var (message, result, traceparent) = run[position];
             var received = $"Received message {message.Id} from {UntrustedText.ForLog(message.Sender, 200)}";
-            lines.Add((LogLevels.Info, message.InReplyTo is { } original ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received));
+            lines.Add((LogLevels.Info, message.InReplyTo is { } original
+                ? $"{received} (a reply to message {original}): {Preview(message.Payload)}" : received));
             if (result is null)
             {
                 completions.Add(new Completion(message.Id, null, null));
@@ -90,7 +95,8 @@ public static class RunDecisions
             {
                 // Acknowledge (that is never answered), say no more.
                 replies = [.. replies.Where(i => sends[i].Content.SchemaDigest == MessageModels.ChatAcknowledgement.Digest)];
-                lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session {message.Session}; not answering it"));
+                lines.Add((LogLevels.Info, $"Message {message.Id} repeats what this agent sent {message.Sender} in session " +
+                    $"{message.Session}; not answering it"));
             }
 
             // A sync sender waits on its open request for one answer (the first, if it has a model); any others go the usual way.
@@ -112,7 +118,8 @@ public static class RunDecisions
             {
                 if (Outgoing.PastHopLimit(message.Hops, facts.MaxHops) is { } why)
                 {
-                    lines.Add((LogLevels.Warning, $"Did not send message {message.Id} on to {UntrustedText.ForLog(send.Target, 200)}: {why}"));
+                    lines.Add((LogLevels.Warning,
+                        $"Did not send message {message.Id} on to {UntrustedText.ForLog(send.Target, 200)}: {why}"));
                     continue;
                 }
 
@@ -152,8 +159,10 @@ public static class RunDecisions
         // the look-back did (the run's own come first in it).
         bool Repeats(EchoCheckResult echo, MessageRow message) =>
             echo.MatchingRunSends.Any(i => isQueued[i])
-            || echo.OutboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Outbound))
-            || echo.PeerInboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Inbound));
+            || echo.OutboxRank <= MessageTable.EchoLookBack - queuedTo.GetValueOrDefault(
+                (message.Sender, message.Session, MessageDirection.Outbound))
+            || echo.PeerInboxRank <= MessageTable.EchoLookBack
+                - queuedTo.GetValueOrDefault((message.Sender, message.Session, MessageDirection.Inbound));
     }
 
     // An unsigned user sender (user…) is an identity of its own, not NAME/ADDR: "user/agent1…" must not be read as the local

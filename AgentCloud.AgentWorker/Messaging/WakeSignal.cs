@@ -12,15 +12,15 @@ public class WakeSignal
 {
     protected WakeSignal(NotificationHub hub, string channel) => hub.Subscribe(channel, Wake);
 
-    private readonly Channel<bool> _channel = Channel.CreateBounded<bool>(
+    private readonly Channel<bool> channel = Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    public void Wake() => _channel.Writer.TryWrite(true);
+    public void Wake() => channel.Writer.TryWrite(true);
 
     /// <summary>Returns when woken or after <paramref name="timeout"/>, whichever comes first.</summary>
     public async Task WaitAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (_channel.Reader.TryRead(out _))
+        if (channel.Reader.TryRead(out _))
         {
             return;
         }
@@ -29,8 +29,8 @@ public class WakeSignal
         timeoutSource.CancelAfter(timeout);
         try
         {
-            await _channel.Reader.WaitToReadAsync(timeoutSource.Token);
-            _channel.Reader.TryRead(out _);
+            await channel.Reader.WaitToReadAsync(timeoutSource.Token);
+            channel.Reader.TryRead(out _);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {

@@ -62,12 +62,14 @@ public sealed class OutboxDelivery(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            logger.LogInformation("Stopped delivering message {MessageId}; its lease will expire and another attempt will follow", message.Id);
+            logger.LogInformation("Stopped delivering message {MessageId}; its lease will expire and another attempt will follow",
+                message.Id);
         }
         catch (Exception exception)
         {
             activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            logger.LogError(exception, "Could not deliver or fail message {MessageId}; its lease will expire and another attempt will follow",
+            logger.LogError(exception, "Could not deliver or fail message {MessageId}; its lease will expire and another attempt will " +
+                "follow",
                 message.Id);
         }
     }
@@ -138,7 +140,8 @@ public sealed class OutboxDelivery(
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            return Undelivered(url, $"did not answer within {attemptTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
+            return Undelivered(url,
+                $"did not answer within {attemptTimeout.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s");
         }
         catch (HttpRequestException exception)
         {
@@ -154,7 +157,8 @@ public sealed class OutboxDelivery(
         if (!await MessageTable.FenceAsync(connection, transaction, message.Id, worker.LeaseOwner, cancellationToken))
         {
             await transaction.RollbackAsync(cancellationToken);
-            logger.LogWarning("Lost the lease on outbound message {MessageId}; another worker delivers it, nothing recorded here", message.Id);
+            logger.LogWarning("Lost the lease on outbound message {MessageId}; another worker delivers it, nothing recorded here",
+                message.Id);
             return;
         }
 
@@ -190,7 +194,8 @@ public sealed class OutboxDelivery(
             await transaction.CommitAsync(cancellationToken);
             wakeups.LogWritten(message.AgentId);
             metrics.Failed();
-            logger.LogWarning("Delivery of message {MessageId} to {Target} failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: {Error}",
+            logger.LogWarning("Delivery of message {MessageId} to {Target} failed (attempt {Attempt} of {MaxAttempts}), retrying in " +
+                "{Delay}: {Error}",
                 message.Id, message.Target, message.Attempts, settings.MaxAttempts, delay, outcome.Detail ?? error);
             return;
         }
@@ -211,7 +216,8 @@ public sealed class OutboxDelivery(
 
     /// <summary>The sending agent's key, only when it derives the address the message is sent from.</summary>
     private AgentIdentity? IdentityOf(OutboundMessage message) =>
-        backend.SigningKeyFor(message.AgentId, message.AgentUserId, message.AgentAddress) is { } identity && identity.Address == message.Sender
+        backend.SigningKeyFor(message.AgentId, message.AgentUserId, message.AgentAddress) is { } identity
+            && identity.Address == message.Sender
             ? identity
             : null;
 

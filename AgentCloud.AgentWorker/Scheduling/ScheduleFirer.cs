@@ -27,9 +27,11 @@ public sealed class ScheduleFirer(NpgsqlDataSource dataSource, QuotaChecks quota
 
     /// <summary>The idempotency key of the message a schedule sends for its due time <paramref name="due"/> (UTC).</summary>
     public static string KeyFor(Guid scheduleId, DateTime due) =>
-        $"schedule:{scheduleId:D}:{DateTime.SpecifyKind(due, DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture)}";
+        $"schedule:{scheduleId:D}:" +
+        DateTime.SpecifyKind(due, DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture);
 
-    /// <summary>Fires up to <paramref name="batchSize"/> due schedules; how many, and how long until the next one is due (null: none is).</summary>
+    /// <summary>Fires up to <paramref name="batchSize"/> due schedules; how many, and how long until the next one is due (null: none
+    /// is).</summary>
     public async Task<(int Fired, TimeSpan? UntilNext)> FireDueAsync(int batchSize, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -99,7 +101,8 @@ public sealed class ScheduleFirer(NpgsqlDataSource dataSource, QuotaChecks quota
         }
 
         var seconds = await connection.ExecuteScalarAsync<double?>(new CommandDefinition(
-            "SELECT EXTRACT(EPOCH FROM min(next_due_at) - (now() AT TIME ZONE 'utc'))::float8 FROM agent_schedules WHERE next_due_at IS NOT NULL",
+            "SELECT EXTRACT(EPOCH FROM min(next_due_at) - (now() AT TIME ZONE 'utc'))::float8 FROM agent_schedules WHERE next_due_at IS " +
+            "NOT NULL",
             cancellationToken: cancellationToken));
         return (claimed, seconds is { } s ? TimeSpan.FromSeconds(Math.Max(0, s)) : null);
     }

@@ -21,7 +21,8 @@ public static class SubmitEndpoint
     /// <summary>The limits of <see cref="SubmitOptions"/>.</summary>
     public static WebApplicationBuilder AddUAgentsSubmit(this WebApplicationBuilder builder)
     {
-        builder.Services.AddOptions<SubmitOptions>().BindConfiguration(SubmitOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<SubmitOptions>().BindConfiguration(SubmitOptions.SectionName).ValidateDataAnnotations()
+            .ValidateOnStart();
         builder.Services.AddSingleton<SubmitLimits>();
         builder.Services.AddSingleton<EnvelopeInbox>();
         return builder;
@@ -31,7 +32,8 @@ public static class SubmitEndpoint
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(SubmitEndpoint).FullName!);
         var dataSource = app.Services.GetRequiredService<NpgsqlDataSource>();
-        var sync = new SyncReplies(dataSource, app.Services.GetRequiredService<FinishedMessages>(), app.Services.GetRequiredService<BackendAgent>(), logger);
+        var sync = new SyncReplies(dataSource, app.Services.GetRequiredService<FinishedMessages>(),
+            app.Services.GetRequiredService<BackendAgent>(), logger);
         var limits = app.Services.GetRequiredService<SubmitLimits>();
         var inbox = app.Services.GetRequiredService<EnvelopeInbox>();
         var warnings = new WarningThrottle(limits.Settings.WarningBurst, limits.Settings.WarningsPerMinute, TimeProvider.System);
@@ -72,8 +74,10 @@ public static class SubmitEndpoint
             // Anyone can send these, as fast as they like, with whatever they like in sender and target.
             if (warnings.TryTake(signatureError, out var suppressed))
             {
-                logger.LogWarning("Refused an envelope from {Sender} to {Target}: {Error}{Suppressed}", UntrustedText.ForLog(envelope.Sender),
-                    UntrustedText.ForLog(envelope.Target), signatureError, suppressed > 0 ? $" ({suppressed} more like it not logged)" : "");
+                logger.LogWarning("Refused an envelope from {Sender} to {Target}: {Error}{Suppressed}",
+                    UntrustedText.ForLog(envelope.Sender),
+                    UntrustedText.ForLog(envelope.Target), signatureError, suppressed > 0 ? $" ({suppressed} more like it not logged)"
+                        : "");
             }
 
             return Error(signatureError);
@@ -209,7 +213,8 @@ public static class SubmitEndpoint
 
     private static IResult TooMany(HttpContext context, string error, TimeSpan retryAfter)
     {
-        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds))
+            .ToString(System.Globalization.CultureInfo.InvariantCulture);
         return Error(error, StatusCodes.Status429TooManyRequests);
     }
 

@@ -12,7 +12,8 @@ public sealed record HostedAgent(int Id, int? UserId, string Address, string Con
 
 /// <summary>
 /// <c>x-uagents-connection: sync</c>: waits for the inbound message to finish, then hands back the reply the
-/// handler stored on the inbound row for this request (<c>sync_answer</c>), signed by the answering agent; or an <c>ErrorMessage</c> envelope, as the reference does.
+/// handler stored on the inbound row for this request (<c>sync_answer</c>), signed by the answering agent; or an <c>ErrorMessage</c>
+/// envelope, as the reference does.
 /// </summary>
 public sealed class SyncReplies(NpgsqlDataSource dataSource, FinishedMessages finished, BackendAgent backend, ILogger logger)
 {

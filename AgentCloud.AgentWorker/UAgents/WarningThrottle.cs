@@ -17,7 +17,8 @@ public sealed class WarningThrottle(int burst, int perMinute, TimeProvider time)
 
     private readonly ConcurrentDictionary<string, Bucket> buckets = new(StringComparer.Ordinal);
 
-    /// <summary>Whether a warning of <paramref name="kind"/> may be written now; if so, how many were held back since the last one.</summary>
+    /// <summary>Whether a warning of <paramref name="kind"/> may be written now; if so, how many were held back since the last
+    /// one.</summary>
     public bool TryTake(string kind, out long suppressed)
     {
         var bucket = buckets.GetOrAdd(kind, _ => new Bucket { Tokens = burst, LastTicks = time.GetTimestamp() });

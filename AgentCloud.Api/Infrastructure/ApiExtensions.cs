@@ -19,7 +19,8 @@ namespace AgentCloud.Api.Infrastructure;
 
 public static class ApiExtensions
 {
-    /// <summary>Everything the API adds to the host: limits, errors, auth, rate limits, endpoints, their stores and the notification listener.</summary>
+    /// <summary>Everything the API adds to the host: limits, errors, auth, rate limits, endpoints, their stores and the notification
+    /// listener.</summary>
     public static WebApplicationBuilder AddApi(this WebApplicationBuilder builder)
     {
         builder.AddRequestBodyLimit();

@@ -46,7 +46,8 @@ public static class AuthClaims
     /// Whether the credential behind an already authenticated caller still stands (for a long request,
     /// such as a log stream, that outlives the check at its start).
     /// </summary>
-    public static async Task<bool> StillValidAsync(this ClaimsPrincipal user, IServiceProvider services, CancellationToken cancellationToken)
+    public static async Task<bool> StillValidAsync(this ClaimsPrincipal user, IServiceProvider services,
+        CancellationToken cancellationToken)
     {
         if (user.TokenExpiresAt() is { } expires && expires <= DateTimeOffset.UtcNow)
         {

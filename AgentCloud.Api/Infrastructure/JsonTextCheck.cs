@@ -28,7 +28,8 @@ public static class JsonTextCheck
             context.Request.Body.Position = 0;
             if (HasLoneSurrogate(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
             {
-                await ProblemResponses.WriteAsync(context, StatusCodes.Status400BadRequest, $"The request {StorableText.SurrogateProblem}.");
+                await ProblemResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
+                    $"The request {StorableText.SurrogateProblem}.");
                 return;
             }
 
@@ -37,7 +38,8 @@ public static class JsonTextCheck
         return app;
     }
 
-    /// <summary>Whether a string or property name in <paramref name="json"/> escapes a lone surrogate. Malformed JSON is the endpoint's to refuse.</summary>
+    /// <summary>Whether a string or property name in <paramref name="json"/> escapes a lone surrogate. Malformed JSON is the endpoint's to
+    /// refuse.</summary>
     public static bool HasLoneSurrogate(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip });

@@ -141,10 +141,12 @@ internal sealed class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> l
             return true;
         }
 
-        if (exception is PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or PostgresErrorCodes.UntranslatableCharacter })
+        if (exception is PostgresException { SqlState: PostgresErrorCodes.CharacterNotInRepertoire or
+            PostgresErrorCodes.UntranslatableCharacter })
         {
             // U+0000 that a route's own rules did not catch: the statement failed, so nothing was written.
-            logger.LogWarning("Refused a character PostgreSQL cannot store for {Method} {Path}", context.Request.Method, context.Request.Path);
+            logger.LogWarning("Refused a character PostgreSQL cannot store for {Method} {Path}", context.Request.Method,
+                context.Request.Path);
             await ProblemResponses.WriteAsync(context, StatusCodes.Status400BadRequest,
                 $"The request {StorableText.Problem}.");
             return true;

@@ -43,7 +43,8 @@ internal sealed class ProblemResponsesProcessor : IOperationProcessor
         if (successes.Count > 0)
         {
             // The summary says which 2xx the route sends: the default one FastEndpoints assumed goes unless named.
-            var template = responses.Where(r => IsSuccess(int.Parse(r.Key, CultureInfo.InvariantCulture))).Select(r => r.Value).FirstOrDefault();
+            var template = responses.Where(r => IsSuccess(int.Parse(r.Key, CultureInfo.InvariantCulture))).Select(r => r.Value)
+                .FirstOrDefault();
             foreach (var code in responses.Keys.Where(k => IsSuccess(int.Parse(k, CultureInfo.InvariantCulture))).ToList())
             {
                 if (!successes.Contains(int.Parse(code, CultureInfo.InvariantCulture)))
@@ -90,7 +91,8 @@ internal sealed class ProblemResponsesProcessor : IOperationProcessor
 
         if (responses.ContainsKey(Key(StatusCodes.Status403Forbidden)))
         {
-            problems.Add(StatusCodes.Status403Forbidden); // FastEndpoints lists it for a route with a policy: a credential without its scope
+            // FastEndpoints lists it for a route with a policy: a credential without its scope
+            problems.Add(StatusCodes.Status403Forbidden);
         }
 
         if (metadata.OfType<EnableRateLimitingAttribute>().Any())

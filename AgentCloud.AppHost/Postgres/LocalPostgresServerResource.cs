@@ -20,7 +20,8 @@ public sealed class LocalPostgresServerResource(
     public Dictionary<string, string> Databases { get; } = [];
 
     public ReferenceExpression ConnectionStringExpression => ReferenceExpression.Create(
-        $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};Username={UserName};Password={PasswordParameter}");
+        $"Host={PrimaryEndpoint.Property(EndpointProperty.Host)};Port={PrimaryEndpoint.Property(EndpointProperty.Port)};" +
+        $"Username={UserName};Password={PasswordParameter}");
 }
 
 public sealed class LocalPostgresDatabaseResource(

@@ -36,7 +36,8 @@ public static class AgentLogs
             },
             transaction, cancellationToken);
 
-    /// <summary>The statement of <see cref="WriteAsync(NpgsqlConnection, int, IReadOnlyList{ValueTuple{string, string}}, NpgsqlTransaction, CancellationToken)"/>
+    /// <summary>The statement of
+    /// <see cref="WriteAsync(NpgsqlConnection, int, IReadOnlyList{ValueTuple{string, string}}, NpgsqlTransaction, CancellationToken)"/>
     /// (parameters <c>@logAgentIds, @levels, @messages</c>: each line's agent, level and text), to ride in another's round trip.</summary>
     public const string InsertLines =
         """

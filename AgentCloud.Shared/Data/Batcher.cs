@@ -55,7 +55,8 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
         return queue.Writer.TryWrite(pending) ? pending.Result.Task : RunAloneAsync(pending);
     }
 
-    /// <summary>Stops taking items; those already queued still run (the container disposes this after the server drained its requests).</summary>
+    /// <summary>Stops taking items; those already queued still run (the container disposes this after the server drained its
+    /// requests).</summary>
     public async ValueTask DisposeAsync()
     {
         queue.Writer.TryComplete();

@@ -26,7 +26,8 @@ public static class PreparedStatements
     /// <summary>The one row of a prepared one-statement query, or default when it has none (more than one throws).</summary>
     public static Task<T?> QueryPreparedSingleOrDefaultAsync<T>(this NpgsqlConnection connection, string sql, object parameters,
         NpgsqlTransaction? transaction, CancellationToken cancellationToken) =>
-        connection.QueryPreparedMultipleAsync(sql, [parameters], transaction, results => results.ReadSingleOrDefaultAsync<T>(), cancellationToken);
+        connection.QueryPreparedMultipleAsync(sql, [parameters], transaction, results => results.ReadSingleOrDefaultAsync<T>(),
+            cancellationToken);
 
     /// <summary>
     /// A prepared command of one or more statements whose results <paramref name="read"/> takes in order (results it
@@ -82,7 +83,8 @@ public static class PreparedStatements
 
     private static Func<object, NpgsqlParameter>[] ParametersOf(Type type) =>
         Factories.GetOrAdd(type, static type => [.. type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(property =>
-            (Func<object, NpgsqlParameter>)typeof(PreparedStatements).GetMethod(nameof(Typed), BindingFlags.NonPublic | BindingFlags.Static)!
+            (Func<object, NpgsqlParameter>)typeof(PreparedStatements)
+                .GetMethod(nameof(Typed), BindingFlags.NonPublic | BindingFlags.Static)!
                 .MakeGenericMethod(property.PropertyType).Invoke(null, [property])!)]);
 
     // NpgsqlParameter<T> knows its type even when the value is null, so a statement keeps the parameter types it was prepared with.
@@ -93,10 +95,11 @@ public static class PreparedStatements
     }
 }
 
-/// <summary>The results of a <see cref="PreparedStatements.QueryPreparedMultipleAsync{TResult}"/> command, one statement's at a time.</summary>
+/// <summary>The results of a <see cref="PreparedStatements.QueryPreparedMultipleAsync{TResult}"/> command, one statement's at a
+/// time.</summary>
 public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken cancellationToken)
 {
-    private bool _started;
+    private bool started;
 
     /// <summary>The next statement's rows.</summary>
     public async Task<List<T>> ReadAsync<T>()
@@ -119,7 +122,8 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
 
     // Dapper maps the columns from startIndex to objects; a plain type is the value of the column at startIndex.
     private Func<System.Data.Common.DbDataReader, T> ParserOf<T>(int startIndex = 0, int length = -1) =>
-        Scalar<T>.Is ? row => row.IsDBNull(startIndex) ? default! : (T)row.GetValue(startIndex) : reader.GetRowParser<T>(startIndex: startIndex, length: length);
+        Scalar<T>.Is ? row => row.IsDBNull(startIndex) ? default! : (T)row.GetValue(startIndex)
+            : reader.GetRowParser<T>(startIndex: startIndex, length: length);
 
     private static class Scalar<T>
     {
@@ -154,11 +158,11 @@ public sealed class PreparedResults(NpgsqlDataReader reader, CancellationToken c
 
     private async Task NextResultAsync()
     {
-        if (_started && !await reader.NextResultAsync(cancellationToken))
+        if (started && !await reader.NextResultAsync(cancellationToken))
         {
             throw new InvalidOperationException("The command has no more results.");
         }
 
-        _started = true;
+        started = true;
     }
 }

@@ -76,7 +76,8 @@ public static class StorableText
                 case JsonValueKind.Object when depth >= MaxJsonDepth:
                     return DepthProblem;
                 case JsonValueKind.Array:
-                    return json.EnumerateArray().Select(item => ProblemWith(item, depth + 1)).FirstOrDefault(problem => problem is not null);
+                    return json.EnumerateArray().Select(item => ProblemWith(item, depth + 1))
+                        .FirstOrDefault(problem => problem is not null);
                 case JsonValueKind.Object:
                     return json.EnumerateObject()
                         .Select(property => ProblemWith(property.Name) ?? ProblemWith(property.Value, depth + 1))

@@ -3,7 +3,8 @@ using System.Text;
 
 namespace AgentCloud.Shared.Data;
 
-/// <summary>Text from outside (an envelope's sender, a URL) made safe for one log line: short, and nothing that breaks or fakes a line.</summary>
+/// <summary>Text from outside (an envelope's sender, a URL) made safe for one log line: short, and nothing that breaks or fakes a
+/// line.</summary>
 public static class UntrustedText
 {
     public const int DefaultMaxLength = 100;

@@ -73,7 +73,8 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
             }
             else if (models.Resolve(model.GetValue<string>()) is null)
             {
-                problems.Add($"config.model '{model.GetValue<string>()}' is not offered; offered models: {string.Join(", ", models.OfferedModels)}.");
+                problems.Add($"config.model '{model.GetValue<string>()}' is not offered; offered models: {string.Join(", " +
+                    $"", models.OfferedModels)}.");
             }
         }
 
@@ -96,7 +97,8 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
         }
 
         if (config["reply_timeout_seconds"] is { } replyTimeout
-            && (replyTimeout is not JsonValue timeout || !timeout.TryGetValue<int>(out var seconds) || seconds is < 1 or > MaxReplyTimeoutSeconds))
+            && (replyTimeout is not JsonValue timeout || !timeout.TryGetValue<int>(out var seconds)
+                || seconds is < 1 or > MaxReplyTimeoutSeconds))
         {
             problems.Add($"config.reply_timeout_seconds must be a whole number from 1 to {MaxReplyTimeoutSeconds}.");
         }
@@ -113,7 +115,8 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
                 foreach (var name in names.Where(name => !IsKnownTool(name, mcp)).Distinct())
                 {
                     problems.Add($"config.tools: '{name}' is not a tool; known tools: {string.Join(", ", BuiltInTools.All)}"
-                        + (mcp.Servers.Count == 0 ? "." : $", and {{server}}.{{tool}} of the MCP servers {string.Join(", ", mcp.Servers.Keys.Order())}."));
+                        + (mcp.Servers.Count == 0 ? "."
+                            : $", and {{server}}.{{tool}} of the MCP servers {string.Join(", ", mcp.Servers.Keys.Order())}."));
                 }
 
                 if (names.Distinct().Count() != names.Count)

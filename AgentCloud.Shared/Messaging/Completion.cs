@@ -13,5 +13,6 @@ public sealed record Completion(Guid Id, string? ReplyJson, SyncAnswer? Answer);
 public sealed record RunCompletion(int AgentId, IReadOnlyList<Completion> Messages, IReadOnlyList<(string Level, string Message)> Lines,
     bool ClaimNext, Guid? NextId);
 
-/// <summary>A run <see cref="MessageTable.CompleteInboundAsync"/> finished: ms from accepted to done of each message, and the next head it claimed.</summary>
+/// <summary>A run <see cref="MessageTable.CompleteInboundAsync"/> finished: ms from accepted to done of each message, and the next head it
+/// claimed.</summary>
 public sealed record CompletedRun(IReadOnlyList<double> Latencies, MessageRow? Next);

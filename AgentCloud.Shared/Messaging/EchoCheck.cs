@@ -1,6 +1,7 @@
 namespace AgentCloud.Shared.Messaging;
 
-/// <summary>A message of a run, at <paramref name="Position"/> in it, that its handling would answer: see <see cref="MessageTable.CheckEchoesAsync"/>.</summary>
+/// <summary>A message of a run, at <paramref name="Position"/> in it, that its handling would answer: see
+/// <see cref="MessageTable.CheckEchoesAsync"/>.</summary>
 public sealed record EchoCheck(int Position, string Peer, Guid Session, string? SchemaDigest, string PayloadJson);
 
 /// <summary>Something the message at <paramref name="Position"/> of a run would send (to <paramref name="Target"/>, normalised).</summary>

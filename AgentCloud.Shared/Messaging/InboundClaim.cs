@@ -1,6 +1,7 @@
 namespace AgentCloud.Shared.Messaging;
 
-/// <summary>What <see cref="MessageTable.ClaimInboundAsync"/> claimed; <c>Wrapped</c>: its scan went past the last agent with work.</summary>
+/// <summary>What <see cref="MessageTable.ClaimInboundAsync"/> claimed; <c>Wrapped</c>: its scan went past the last agent with
+/// work.</summary>
 public sealed record InboundClaim(IReadOnlyList<ClaimedHead> Heads, bool Wrapped);
 
 /// <summary>

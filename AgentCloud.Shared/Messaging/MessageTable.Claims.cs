@@ -32,10 +32,12 @@ public static partial class MessageTable
                     return await results.ReadSplitAsync<HeadExtras, MessageRow>(3);
                 },
                 cancellationToken);
-            return new InboundClaim([.. claimed.Select(head => new ClaimedHead(head.Second!, head.First.AgentAddress, head.First.AgentConfig ?? "{}",
+            return new InboundClaim([.. claimed.Select(head =>
+                new ClaimedHead(head.Second!, head.First.AgentAddress, head.First.AgentConfig ?? "{}",
                 head.First.HasFollowers))], Wrapped: claimed.Count < batchSize);
         }
-        catch (PostgresException exception) when (exception is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "messages_one_in_flight" })
+        catch (PostgresException exception) when (exception is
+            { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "messages_one_in_flight" })
         {
             // Our snapshot predates another worker's claim on one of these agents: the next claim sees it.
             return new InboundClaim([], Wrapped: false);
@@ -74,14 +76,16 @@ public static partial class MessageTable
         claimable AS MATERIALIZED (
             SELECT m.id AS claimed_id
             FROM (SELECT DISTINCT id FROM heads) h,
-                 LATERAL (SELECT id FROM messages WHERE id = h.id AND ({Due} OR status = '{MessageStatus.Waiting}') FOR UPDATE SKIP LOCKED) m
+                 LATERAL (SELECT id FROM messages WHERE id = h.id AND ({Due} OR status = '{MessageStatus.Waiting}') FOR UPDATE SKIP LOCKED)
+                     m
             LIMIT @batchSize
         )
         UPDATE messages
         SET status = '{Processing}', lease_owner = @leaseOwner, lease_until = {Now} + @lease, attempts = attempts + 1
         FROM claimable
         WHERE id = claimable.claimed_id
-        RETURNING EXISTS (SELECT 1 FROM messages f WHERE f.{Inbound} AND f.{Pending} AND f.agent_id = messages.agent_id AND f.id <> messages.id)
+        RETURNING EXISTS (SELECT 1 FROM messages f WHERE f.{Inbound} AND f.{Pending} AND f.agent_id = messages.agent_id AND f.id <>
+            messages.id)
                       AS has_followers,
                   (SELECT address FROM agents WHERE agents.id = messages.agent_id) AS agent_address,
                   (SELECT config::text FROM agents WHERE agents.id = messages.agent_id) AS agent_config,
@@ -95,7 +99,8 @@ public static partial class MessageTable
         public string? AgentConfig { get; init; }
     }
 
-    /// <summary>Claims due outbound rows one by one, not head of line (a dead peer holds up nobody); starts their delivery window.</summary>
+    /// <summary>Claims due outbound rows one by one, not head of line (a dead peer holds up nobody); starts their delivery
+    /// window.</summary>
     public static async Task<IReadOnlyList<OutboundMessage>> ClaimOutboundAsync(NpgsqlConnection connection, string leaseOwner,
         TimeSpan lease, TimeSpan deliveryWindow, int limit, CancellationToken cancellationToken) =>
         await connection.QueryPreparedAsync<OutboundMessage>(

@@ -54,8 +54,10 @@ public static partial class MessageTable
                     UPDATE messages m
                     SET status = '{MessageStatus.Done}', reply = c.reply::jsonb, error = NULL, completed_at = {Now}, {ReleaseLease},
                         attempts = m.attempts + (m.status = '{Queued}')::int,
-                        sync_answer = c.answer::jsonb, sync_answer_schema_digest = c.answer_schema, sync_answer_protocol_digest = c.answer_protocol
-                    FROM unnest(@ids::uuid[], @heads::bool[], @replies::text[], @answers::text[], @answerSchemas::text[], @answerProtocols::text[])
+                        sync_answer = c.answer::jsonb, sync_answer_schema_digest = c.answer_schema, sync_answer_protocol_digest =
+                            c.answer_protocol
+                    FROM unnest(@ids::uuid[], @heads::bool[], @replies::text[], @answers::text[], @answerSchemas::text[],
+                        @answerProtocols::text[])
                         AS c(id, head, reply, answer, answer_schema, answer_protocol)
                     WHERE m.id = c.id
                       AND CASE WHEN c.head THEN m.lease_owner = @leaseOwner AND m.status = '{Processing}' ELSE m.status = '{Queued}' END

@@ -16,7 +16,8 @@ public static partial class MessageTable
     /// order as if the messages before it had been sent one by one.
     /// </summary>
     public static Task<List<EchoCheckResult>> CheckEchoesAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int agentId,
-        string address, IReadOnlyList<EchoCheck> checks, IReadOnlyList<RunSend> runSends, string chatDigest, CancellationToken cancellationToken) =>
+        string address, IReadOnlyList<EchoCheck> checks, IReadOnlyList<RunSend> runSends, string chatDigest,
+            CancellationToken cancellationToken) =>
         connection.QueryPreparedAsync<EchoCheckResult>(
             $"""
             WITH checks AS (
@@ -46,8 +47,10 @@ public static partial class MessageTable
                       AND sender = @address AND target = l.peer
                     ORDER BY seq DESC LIMIT @lookBack) AS sent)
             SELECT c.position,
-                   (SELECT min(o.rank) FROM outbox o WHERE o.peer = c.peer AND o.session = c.session AND {Matches("o", "c")})::int AS outbox_rank,
-                   (SELECT min(i.rank) FROM peer_inbox i WHERE i.peer = c.peer AND i.session = c.session AND {Matches("i", "c")})::int AS peer_inbox_rank,
+                   (SELECT min(o.rank) FROM outbox o WHERE o.peer = c.peer AND o.session = c.session AND {Matches("o", "c")})::int AS
+                       outbox_rank,
+                   (SELECT min(i.rank) FROM peer_inbox i WHERE i.peer = c.peer AND i.session = c.session AND {Matches("i", "c")})::int AS
+                       peer_inbox_rank,
                    ARRAY(SELECT s.number - 1 FROM run_sends s
                          WHERE s.position < c.position AND s.target = c.peer AND s.session = c.session AND {Matches("s", "c")}
                          ORDER BY s.number) AS matching_run_sends

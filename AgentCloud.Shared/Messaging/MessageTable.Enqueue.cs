@@ -107,9 +107,11 @@ public static partial class MessageTable
                 schemaDigests = messages.Select(m => m.SchemaDigest).ToArray(),
                 protocolDigests = messages.Select(m => m.ProtocolDigest).ToArray(),
                 payloads = messages.Select(m => m.PayloadJson).ToArray(),
-                dedupKeys = messages.Select(m => m.DedupKey ?? throw new ArgumentException("An envelope's message needs its identity as its dedup key.")).ToArray(),
+                dedupKeys = messages.Select(m => m.DedupKey ?? throw new
+                    ArgumentException("An envelope's message needs its identity as its dedup key.")).ToArray(),
                 traceparents = messages.Select(m => m.Traceparent).ToArray(),
-                expiresAt = messages.Select(m => m.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null).ToArray(),
+                expiresAt = messages.Select(m => m.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified)
+                    : (DateTime?)null).ToArray(),
                 senderWaits = messages.Select(m => m.SenderWaits).ToArray(),
             }],
             null,
@@ -146,7 +148,8 @@ public static partial class MessageTable
             $"""
             {day.TakeTurns};
             WITH input AS (
-                SELECT * FROM unnest(@ids::uuid[], @agentIds::int[], @userIds::int[], @senders::text[], @sessions::uuid[], @payloads::text[],
+                SELECT * FROM unnest(@ids::uuid[], @agentIds::int[], @userIds::int[], @senders::text[], @sessions::uuid[],
+                    @payloads::text[],
                                      @keys::text[], @traceparents::text[], @fallbackAddresses::text[])
                     WITH ORDINALITY AS i(id, agent_id, user_id, sender, session, payload, idempotency_key, traceparent, fallback_address, n)
             ),
@@ -165,7 +168,8 @@ public static partial class MessageTable
             ),
             ranked AS (
                 SELECT c.*, owned AND address IS NOT NULL AND NOT queue_full AS eligible,
-                       count(*) FILTER (WHERE owned AND address IS NOT NULL AND NOT queue_full) OVER (PARTITION BY user_id ORDER BY n) AS rank
+                       count(*) FILTER (WHERE owned AND address IS NOT NULL AND NOT queue_full) OVER (PARTITION BY user_id ORDER BY n) AS
+                           rank
                 FROM checked c
             ),
             ready AS (SELECT r.*, eligible AND used + rank <= {day.Bound} AS has_room FROM ranked r),
@@ -259,7 +263,8 @@ public static partial class MessageTable
                 inReplyTo = messages.Select(m => m.Message.InReplyTo).ToArray(),
                 hops = messages.Select(m => m.Message.Hops).ToArray(),
                 traceparents = messages.Select(m => m.Message.Traceparent).ToArray(),
-                expiresAt = messages.Select(m => m.Message.ExpiresAt is { } expires ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null).ToArray(),
+                expiresAt = messages.Select(m => m.Message.ExpiresAt is { } expires
+                    ? DateTime.SpecifyKind(expires, DateTimeKind.Unspecified) : (DateTime?)null).ToArray(),
                 senderWaits = messages.Select(m => m.Message.SenderWaits).ToArray(),
                 postSync = messages.Select(m => m.Message.PostSync).ToArray(),
                 deadBecause = messages.Select(m => m.Message.DeadBecause).ToArray(),

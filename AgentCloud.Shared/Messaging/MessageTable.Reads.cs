@@ -10,7 +10,8 @@ public static partial class MessageTable
     /// The reply to a message a run sent: the inbound message with its <c>in_reply_to</c>, or (a remote uAgent cannot
     /// say what it answers) the next one from that address in the session; acknowledgements are not replies.
     /// </summary>
-    public static Task<(Guid Id, string Payload, string? SchemaDigest)?> FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
+    public static Task<(Guid Id, string Payload, string? SchemaDigest)?>
+        FindReplyAsync(NpgsqlConnection connection, int agentId, Guid sentId,
         long sentSeq, string? target, Guid session, string ackDigest, CancellationToken cancellationToken) =>
         connection.QueryFirstOrDefaultAsync<(Guid Id, string Payload, string? SchemaDigest)?>(new CommandDefinition(
             $"""
@@ -22,7 +23,8 @@ public static partial class MessageTable
             """,
             new { agentId, sentId, sentSeq, target, session, ackDigest }, cancellationToken: cancellationToken));
 
-    /// <summary>A session's messages to the agent (no replies, no acknowledgements), oldest first, the newest <paramref name="limit"/> before <paramref name="beforeSeq"/>.</summary>
+    /// <summary>A session's messages to the agent (no replies, no acknowledgements), oldest first, the newest <paramref name="limit"/>
+    /// before <paramref name="beforeSeq"/>.</summary>
     public static async Task<IReadOnlyList<T>> ConversationAsync<T>(NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq,
         int limit, string ackDigest, CancellationToken cancellationToken) =>
         [.. (await connection.QueryAsync<T>(new CommandDefinition(
@@ -37,11 +39,13 @@ public static partial class MessageTable
             new { agentId, session, beforeSeq, limit, ackDigest }, cancellationToken: cancellationToken))).Reverse()];
 
 
-    /// <summary>One message of an agent (whose ownership the caller has checked), of either direction or only <paramref name="direction"/>.</summary>
+    /// <summary>One message of an agent (whose ownership the caller has checked), of either direction or only
+    /// <paramref name="direction"/>.</summary>
     public static Task<MessageRow?> GetAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, int agentId, Guid id,
         string? direction, CancellationToken cancellationToken) =>
         connection.QuerySingleOrDefaultAsync<MessageRow?>(new CommandDefinition(
-            $"SELECT {Columns} FROM messages WHERE id = @id AND agent_id = @agentId AND (@direction::text IS NULL OR direction = @direction)",
+            $"SELECT {Columns} FROM messages WHERE id = @id AND agent_id = @agentId AND (@direction::text IS NULL OR direction = " +
+            $"@direction)",
             new { id, agentId, direction }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>
@@ -74,7 +78,8 @@ public static partial class MessageTable
             $"SELECT {Columns} FROM messages WHERE agent_id = @agentId AND session = @session AND {Inbound} ORDER BY seq DESC LIMIT @take",
             new { agentId, session, take }, cancellationToken: cancellationToken))).Reverse()];
 
-    /// <summary>A page of the agent's inbound messages, newest first, before <paramref name="beforeSeq"/>; and how many match in all.</summary>
+    /// <summary>A page of the agent's inbound messages, newest first, before <paramref name="beforeSeq"/>; and how many match in
+    /// all.</summary>
     public static async Task<(IReadOnlyList<MessageRow> Rows, int Total)> PageAsync(NpgsqlConnection connection, int agentId, Guid? session,
         IReadOnlyList<string>? statuses, long? beforeSeq, int take, CancellationToken cancellationToken)
     {
@@ -94,7 +99,8 @@ public static partial class MessageTable
         return (rows.AsList(), total);
     }
 
-    /// <summary>An agent's conversations newest first (by their latest message), those whose latest seq is below <paramref name="beforeSeq"/>.</summary>
+    /// <summary>An agent's conversations newest first (by their latest message), those whose latest seq is below
+    /// <paramref name="beforeSeq"/>.</summary>
     public static async Task<IReadOnlyList<T>> ConversationsAsync<T>(NpgsqlConnection connection, int agentId, long? beforeSeq, int take,
         CancellationToken cancellationToken) =>
         (await connection.QueryAsync<T>(new CommandDefinition(
@@ -109,7 +115,8 @@ public static partial class MessageTable
             """,
             new { agentId, beforeSeq, take }, cancellationToken: cancellationToken))).AsList();
 
-    /// <summary>Deletes one message of an agent; false when there is none. A worker holding it finds no row at its fence and commits nothing.</summary>
+    /// <summary>Deletes one message of an agent; false when there is none. A worker holding it finds no row at its fence and commits
+    /// nothing.</summary>
     public static async Task<bool> DeleteAsync(NpgsqlConnection connection, int agentId, Guid id, CancellationToken cancellationToken) =>
         await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM messages WHERE id = @id AND agent_id = @agentId",

@@ -21,11 +21,13 @@ public static partial class MessageTable
             ? new Route(local, MessageDirection.Inbound)
             : new Route(senderAgentId, MessageDirection.Outbound, Unreachable: !endpointMap.CanResolve(target));
 
-    /// <summary>Why a message to <paramref name="target"/>, which no endpoint source could ever resolve, is dead after one attempt.</summary>
+    /// <summary>Why a message to <paramref name="target"/>, which no endpoint source could ever resolve, is dead after one
+    /// attempt.</summary>
     public static string NoEndpoint(string target) =>
         $"no endpoint for {target}: it is not in the static endpoint map and no Almanac is configured";
 
-    /// <summary>Why a send to <paramref name="target"/>, which no endpoint source could ever resolve, is refused before anything is stored.</summary>
+    /// <summary>Why a send to <paramref name="target"/>, which no endpoint source could ever resolve, is refused before anything is
+    /// stored.</summary>
     public static string Unresolvable(string target) =>
         $"No endpoint is known for {target}: it is not hosted here, not in the static endpoint map, and no Almanac is configured.";
 
@@ -36,7 +38,8 @@ public static partial class MessageTable
             cancellationToken);
 
     /// <summary>Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more.</summary>
-    public static async Task<bool> QueueIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
+    public static async Task<bool> QueueIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        string direction,
         int cap, CancellationToken cancellationToken) =>
         (await connection.QueryPreparedAsync<bool>(direction == MessageDirection.Inbound ? InboxOfParameterIsFull : OutboxIsFull,
             new { agentId, cap }, transaction, cancellationToken)).Single();

@@ -19,7 +19,8 @@ public static partial class MessageTable
     /// <summary>Not finished: the partial pending indexes hold exactly these.</summary>
     private const string Pending = $"status IN ('{Queued}', '{Processing}', '{Failed}')";
     // The inbox's lane order, owner first: the second key of index messages_inbox_heads (migration 0072), written as it is.
-    private const string Due = $"(status IN ('{Queued}', '{Failed}') AND available_at <= {Now}) OR (status = '{Processing}' AND lease_until <= {Now})";
+    private const string Due = $"(status IN ('{Queued}', '{Failed}') AND available_at <= {Now}) OR (status = '{Processing}' AND " +
+        $"lease_until <= {Now})";
     private const string OtherLane = $"(sender NOT LIKE '{Senders.UserPrefix}%')";
     private const string ReleaseLease = "lease_owner = NULL, lease_until = NULL";
 

@@ -56,14 +56,17 @@ public sealed class NotificationHub : BackgroundService
         }).Build();
     }
 
-    /// <summary>Raised by every notification on <paramref name="channel"/> carrying <paramref name="payload"/> (an id), and after every reconnect.</summary>
+    /// <summary>Raised by every notification on <paramref name="channel"/> carrying <paramref name="payload"/> (an id), and after every
+    /// reconnect.</summary>
     public Subscription Subscribe(string channel, string payload) => Add(new Subscription(this, [(channel, Normalize(payload))], null));
 
-    /// <summary>One subscription raised by a notification on any of <paramref name="channels"/> carrying <paramref name="payload"/>.</summary>
+    /// <summary>One subscription raised by a notification on any of <paramref name="channels"/> carrying
+    /// <paramref name="payload"/>.</summary>
     public Subscription Subscribe(IEnumerable<string> channels, string payload) =>
         Add(new Subscription(this, [.. channels.Select(channel => (channel, (string?)Normalize(payload)))], null));
 
-    /// <summary>Calls <paramref name="wake"/> (on the listening loop: keep it short) on every notification on <paramref name="channel"/> and after every reconnect.</summary>
+    /// <summary>Calls <paramref name="wake"/> (on the listening loop: keep it short) on every notification on <paramref name="channel"/>
+    /// and after every reconnect.</summary>
     public Subscription Subscribe(string channel, Action wake) => Add(new Subscription(this, [(channel, null)], wake));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -123,7 +126,8 @@ public sealed class NotificationHub : BackgroundService
             {
                 if (!channels.Contains(key.Channel))
                 {
-                    throw new InvalidOperationException($"This process does not listen on {key.Channel}: add it where the hub is registered.");
+                    throw new InvalidOperationException(
+                        $"This process does not listen on {key.Channel}: add it where the hub is registered.");
                 }
 
                 if (!subscriptions.TryGetValue(key, out var list))
@@ -238,7 +242,8 @@ public static class NotificationHubExtensions
     /// The process's <see cref="NotificationHub"/>, listening on <paramref name="channels"/>, <see cref="FinishedMessages"/> on top
     /// of it, and the <see cref="Wakeups"/> it sends.
     /// </summary>
-    public static TBuilder AddNotificationHub<TBuilder>(this TBuilder builder, params string[] channels) where TBuilder : IHostApplicationBuilder
+    public static TBuilder AddNotificationHub<TBuilder>(this TBuilder builder, params string[] channels) where TBuilder
+        : IHostApplicationBuilder
     {
         builder.Services.AddSingleton(services => new NotificationHub(
             builder.Configuration.GetConnectionString(Hosting.ConfigurationExtensions.ConnectionName) ?? "",

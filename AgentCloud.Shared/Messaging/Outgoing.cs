@@ -46,7 +46,8 @@ public static class Outgoing
     public static string? PastHopLimit(int hops, int maxHops) =>
         hops >= maxHops ? $"it has already passed {hops} agents (the limit is {maxHops})" : null;
 
-    /// <summary>A send caused by handling <paramref name="cause"/>: its session, one hop more, and (for a delegation) its call chain.</summary>
+    /// <summary>A send caused by handling <paramref name="cause"/>: its session, one hop more, and (for a delegation) its call
+    /// chain.</summary>
     public static OutgoingSend CausedBy(MessageRow cause, int agentId, string senderAddress, string target, string payloadJson,
         bool delegation = false) => new(agentId, senderAddress, target, cause.Session, payloadJson)
     {
@@ -58,7 +59,8 @@ public static class Outgoing
     /// <summary>A text as a message payload (a JSON string).</summary>
     public static string Text(string text) => JsonSerializer.Serialize(text);
 
-    /// <summary>The row <paramref name="send"/> becomes along <paramref name="route"/>: dead at once when unreachable (its one attempt).</summary>
+    /// <summary>The row <paramref name="send"/> becomes along <paramref name="route"/>: dead at once when unreachable (its one
+    /// attempt).</summary>
     public static NewMessage Row(OutgoingSend send, Route route) => new(
         AgentId: route.AgentId,
         Direction: route.Direction,

@@ -6,10 +6,12 @@ namespace AgentCloud.Shared.Messaging;
 /// <c>Turn</c> is the turn taken, and for a <c>turn</c> column, <c>Bound</c> is what the use may reach on it; <c>Count</c> counts
 /// the messages of a query of (user_id, n).
 /// </summary>
-public sealed record DayQuota(string TakeTurns, Func<string, string> Used, Func<string, string> Turn, string Bound, Func<string, string> Count,
+public sealed record DayQuota(string TakeTurns, Func<string, string> Used, Func<string, string> Turn, string Bound, Func<string,
+    string> Count,
     object Parameters);
 
-/// <summary>An owner's message for <see cref="MessageTable.EnqueueForOwnersAsync"/>; <c>FallbackAddress</c>: the target when the agent's row has none.</summary>
+/// <summary>An owner's message for <see cref="MessageTable.EnqueueForOwnersAsync"/>; <c>FallbackAddress</c>: the target when the agent's
+/// row has none.</summary>
 public sealed record OwnerSend(int UserId, int AgentId, Guid Session, string PayloadJson, string? Traceparent, string? IdempotencyKey,
     string? FallbackAddress = null);
 

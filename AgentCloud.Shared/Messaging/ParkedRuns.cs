@@ -59,7 +59,8 @@ public static class ParkedRuns
         SELECT w.id FROM messages w
         WHERE w.status = '{Waiting}' AND w.available_at <= {MessageTable.Now}
           AND NOT EXISTS (SELECT 1 FROM messages p
-                          WHERE p.direction = '{MessageDirection.Inbound}' AND p.status = '{MessageStatus.Processing}' AND p.agent_id = w.agent_id)
+                          WHERE p.direction = '{MessageDirection.Inbound}' AND p.status = '{MessageStatus.Processing}' AND p.agent_id =
+                              w.agent_id)
         ORDER BY w.available_at
         """;
 

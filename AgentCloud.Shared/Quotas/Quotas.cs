@@ -122,7 +122,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         if (configJson is not null && use.ConfigBytes > limits.ConfigBytesPerUser)
         {
             throw new QuotaExceededException(QuotaNames.ConfigBytesPerUser, limits.ConfigBytesPerUser,
-                $"Quota {QuotaNames.ConfigBytesPerUser} reached: a user's agent configs may total at most {limits.ConfigBytesPerUser} bytes "
+                $"Quota {QuotaNames.ConfigBytesPerUser} reached: a user's agent configs may total at most {limits.ConfigBytesPerUser} " +
+                $"bytes "
                 + $"(this would make {use.ConfigBytes}).");
         }
     }
@@ -139,7 +140,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             cancellationToken));
     }
 
-    /// <summary>The check of <see cref="CheckQueueAsync"/> on an answer already had (<see cref="MessageTable.QueueIsFullAsync"/> at the limit).</summary>
+    /// <summary>The check of <see cref="CheckQueueAsync"/> on an answer already had (<see cref="MessageTable.QueueIsFullAsync"/> at the
+    /// limit).</summary>
     public void CheckQueue(bool full)
     {
         var limit = options.Value.QueuedMessagesPerAgent;
@@ -241,7 +243,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     /// More messages than this cannot be in flight at once: one statement per connection of the server's max_connections, of
     /// at most <see cref="MessageTable.MaxOwnerSendsPerStatement"/> messages each.
     /// </summary>
-    private async Task<int> InFlightAtMostAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    private async Task<int> InFlightAtMostAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        CancellationToken cancellationToken)
     {
         if (maxConnections == 0)
         {
@@ -260,7 +263,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             ELSE (SELECT '{Exclusive}' FROM pg_advisory_xact_lock(@dayLock, {user})) END
         """;
 
-    /// <summary>Runs a send (one transaction that counts its message with <see cref="CountMessageAsync"/>) again if the day came near its end under it.</summary>
+    /// <summary>Runs a send (one transaction that counts its message with <see cref="CountMessageAsync"/>) again if the day came near its
+    /// end under it.</summary>
     public static async Task<T> SendAsync<T>(Func<Task<T>> send)
     {
         try
@@ -298,7 +302,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
         var use = await connection.QuerySingleAsync<UserUse>(new CommandDefinition(
             $$"""
             SELECT (SELECT count(*) FROM agents WHERE user_id = @userId) AS agents,
-                   (SELECT COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)), 0) FROM agents WHERE user_id = @userId) AS config_bytes,
+                   (SELECT COALESCE(sum(octet_length(COALESCE(config, '{}'::jsonb)::text)), 0) FROM agents WHERE user_id = @userId) AS
+                       config_bytes,
                    (SELECT COALESCE(sum(messages), 0) FROM usage_daily
                     WHERE user_id = @userId AND day = (now() AT TIME ZONE 'utc')::date) AS messages_today,
                    (SELECT COALESCE(sum(input_tokens), 0) FROM token_usage_daily
@@ -314,7 +319,8 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
             [QuotaNames.MessagesPerDay] = new(use.MessagesToday, limits.MessagesPerDay),
             [QuotaNames.InputTokensPerDay] = new(use.InputTokensToday, limits.InputTokensPerDay),
             [QuotaNames.OutputTokensPerDay] = new(use.OutputTokensToday, limits.OutputTokensPerDay),
-            [QuotaNames.QueuedMessagesPerAgent] = new(await MessageTable.FullestQueueAsync(connection, userId, cancellationToken), limits.QueuedMessagesPerAgent),
+            [QuotaNames.QueuedMessagesPerAgent] = new(await MessageTable.FullestQueueAsync(connection, userId, cancellationToken),
+                limits.QueuedMessagesPerAgent),
         };
     }
 

@@ -8,7 +8,8 @@ namespace AgentCloud.Shared.Quotas;
 public sealed record AgentTokenLimits(long? InputPerDay, long? OutputPerDay);
 
 /// <summary>Tokens spent this UTC day: by all of the owner's agents, by this agent, and by outsiders' messages to this agent.</summary>
-public sealed record TokensToday(long UserInput, long UserOutput, long AgentInput, long AgentOutput, long OutsiderInput, long OutsiderOutput);
+public sealed record TokensToday(long UserInput, long UserOutput, long AgentInput, long AgentOutput, long OutsiderInput,
+    long OutsiderOutput);
 
 /// <summary>One limit as the usage routes show it: input and output, used against the limit (null: no limit of this kind).</summary>
 public sealed record TokenUse(long InputUsed, long? InputLimit, long OutputUsed, long? OutputLimit);
@@ -36,7 +37,8 @@ public static class TokenLimits
         if (limits is not JsonObject fields || fields.Any(f => f.Key is not ("input_per_day" or "output_per_day")
                 || f.Value is not JsonValue value || !value.TryGetValue<long>(out var n) || n is < 1 or > MaxPerDay))
         {
-            yield return $"config.{ConfigField} must be an object of input_per_day and/or output_per_day, whole numbers from 1 to {MaxPerDay}.";
+            yield return $"config.{ConfigField} must be an object of input_per_day and/or output_per_day, whole numbers from 1 to " +
+                $"{MaxPerDay}.";
         }
     }
 
@@ -78,7 +80,8 @@ public static class TokenLimits
 
             if (today.OutsiderOutput >= output)
             {
-                return Reached("outsider_output_tokens_per_day", "messages from others than the owner", today.OutsiderOutput, output, "output");
+                return Reached("outsider_output_tokens_per_day", "messages from others than the owner", today.OutsiderOutput, output,
+                    "output");
             }
         }
 
@@ -118,7 +121,8 @@ public static class TokenLimits
     }
 
     /// <summary>The limits of agent <paramref name="agentId"/> with today's use, as the usage routes show them.</summary>
-    public static async Task<IReadOnlyDictionary<string, TokenUse>?> UsageAsync(NpgsqlConnection connection, QuotaOptions options, int agentId,
+    public static async Task<IReadOnlyDictionary<string, TokenUse>?>
+        UsageAsync(NpgsqlConnection connection, QuotaOptions options, int agentId,
         CancellationToken cancellationToken)
     {
         // Read as the owner would send: the owner is never an outsider, so this is today's counts alone.

@@ -38,7 +38,8 @@ public static class ScheduleTimes
     public static TimeZoneInfo? FindTimeZone(string? id) =>
         !string.IsNullOrWhiteSpace(id) && id.Length <= 100 && TimeZoneInfo.TryFindSystemTimeZoneById(id, out var zone) ? zone : null;
 
-    /// <summary>The first due time of a new (or changed) schedule, after <paramref name="now"/>; null: never (a time in the past).</summary>
+    /// <summary>The first due time of a new (or changed) schedule, after <paramref name="now"/>; null: never (a time in the
+    /// past).</summary>
     public static DateTime? FirstDue(ScheduleTiming timing, DateTime now) => timing.Kind switch
     {
         ScheduleKinds.Cron => NextCron(timing, Utc(now)),

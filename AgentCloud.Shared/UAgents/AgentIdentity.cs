@@ -10,11 +10,11 @@ namespace AgentCloud.Shared.UAgents;
 /// </summary>
 public sealed class AgentIdentity
 {
-    private readonly byte[] _privateKey;
+    private readonly byte[] privateKey;
 
     private AgentIdentity(byte[] privateKey)
     {
-        _privateKey = privateKey;
+        this.privateKey = privateKey;
         PublicKey = Secp256k1.CreatePublicKey(privateKey, compressed: true);
         Address = Bech32.Encode(UAgents.Address.AgentPrefix, PublicKey);
     }
@@ -57,7 +57,7 @@ public sealed class AgentIdentity
         }
 
         // libsecp256k1's default nonce is RFC 6979's, and its signatures are low-S.
-        return Bech32.Encode(Signatures.Prefix, Secp256k1.Sign(digest, _privateKey));
+        return Bech32.Encode(Signatures.Prefix, Secp256k1.Sign(digest, privateKey));
     }
 
     /// <summary>Never the key: identities end up in log lines.</summary>
@@ -73,6 +73,6 @@ public sealed class AgentIdentity
     /// <summary>For tests against the reference vectors only.</summary>
     internal byte[] ExportPrivateKeyForTests()
     {
-        return [.. _privateKey];
+        return [.. privateKey];
     }
 }

@@ -20,11 +20,11 @@ public sealed class BackendAgent : IAgentAddressing
 {
     public const string Name = "backend-agent";
 
-    private readonly string _rootSeed;
+    private readonly string rootSeed;
 
     public BackendAgent(string rootSeed)
     {
-        _rootSeed = rootSeed;
+        this.rootSeed = rootSeed;
         Identity = AgentIdentity.FromSeed(rootSeed);
     }
 
@@ -33,7 +33,7 @@ public sealed class BackendAgent : IAgentAddressing
     public string Address => Identity.Address;
 
     /// <summary>The identity of a user's agent: index 0 of the seed <c>{BACKEND_AGENT_SEED}/agents/{id}</c>, as the design says.</summary>
-    public AgentIdentity ForUserAgent(int agentId) => AgentIdentity.ForUserAgent(_rootSeed, agentId);
+    public AgentIdentity ForUserAgent(int agentId) => AgentIdentity.ForUserAgent(rootSeed, agentId);
 
     public string AddressFor(int agentId) => ForUserAgent(agentId).Address;
 

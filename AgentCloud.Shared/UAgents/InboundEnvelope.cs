@@ -217,7 +217,8 @@ public static class InboundEnvelope
                                            && number is >= long.MinValue and <= long.MaxValue:
                 value = (long)number;
                 return true;
-            case JsonValueKind.String when long.TryParse(element.Value.GetString()?.Trim(), System.Globalization.NumberStyles.AllowLeadingSign,
+            case JsonValueKind.String when long.TryParse(element.Value.GetString()?.Trim(),
+                System.Globalization.NumberStyles.AllowLeadingSign,
                                                System.Globalization.CultureInfo.InvariantCulture, out var parsed):
                 value = parsed;
                 return true;

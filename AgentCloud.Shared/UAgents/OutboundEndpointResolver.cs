@@ -26,7 +26,8 @@ public sealed class EndpointResolver(
 {
     public const string AlmanacClientName = "uagents-almanac";
 
-    private readonly ConcurrentDictionary<string, (DateTimeOffset Until, IReadOnlyList<AlmanacEndpoint> Endpoints)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTimeOffset Until, IReadOnlyList<AlmanacEndpoint> Endpoints)> cache =
+        new(StringComparer.Ordinal);
 
     public async Task<string?> ResolveAsync(string address, CancellationToken cancellationToken)
     {
@@ -42,10 +43,10 @@ public sealed class EndpointResolver(
         }
 
         var now = time.GetUtcNow();
-        if (!_cache.TryGetValue(address, out var cached) || cached.Until <= now)
+        if (!cache.TryGetValue(address, out var cached) || cached.Until <= now)
         {
             cached = (now + settings.AlmanacCacheDuration, await QueryAlmanacAsync(settings, address, cancellationToken));
-            _cache[address] = cached;
+            cache[address] = cached;
         }
 
         return PickWeighted(cached.Endpoints, Random.Shared.NextDouble())?.Url;

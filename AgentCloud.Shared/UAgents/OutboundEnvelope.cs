@@ -27,7 +27,8 @@ public static class OutboundEnvelope
         return (MessageModels.Message.Digest, new JsonObject { ["message"] = text }.ToJsonString());
     }
 
-    /// <summary>A signed envelope from <paramref name="identity"/> (the sender) expiring <paramref name="lifetime"/> after <paramref name="now"/>.</summary>
+    /// <summary>A signed envelope from <paramref name="identity"/> (the sender) expiring <paramref name="lifetime"/> after
+    /// <paramref name="now"/>.</summary>
     public static Envelope Build(AgentIdentity identity, string target, Guid session, string? schemaDigest, string? protocolDigest,
         string payloadJson, DateTimeOffset now, TimeSpan? lifetime = null)
     {

@@ -41,9 +41,11 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
     }
 
     public Task<Page<AgentInfo>> AgentsAsync(string? cursor, CancellationToken ct) =>
-        SendAsync<Page<AgentInfo>>(HttpMethod.Get, "/agents?limit=100" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)), null, ct);
+        SendAsync<Page<AgentInfo>>(HttpMethod.Get, "/agents?limit=100" + (cursor is null ? "" : "&cursor=" + Uri.EscapeDataString(cursor)),
+            null, ct);
 
-    public Task<AgentInfo> AgentAsync(int agentId, CancellationToken ct) => SendAsync<AgentInfo>(HttpMethod.Get, $"/agents/{agentId}", null, ct);
+    public Task<AgentInfo> AgentAsync(int agentId, CancellationToken ct) =>
+        SendAsync<AgentInfo>(HttpMethod.Get, $"/agents/{agentId}", null, ct);
 
     public Task<AgentInfo> CreateAgentAsync(string name, JsonObject config, CancellationToken ct) =>
         SendAsync<AgentInfo>(HttpMethod.Post, "/agents", new { name, config }, ct);
@@ -55,7 +57,8 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
 
     /// <summary>Messages of the agent in <paramref name="status"/>, up to 100 (the API's page).</summary>
     public Task<Page<MessageInfo>> MessagesAsync(int agentId, string? status, int limit, CancellationToken ct) =>
-        SendAsync<Page<MessageInfo>>(HttpMethod.Get, $"/agents/{agentId}/messages?limit={limit}" + (status is null ? "" : "&status=" + status), null, ct);
+        SendAsync<Page<MessageInfo>>(HttpMethod.Get, $"/agents/{agentId}/messages?limit={limit}"
+            + (status is null ? "" : "&status=" + status), null, ct);
 
     public Task<MessageInfo> MessageAsync(int agentId, Guid messageId, CancellationToken ct) =>
         SendAsync<MessageInfo>(HttpMethod.Get, $"/agents/{agentId}/messages/{messageId}", null, ct);
@@ -95,18 +98,22 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
 
     public Task DeleteApiKeyAsync(int keyId, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api-keys/{keyId}", null, ct);
 
-    public Task<List<WebhookInfo>> WebhooksAsync(CancellationToken ct) => SendAsync<List<WebhookInfo>>(HttpMethod.Get, "/webhooks", null, ct);
+    public Task<List<WebhookInfo>> WebhooksAsync(CancellationToken ct) =>
+        SendAsync<List<WebhookInfo>>(HttpMethod.Get, "/webhooks", null, ct);
 
     public Task<NewWebhook> CreateWebhookAsync(string url, IReadOnlyList<string> events, CancellationToken ct) =>
         SendAsync<NewWebhook>(HttpMethod.Post, "/webhooks", new { url, events }, ct);
 
-    public Task DeleteWebhookAsync(Guid webhookId, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/webhooks/{webhookId}", null, ct);
+    public Task DeleteWebhookAsync(Guid webhookId, CancellationToken ct) =>
+        SendAsync(HttpMethod.Delete, $"/webhooks/{webhookId}", null, ct);
 
     public Task<DeliveryList> DeliveriesAsync(Guid webhookId, int limit, CancellationToken ct) =>
         SendAsync<DeliveryList>(HttpMethod.Get, $"/webhooks/{webhookId}/deliveries?limit={limit}", null, ct);
 
-    /// <summary>Sends a text message and yields its events as they happen (accepted, step, delta, tool_call, tool_result, done or error).</summary>
-    public IAsyncEnumerable<ServerSentEvent> SendStreamingAsync(int agentId, string text, Guid? session, string idempotencyKey, CancellationToken ct) =>
+    /// <summary>Sends a text message and yields its events as they happen (accepted, step, delta, tool_call, tool_result, done or
+    /// error).</summary>
+    public IAsyncEnumerable<ServerSentEvent> SendStreamingAsync(int agentId, string text, Guid? session, string idempotencyKey,
+        CancellationToken ct) =>
         StreamAsync(HttpMethod.Post, $"/agents/{agentId}/messages?stream=true",
             new { text, session = session?.ToString("D"), idempotency_key = idempotencyKey }, null, ct);
 
@@ -118,7 +125,8 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(CallTimeout);
-        using var response = await SendCoreAsync(method, path, body, anonymous, HttpCompletionOption.ResponseContentRead, null, timeout.Token);
+        using var response = await SendCoreAsync(method, path, body, anonymous, HttpCompletionOption.ResponseContentRead, null,
+            timeout.Token);
         return (await response.Content.ReadFromJsonAsync<T>(Json, timeout.Token))!;
     }
 
@@ -126,13 +134,15 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(CallTimeout);
-        using var response = await SendCoreAsync(method, path, body, anonymous: false, HttpCompletionOption.ResponseContentRead, null, timeout.Token);
+        using var response = await SendCoreAsync(method, path, body, anonymous: false, HttpCompletionOption.ResponseContentRead, null,
+            timeout.Token);
     }
 
     private async IAsyncEnumerable<ServerSentEvent> StreamAsync(HttpMethod method, string path, object? body, string? lastEventId,
         [EnumeratorCancellation] CancellationToken ct)
     {
-        using var response = await SendCoreAsync(method, path, body, anonymous: false, HttpCompletionOption.ResponseHeadersRead, lastEventId, ct);
+        using var response = await SendCoreAsync(method, path, body, anonymous: false, HttpCompletionOption.ResponseHeadersRead,
+            lastEventId, ct);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct));
         await foreach (var item in ServerSentEvents.ReadAsync(reader, ct))
         {

@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace AgentCloud.Web.Api;
 
 /// <summary>An RFC 9457 answer of the API: its status, detail and field errors (field → messages).</summary>
-public sealed class ApiProblemException(int status, string? title, string? detail, IReadOnlyDictionary<string, string[]> errors, string? traceId)
+public sealed class ApiProblemException(int status, string? title, string? detail, IReadOnlyDictionary<string, string[]> errors,
+    string? traceId)
     : Exception(detail ?? title ?? $"The API answered {status}.")
 {
     public int Status { get; } = status;
@@ -45,7 +46,8 @@ public sealed class ApiProblemException(int status, string? title, string? detai
     }
 
     private static string? Text(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
+            ? value.GetString() : null;
 }
 
 /// <summary>The API refused the session's token (expired, logged out elsewhere, password changed): log in again.</summary>

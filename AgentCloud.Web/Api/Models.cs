@@ -13,12 +13,14 @@ public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
 
 public sealed record AgentInfo(int Id, string Name, JsonObject Config, string? Address, DateTime? CreatedAt, DateTime? UpdatedAt)
 {
-    public string Behavior => Config["behavior"]?.GetValueKind() == JsonValueKind.String ? Config["behavior"]!.GetValue<string>() : "default";
+    public string Behavior => Config["behavior"]?.GetValueKind() == JsonValueKind.String ? Config["behavior"]!.GetValue<string>()
+        : "default";
 }
 
 public sealed record MessageInfo(
     Guid Id, int AgentId, string Direction, string Sender, string Target, Guid Session, JsonElement Payload, string Status,
-    JsonElement? WaitingFor, int Attempts, JsonElement? Reply, string? Error, Guid? InReplyTo, string? TraceId, DateTime CreatedAt, DateTime UpdatedAt,
+    JsonElement? WaitingFor, int Attempts, JsonElement? Reply, string? Error, Guid? InReplyTo, string? TraceId, DateTime CreatedAt,
+        DateTime UpdatedAt,
     DateTime? CompletedAt)
 {
     public string PayloadText => Display(Payload);
@@ -53,11 +55,13 @@ public sealed record TokenUseInfo(long InputUsed, long? InputLimit, long OutputU
 public sealed record AgentUsageInfo(long ModelCalls, long InputTokens, long OutputTokens, IReadOnlyDictionary<string, TokenUseInfo>? Today)
 {
     public string TodayText(string limit) => Today?.GetValueOrDefault(limit) is { } use
-        ? $"{use.InputUsed} in{(use.InputLimit is { } i ? $" / {i}" : "")}, {use.OutputUsed} out{(use.OutputLimit is { } o ? $" / {o}" : "")}"
+        ? $"{use.InputUsed} in{(use.InputLimit is { } i ? $" / {i}" : "")}, {use.OutputUsed} out{(use.OutputLimit is { } o ? $" / " +
+            $"{o}" : "")}"
         : "—";
 }
 
-public sealed record StepInfo(int Index, string Kind, JsonObject Data, string? Model, int? InputTokens, int? OutputTokens, double? DurationMs,
+public sealed record StepInfo(int Index, string Kind, JsonObject Data, string? Model, int? InputTokens, int? OutputTokens,
+    double? DurationMs,
     DateTime CreatedAt);
 
 public sealed record RunSteps(IReadOnlyList<StepInfo> Items, UsageTotals Usage);
@@ -67,7 +71,8 @@ public sealed record LogLine(int Id, int AgentId, string? LogLevel, string? Mess
 public sealed record ApiKeyInfo(int Id, string Name, string KeyPrefix, IReadOnlyList<string> Scopes, IReadOnlyList<int>? AgentIds,
     DateTime? ExpiresAt, DateTime CreatedAt);
 
-public sealed record NewApiKey(int Id, string Name, string Key, string KeyPrefix, IReadOnlyList<string> Scopes, IReadOnlyList<int>? AgentIds,
+public sealed record NewApiKey(int Id, string Name, string Key, string KeyPrefix, IReadOnlyList<string> Scopes,
+    IReadOnlyList<int>? AgentIds,
     DateTime? ExpiresAt, DateTime CreatedAt);
 
 public sealed record QuotaUse(long Used, long Limit);
@@ -79,7 +84,8 @@ public sealed record WebhookInfo(Guid Id, string Url, IReadOnlyList<string> Even
 public sealed record NewWebhook(Guid Id, string Url, IReadOnlyList<string> Events, IReadOnlyList<int>? AgentIds, string Secret,
     DateTime CreatedAt, DateTime UpdatedAt);
 
-public sealed record DeliveryInfo(long Id, Guid MessageId, string Event, string Status, int Attempts, int? LastStatusCode, string? LastError,
+public sealed record DeliveryInfo(long Id, Guid MessageId, string Event, string Status, int Attempts, int? LastStatusCode,
+    string? LastError,
     DateTime? LastAttemptAt, DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt);
 
 public sealed record DeliveryList(IReadOnlyList<DeliveryInfo> Deliveries, string? NextCursor);

@@ -96,7 +96,8 @@ app.MapGet("/agents/{agentId:int}/logs", async (int agentId, string? limit, stri
 
     // The API's SQL for these parameters, byte for byte.
     var after = ReadCursor(cursor);
-    var conditions = "agent_id = @AgentId AND timestamp IS NOT NULL" + (after is null ? "" : " AND (timestamp, id) < (@AfterTimestamp, @AfterId)");
+    var conditions = "agent_id = @AgentId AND timestamp IS NOT NULL"
+        + (after is null ? "" : " AND (timestamp, id) < (@AfterTimestamp, @AfterId)");
     await using var query = new NpgsqlCommand(
         $"""
         SELECT id, agent_id, log_level, message, timestamp
@@ -139,7 +140,8 @@ app.MapGet("/agents/{agentId:int}/logs", async (int agentId, string? limit, stri
     }
 
     var next = items.Count == take - 1
-        ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"logs.v1|{lastTimestamp.Ticks}|{lastId}")))
+        ? Base64Url.EncodeToString(Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"logs.v1|{lastTimestamp.Ticks}|{lastId}")))
         : null;
     return Results.Json(new { items, next_cursor = next });
 }).RequireAuthorization();

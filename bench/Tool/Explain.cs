@@ -22,9 +22,11 @@ public static class Explain
         var result = new JsonObject { ["name"] = "explain" };
         foreach (var (page, deep) in new[] { ("first", false), ("deep", true) })
         {
-            var where = "agent_id = @AgentId AND timestamp IS NOT NULL" + (deep ? " AND (timestamp, id) < (@AfterTimestamp, @AfterId)" : "");
+            var where = "agent_id = @AgentId AND timestamp IS NOT NULL"
+                + (deep ? " AND (timestamp, id) < (@AfterTimestamp, @AfterId)" : "");
             await using var command = new NpgsqlCommand(
-                $"EXPLAIN (ANALYZE, BUFFERS) SELECT id, agent_id, log_level, message, timestamp FROM agent_logs WHERE {where} ORDER BY timestamp DESC, id DESC LIMIT @Take",
+                $"EXPLAIN (ANALYZE, BUFFERS) SELECT id, agent_id, log_level, message, timestamp FROM agent_logs WHERE {where} ORDER BY " +
+                $"timestamp DESC, id DESC LIMIT @Take",
                 connection);
             command.Parameters.AddWithValue("AgentId", agent);
             command.Parameters.AddWithValue("Take", 101);
@@ -48,10 +50,12 @@ public static class Explain
             text.AppendLine();
             var plan = string.Join('\n', lines);
             result[$"{page}_seq_scan"] = plan.Contains("Seq Scan", StringComparison.Ordinal);
-            result[$"{page}_index"] = System.Text.RegularExpressions.Regex.Match(plan, @"(Index Only Scan|Index Scan|Bitmap Index Scan)( Backward)? using \S+") is { Success: true } match
+            result[$"{page}_index"] = System.Text.RegularExpressions.Regex.Match(plan,
+                @"(Index Only Scan|Index Scan|Bitmap Index Scan)( Backward)? using \S+") is { Success: true } match
                 ? match.Value
                 : "none";
-            result[$"{page}_execution_ms"] = double.Parse(lines.Last(l => l.StartsWith("Execution Time", StringComparison.Ordinal)).Split(' ')[2],
+            result[$"{page}_execution_ms"] = double.Parse(lines.Last(l => l.StartsWith("Execution Time", StringComparison.Ordinal))
+                .Split(' ')[2],
                 System.Globalization.CultureInfo.InvariantCulture);
         }
 

@@ -33,7 +33,8 @@ public static class HotAgent
         var concurrency = args.Int("concurrency", 32);
         var session = Guid.NewGuid();
         using var api = LlmLoad.Client(new Uri(args.Get("api")), token, concurrency);
-        var agentResponse = await api.PostAsJsonAsync("/agents", new JsonObject { ["name"] = $"bench-hot-{via}-{session.ToString("N")[..8]}" });
+        var agentResponse = await api.PostAsJsonAsync("/agents",
+            new JsonObject { ["name"] = $"bench-hot-{via}-{session.ToString("N")[..8]}" });
         agentResponse.EnsureSuccessStatusCode();
         var agent = (await agentResponse.Content.ReadFromJsonAsync<JsonObject>())!;
         var agentId = agent["id"]!.GetValue<int>();
@@ -67,7 +68,8 @@ public static class HotAgent
                     using var response = worker is not null
                         ? await worker.PostAsync("/submit", new StringContent(bodies[i], Encoding.UTF8, "application/json"))
                         : await api.PostAsync($"/agents/{agentId}/messages", new StringContent(
-                            $$"""{"payload": {"message": "hot message {{i}}"}, "session": "{{session}}"}""", Encoding.UTF8, "application/json"));
+                            $$"""{"payload": {"message": "hot message {{i}}"}, "session": "{{session}}"}""", Encoding.UTF8,
+                                "application/json"));
                     if (!response.IsSuccessStatusCode)
                     {
                         Interlocked.Increment(ref errors);

@@ -53,7 +53,8 @@ public static class LlmLoad
 
         await using var dataSource = NpgsqlDataSource.Create(conn);
         var timings = await TimingsAsync(model);
-        foreach (var (name, echoSent, llmSent, c) in new[] { ("llm.seq", seqEcho, seqLlm, 1), ("llm.conc", concEcho, concLlm, concurrency) })
+        foreach (var (name, echoSent, llmSent, c) in new[] { ("llm.seq", seqEcho, seqLlm, 1),
+            ("llm.conc", concEcho, concLlm, concurrency) })
         {
             var echoMs = await AcceptedToDoneAsync(dataSource, echoSent);
             var llmMs = await AcceptedToDoneAsync(dataSource, llmSent);
@@ -137,11 +138,13 @@ public static class LlmLoad
         });
     }
 
-    private sealed record StreamResult(string Key, double FirstDelta, double Accepted, bool Done, Guid? MessageId, DateTime SentAt, DateTime FirstDeltaAt);
+    private sealed record StreamResult(string Key, double FirstDelta, double Accepted, bool Done, Guid? MessageId, DateTime SentAt,
+        DateTime FirstDeltaAt);
 
     private readonly record struct Leg(double P50, double P99);
 
-    private static async Task<(Leg Accept, Leg InTransaction, Leg Pickup, Leg Publish, Leg Deliver)> BreakdownAsync(NpgsqlDataSource dataSource,
+    private static async Task<(Leg Accept, Leg InTransaction, Leg Pickup, Leg Publish, Leg Deliver)>
+        BreakdownAsync(NpgsqlDataSource dataSource,
         List<StreamResult> results, Dictionary<string, ModelTiming> timings)
     {
         await using var command = dataSource.CreateCommand(
@@ -149,7 +152,8 @@ public static class LlmLoad
             SELECT m.id, m.created_at, (SELECT min(e.created_at) FROM run_events e WHERE e.message_id = m.id AND e.type = 'delta')
             FROM messages m WHERE m.id = ANY($1)
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = results.Where(r => r.MessageId is not null).Select(r => r.MessageId!.Value).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = results.Where(r => r.MessageId is not null).Select(r => r.MessageId!.Value)
+            .ToArray() });
         var rows = new Dictionary<Guid, (DateTime Created, DateTime? Delta)>();
         await using (var reader = await command.ExecuteReaderAsync())
         {
@@ -275,7 +279,8 @@ public static class LlmLoad
             using var response = await client.PostAsJsonAsync("/agents", body);
             if (!response.IsSuccessStatusCode)
             {
-                throw new InvalidOperationException($"POST /agents: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                throw new InvalidOperationException(
+                    $"POST /agents: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
             }
 
             ids[i] = (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<int>();

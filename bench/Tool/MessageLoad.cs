@@ -204,7 +204,8 @@ public static class MessageLoad
         await using var connection = await dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         string address;
-        await using (var owner = new NpgsqlCommand("SELECT id, address FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE", connection, transaction))
+        await using (var owner = new NpgsqlCommand("SELECT id, address FROM agents WHERE id = @agentId AND user_id = @userId FOR KEY SHARE",
+            connection, transaction))
         {
             owner.Parameters.AddWithValue("agentId", agentId);
             owner.Parameters.AddWithValue("userId", userId);
@@ -269,7 +270,8 @@ public static class MessageLoad
             sender = reader.GetString(4);
         }
 
-        await using (var load = new NpgsqlCommand("SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @agentId", connection))
+        await using (var load = new NpgsqlCommand(
+            "SELECT id, address, COALESCE(config, '{}'::jsonb)::text AS config FROM agents WHERE id = @agentId", connection))
         {
             load.Parameters.AddWithValue("agentId", agentId);
             await using var reader = await load.ExecuteReaderAsync();
@@ -277,7 +279,8 @@ public static class MessageLoad
         }
 
         await using var transaction = await connection.BeginTransactionAsync();
-        await Run(connection, transaction, "SELECT 1 FROM messages WHERE id = @id AND lease_owner = @leaseOwner AND status = 'processing' FOR UPDATE",
+        await Run(connection, transaction,
+            "SELECT 1 FROM messages WHERE id = @id AND lease_owner = @leaseOwner AND status = 'processing' FOR UPDATE",
             ("id", id), ("leaseOwner", leaseOwner));
         await Run(connection, transaction, "INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, @level, @message)",
             ("agentId", agentId), ("level", "INFO"), ("message", $"Received message {id} from {sender}"));
@@ -294,7 +297,8 @@ public static class MessageLoad
         return true;
     }
 
-    private static async Task Run(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql, params (string Name, object Value)[] parameters)
+    private static async Task Run(NpgsqlConnection connection, NpgsqlTransaction transaction, string sql,
+        params (string Name, object Value)[] parameters)
     {
         await using var command = new NpgsqlCommand(sql, connection, transaction);
         foreach (var (name, value) in parameters)
@@ -305,7 +309,8 @@ public static class MessageLoad
         await command.ExecuteScalarAsync();
     }
 
-    /// <summary>The <c>--phase measure</c> of a backlog: waits for and measures what <c>--posted</c> (a <c>--phase post</c>'s output) says.</summary>
+    /// <summary>The <c>--phase measure</c> of a backlog: waits for and measures what <c>--posted</c> (a <c>--phase post</c>'s output)
+    /// says.</summary>
     internal static async Task<(JsonNode Posted, JsonObject Measured)> MeasurePostedAsync(Args args)
     {
         var posted = JsonNode.Parse(File.ReadAllText(args.Get("posted")))!;
@@ -317,7 +322,8 @@ public static class MessageLoad
         return (posted, measured);
     }
 
-    internal static async Task<JsonObject> WaitAndMeasureAsync(NpgsqlDataSource dataSource, Guid session, int expected, double timeoutSeconds)
+    internal static async Task<JsonObject> WaitAndMeasureAsync(NpgsqlDataSource dataSource, Guid session, int expected,
+        double timeoutSeconds)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(timeoutSeconds * Stopwatch.Frequency);
         // Waiting asks only whether one of the run's messages is unfinished, reading the unfinished ones (a partial index;
@@ -349,7 +355,8 @@ public static class MessageLoad
                        count(*) FILTER (WHERE status = 'dead') AS dead,
                        EXTRACT(EPOCH FROM max(created_at) - min(created_at))::float8 AS accept_seconds,
                        EXTRACT(EPOCH FROM max(completed_at) - min(created_at))::float8 AS handle_seconds,
-                       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000)
+                       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM completed_at - created_at)::float8
+                           * 1000)
                            FILTER (WHERE status = 'done') AS latency,
                        max(EXTRACT(EPOCH FROM completed_at - created_at)::float8 * 1000) AS max_latency,
                        EXTRACT(EPOCH FROM max(completed_at) - min(completed_at))::float8 AS drain_seconds,
@@ -379,7 +386,8 @@ public static class MessageLoad
                     ["max"] = reader.IsDBNull(6) ? double.NaN : reader.GetDouble(6),
                     // From the first finished to the last: a backlog's rate, whatever came before the first was handled.
                     ["drained_per_s"] = reader.IsDBNull(7) ? 0 : Math.Max(0, done - 1) / Math.Max(reader.GetDouble(7), 1e-3),
-                    // The middle 80 % of the finishes: a backlog's steady rate, without the first moments of a start or the last agent's tail.
+                    // The middle 80 % of the finishes: a backlog's steady rate, without the first moments of a start or the last agent's
+                    // tail.
                     ["drained_middle_per_s"] = reader.IsDBNull(8) ? 0 : 0.8 * done / Math.Max(reader.GetDouble(8), 1e-3),
                 };
             }

@@ -78,7 +78,8 @@ public static partial class ModelServer
                 ["id"] = "chatcmpl-bench", ["object"] = "chat.completion", ["created"] = 1, ["model"] = Model,
                 ["choices"] = new JsonArray(new JsonObject
                 {
-                    ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Concat(Tokens) }, ["finish_reason"] = "stop",
+                    ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = string.Concat(Tokens) },
+                        ["finish_reason"] = "stop",
                 }),
                 ["usage"] = usage,
             });
@@ -137,7 +138,8 @@ public static partial class ModelServer
                 ["id"] = "chatcmpl-bench", ["object"] = "chat.completion", ["created"] = 1, ["model"] = Model,
                 ["choices"] = new JsonArray(new JsonObject
                 {
-                    ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) },
+                    ["index"] = 0, ["message"] = new JsonObject
+                        { ["role"] = "assistant", ["content"] = null, ["tool_calls"] = new JsonArray(call) },
                     ["finish_reason"] = "tool_calls",
                 }),
                 ["usage"] = usage,
@@ -180,7 +182,8 @@ public static partial class ModelServer
         var chunk = new JsonObject
         {
             ["id"] = "chatcmpl-bench", ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = Model,
-            ["choices"] = delta is null ? new JsonArray() : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
+            ["choices"] = delta is null ? new JsonArray() : new
+                JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finish }),
         };
         if (usage is not null)
         {
@@ -219,7 +222,8 @@ public static partial class ModelServer
         public JsonObject ToJson() => new()
         {
             ["key"] = Key, ["stream"] = Stream, ["configured_ttft_ms"] = ConfiguredTtftMs, ["first_token_ms"] = FirstTokenMs,
-            ["total_ms"] = TotalMs, ["requests"] = Requests, ["arrived_at"] = ArrivedAt.ToString("O"), ["first_token_at"] = FirstTokenAt.ToString("O"),
+            ["total_ms"] = TotalMs, ["requests"] = Requests, ["arrived_at"] = ArrivedAt.ToString("O"),
+                ["first_token_at"] = FirstTokenAt.ToString("O"),
         };
     }
 }

@@ -3,7 +3,8 @@ using Bench;
 // bench-tool <command> --name value …; bench/run.sh drives it (see bench/README.md).
 if (args.Length == 0)
 {
-    Console.Error.WriteLine("usage: bench-tool http|hash|setup|explain|messages|sql-messages|model-server|llm|stream|waits|hot|report --option value …");
+    Console.Error.WriteLine("usage: bench-tool http|hash|setup|explain|messages|sql-messages|model-server|llm|stream|waits|hot|report " +
+        "--option value …");
     return 2;
 }
 

@@ -72,7 +72,8 @@ public static class Setup
 
     private static async Task<int> CreateAgentAsync(HttpClient api, string name, JsonObject? config)
     {
-        var response = await api.PostAsJsonAsync("/agents", config is null ? new JsonObject { ["name"] = name } : new JsonObject { ["name"] = name, ["config"] = config });
+        var response = await api.PostAsJsonAsync("/agents", config is null ? new JsonObject { ["name"] = name }
+            : new JsonObject { ["name"] = name, ["config"] = config });
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<int>();
     }

@@ -24,7 +24,8 @@ public static class Stats
     public static void Write(string path, JsonObject result)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-        File.WriteAllText(path, result.ToJsonString(new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        File.WriteAllText(path, result.ToJsonString(new JsonSerializerOptions
+            { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         Console.WriteLine($"  {result["name"]}: " + string.Join(", ", result
             .Where(pair => pair.Key != "name" && pair.Value is JsonValue)
             .Select(pair => $"{pair.Key}={Format(pair.Value!)}")));

@@ -50,10 +50,13 @@ public static class WaitLoad
             ["kb_per_run_in_flight"] = sampler.MaxInFlight > 0 ? (double)(sampler.PeakRssKb - rssBefore) / sampler.MaxInFlight : double.NaN,
         });
 
-        var peers = await LlmLoad.CreateAgentsAsync(client, $"bench-wait-peer-{run}", Llm(delegationLatency, delegates: false), delegations);
-        var askers = await LlmLoad.CreateAgentsAsync(client, $"bench-wait-asker-{run}", Llm(delegationLatency, delegates: true), delegations);
+        var peers = await LlmLoad.CreateAgentsAsync(client, $"bench-wait-peer-{run}", Llm(delegationLatency, delegates: false),
+            delegations);
+        var askers = await LlmLoad.CreateAgentsAsync(client, $"bench-wait-asker-{run}", Llm(delegationLatency, delegates: true),
+            delegations);
         var address = await AddressesAsync(db, [.. peers, .. askers]);
-        var delegated = await PostAllAsync(client, db, [.. askers.Select((asker, i) => (asker, $"ask {address[peers[i]]}: question {i}"))], null);
+        var delegated = await PostAllAsync(client, db, [.. askers.Select((asker, i) => (asker, $"ask {address[peers[i]]}: question {i}"))],
+            null);
         var correct = delegated.Replies.Select((reply, i) => reply == $"{address[peers[i]]} said: " + Answer).Count(ok => ok);
         Write(outFile, "waits.delegate", delegated, new JsonObject
         {
@@ -65,7 +68,8 @@ public static class WaitLoad
         var b = await LlmLoad.CreateAgentsAsync(client, $"bench-wait-b-{run}", Llm(delegationLatency, delegates: true), chains);
         var c = await LlmLoad.CreateAgentsAsync(client, $"bench-wait-c-{run}", Llm(delegationLatency, delegates: false), chains);
         address = await AddressesAsync(db, [.. a, .. b, .. c]);
-        var chain = await PostAllAsync(client, db, [.. a.Select((x, i) => (x, $"ask {address[b[i]]}: ask {address[c[i]]}: hello {i}"))], null);
+        var chain = await PostAllAsync(client, db, [.. a.Select((x, i) => (x, $"ask {address[b[i]]}: ask {address[c[i]]}: hello {i}"))],
+            null);
         var chainOk = chain.Replies.Select((reply, i) => reply == $"{address[b[i]]} said: {address[c[i]]} said: " + Answer).Count(ok => ok);
         Write(outFile, "waits.chain", chain, new JsonObject { ["chains"] = chains, ["depth"] = 3, ["answered"] = chainOk });
         var cycle = await PostAllAsync(client, db, [.. a.Select((x, i) => (x, $"ask {address[b[i]]}: ask {address[x]}: who {i}"))], null);
@@ -87,7 +91,8 @@ public static class WaitLoad
     private sealed record Result(double WallMs, double P50, double P99, double Max, int Done, int Errors, List<string?> Replies);
 
     /// <summary>Posts one message to each agent at once (64 connections), then waits for every one to be final.</summary>
-    private static async Task<Result> PostAllAsync(HttpClient client, NpgsqlDataSource db, (int Agent, string Text)[] sends, Sampler? sample)
+    private static async Task<Result> PostAllAsync(HttpClient client, NpgsqlDataSource db, (int Agent, string Text)[] sends,
+        Sampler? sample)
     {
         var started = Stopwatch.StartNew();
         var ids = await Task.WhenAll(sends.Select(async send =>
@@ -104,7 +109,8 @@ public static class WaitLoad
                 await sample.TakeAsync();
             }
 
-            await using var count = db.CreateCommand("SELECT count(*) FROM messages WHERE id = ANY($1) AND status IN ('done', 'dead', 'canceled')");
+            await using var count = db.CreateCommand(
+                "SELECT count(*) FROM messages WHERE id = ANY($1) AND status IN ('done', 'dead', 'canceled')");
             count.Parameters.Add(new NpgsqlParameter { Value = ids });
             if ((long)(await count.ExecuteScalarAsync())! == ids.Length)
             {
@@ -126,13 +132,15 @@ public static class WaitLoad
         {
             while (await reader.ReadAsync())
             {
-                rows[reader.GetGuid(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3) ? double.NaN : reader.GetDouble(3));
+                rows[reader.GetGuid(0)] = (reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2), reader.IsDBNull(3)
+                    ? double.NaN : reader.GetDouble(3));
             }
         }
 
         var done = ids.Where(id => rows.TryGetValue(id, out var row) && row.Status == "done").ToList();
         var latencies = done.Select(id => rows[id].Ms).Order().ToList();
-        return new Result(wall, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), latencies.Count > 0 ? latencies[^1] : double.NaN,
+        return new Result(wall, Stats.Percentile(latencies, 50), Stats.Percentile(latencies, 99), latencies.Count > 0 ? latencies[^1]
+            : double.NaN,
             done.Count, ids.Length - done.Count, [.. ids.Select(id => rows.TryGetValue(id, out var row) ? row.Reply : null)]);
     }
 

@@ -10,7 +10,8 @@ using System.Text.Json.Nodes;
 //   dotnet AgentCloud.LoadDriver.dll <api-url> <seconds> <requests-per-second>
 // Prints one JSON object with the figures on its last line of output.
 if (args.Length < 3 || !Uri.TryCreate(args[0], UriKind.Absolute, out var api)
-    || !int.TryParse(args[1], out var seconds) || !double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture, out var rate))
+    || !int.TryParse(args[1], out var seconds) || !double.TryParse(args[2], System.Globalization.CultureInfo.InvariantCulture,
+        out var rate))
 {
     Console.Error.WriteLine("usage: AgentCloud.LoadDriver <api-url> <seconds> <requests-per-second>");
     return 2;
@@ -29,7 +30,8 @@ namespace LoadDriver
         private const int MaxInFlight = 64;
         private const int MessageAgents = 12;
 
-        private readonly HttpClient http = new(new SocketsHttpHandler { MaxConnectionsPerServer = MaxInFlight, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+        private readonly HttpClient http = new(new SocketsHttpHandler
+            { MaxConnectionsPerServer = MaxInFlight, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
         {
             BaseAddress = api,
             Timeout = TimeSpan.FromSeconds(30),
@@ -69,7 +71,8 @@ namespace LoadDriver
             for (var i = 0; i < MessageAgents; i++)
             {
                 var user = users[i % users.Count];
-                using var response = await SendAsync(HttpMethod.Post, "/agents", user, new { name = $"soak echo {i}", config = new { behavior = "echo" } });
+                using var response = await SendAsync(HttpMethod.Post, "/agents", user,
+                    new { name = $"soak echo {i}", config = new { behavior = "echo" } });
                 response.EnsureSuccessStatusCode();
                 user.Agents.Add((await response.Content.ReadFromJsonAsync<JsonObject>())!["id"]!.GetValue<int>());
             }
@@ -150,7 +153,8 @@ namespace LoadDriver
                         [HttpStatusCode.OK], NextAddress());
                     break;
                 case < 20:
-                    var created = await TimedAsync("create_agent", HttpMethod.Post, "/agents", user, new { name = "soak scratch", config = new { note = "x" } },
+                    var created = await TimedAsync("create_agent", HttpMethod.Post, "/agents", user,
+                        new { name = "soak scratch", config = new { note = "x" } },
                         [HttpStatusCode.Created]);
                     if (created?["id"] is { } id)
                     {
@@ -165,13 +169,15 @@ namespace LoadDriver
                     await TimedAsync("get_agent", HttpMethod.Get, $"/agents/{agent}", user, null, [HttpStatusCode.OK]);
                     break;
                 case < 34 when agent is not null:
-                    await TimedAsync("update_agent", HttpMethod.Put, $"/agents/{agent}", user, new { name = $"soak echo {roll}" }, [HttpStatusCode.OK]);
+                    await TimedAsync("update_agent", HttpMethod.Put, $"/agents/{agent}", user, new { name = $"soak echo {roll}" },
+                        [HttpStatusCode.OK]);
                     break;
                 case < 38:
                     // Deletes only scratch agents: the echo agents' messages must all be handled at the end.
                     if (scratchAgents.TryDequeue(out var scratch))
                     {
-                        await TimedAsync("delete_agent", HttpMethod.Delete, $"/agents/{scratch.Id}", scratch.Owner, null, [HttpStatusCode.NoContent]);
+                        await TimedAsync("delete_agent", HttpMethod.Delete, $"/agents/{scratch.Id}", scratch.Owner, null,
+                            [HttpStatusCode.NoContent]);
                     }
 
                     break;
@@ -185,7 +191,8 @@ namespace LoadDriver
 
                     break;
                 case < 76 when agent is not null:
-                    await TimedAsync("list_messages", HttpMethod.Get, $"/agents/{agent}/messages?limit=20", user, null, [HttpStatusCode.OK]);
+                    await TimedAsync("list_messages", HttpMethod.Get, $"/agents/{agent}/messages?limit=20", user, null,
+                        [HttpStatusCode.OK]);
                     break;
                 case < 92 when agent is not null:
                     await TimedAsync("read_logs", HttpMethod.Get, $"/agents/{agent}/logs?limit=50", user, null, [HttpStatusCode.OK]);
@@ -202,9 +209,11 @@ namespace LoadDriver
             const string password = "soak test password 123";
             var address = NextAddress();
             var signup = track
-                ? await TimedAsync("signup", HttpMethod.Post, "/signup", null, new { username, email = $"{username}@example.com", password },
+                ? await TimedAsync("signup", HttpMethod.Post, "/signup", null,
+                    new { username, email = $"{username}@example.com", password },
                     [HttpStatusCode.Created], address)
-                : await SendForJsonAsync(HttpMethod.Post, "/signup", null, new { username, email = $"{username}@example.com", password }, address);
+                : await SendForJsonAsync(HttpMethod.Post, "/signup", null, new { username, email = $"{username}@example.com", password },
+                    address);
             if (signup is null)
             {
                 return null;
@@ -297,7 +306,8 @@ namespace LoadDriver
                 ["transport_errors"] = transportErrors,
                 ["skipped"] = skipped,
                 ["unexpected"] = JsonSerializer.SerializeToNode(unexpected.ToArray()),
-                ["latency_ms"] = new JsonObject { ["p50"] = Percentile(sorted, 0.50), ["p99"] = Percentile(sorted, 0.99), ["max"] = Math.Round(sorted.LastOrDefault(), 1) },
+                ["latency_ms"] = new JsonObject { ["p50"] = Percentile(sorted, 0.50), ["p99"] = Percentile(sorted, 0.99),
+                    ["max"] = Math.Round(sorted.LastOrDefault(), 1) },
                 ["latency_ms_by_kind"] = byKind,
                 ["users"] = users.Count,
                 ["message_ids"] = JsonSerializer.SerializeToNode(messageIds.ToArray()),

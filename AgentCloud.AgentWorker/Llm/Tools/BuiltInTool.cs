@@ -50,7 +50,8 @@ public sealed record ToolApplied(string? Error = null, Action? AfterCommit = nul
     public static ToolApplied Refused(string error) => new(error);
 }
 
-/// <summary>A tool's answer to the model. <paramref name="TakenReply"/>: a message the run took as its reply (done with the result's step).</summary>
+/// <summary>A tool's answer to the model. <paramref name="TakenReply"/>: a message the run took as its reply (done with the result's
+/// step).</summary>
 public sealed record ToolOutcome(string Text, bool IsError = false, Guid? TakenReply = null, string? TakenFrom = null);
 
 /// <summary>The built-in tools by name, as DI has them; their declarations are what the model sees.</summary>

@@ -57,14 +57,16 @@ public sealed class SendMessageTool(
             return ToolApplied.Refused("This agent has no address, so it cannot send messages.");
         }
 
-        var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false, cancellationToken);
+        var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, context.AgentId, target, overHttp: false,
+            cancellationToken);
         if (route.Unreachable)
         {
             // As /send refuses it: nothing could deliver it, so the model hears so now instead of waiting for a reply.
             return ToolApplied.Refused(MessageTable.Unresolvable(target));
         }
 
-        var send = Outgoing.CausedBy(context.Message, context.AgentId, context.AgentAddress, target, Outgoing.Text(text!), delegation: true) with
+        var send = Outgoing.CausedBy(context.Message, context.AgentId, context.AgentAddress, target, Outgoing.Text(text!), delegation: true)
+            with
         {
             Traceparent = Activity.Current?.Id ?? context.Message.Traceparent,
             Why = $"a tool call of message {context.Message.Id}",
@@ -95,12 +97,14 @@ public sealed class SendMessageTool(
         var sentId = Guid.Parse(data["sent_message_id"]!.GetValue<string>());
         var sentSeq = data["sent_seq"]!.GetValue<long>();
         var target = data["target"]!.GetValue<string>();
-        var timeout = data["reply_timeout_seconds"] is JsonValue stored ? TimeSpan.FromSeconds(stored.GetValue<double>()) : llm.Value.SendMessageReplyTimeout;
+        var timeout = data["reply_timeout_seconds"] is JsonValue stored ? TimeSpan.FromSeconds(stored.GetValue<double>())
+            : llm.Value.SendMessageReplyTimeout;
         var deadline = DateTime.SpecifyKind(call.CalledAt, DateTimeKind.Utc) + timeout;
         var remoteSender = data["local"]?.GetValue<bool>() == true ? null : target;
         await using (var connection = await dataSource.OpenConnectionAsync(cancellationToken))
         {
-            if (await LlmTools.FindReplyAsync(connection, context.AgentId, sentId, sentSeq, remoteSender, context.Message.Session, cancellationToken)
+            if (await LlmTools.FindReplyAsync(connection, context.AgentId, sentId, sentSeq, remoteSender, context.Message.Session,
+                cancellationToken)
                 is { } reply)
             {
                 return new ToolOutcome(PayloadText.Of(reply.Payload, reply.SchemaDigest), TakenReply: reply.Id, TakenFrom: target);

@@ -19,18 +19,21 @@ public sealed class A2APushConfigs(PushConfigStore store, OutboundDestinationPol
     private const int MaxTokenLength = 1000;
     private const int MaxCredentialsLength = 4000;
 
-    public async Task<TaskPushNotificationConfig> CreateAsync(int agentId, TaskPushNotificationConfig config, CancellationToken cancellationToken)
+    public async Task<TaskPushNotificationConfig> CreateAsync(int agentId, TaskPushNotificationConfig config,
+        CancellationToken cancellationToken)
     {
         var taskId = TaskId(config.TaskId, "taskId");
         return await SaveAsync(agentId, taskId, await ValidAsync(config, "", cancellationToken), cancellationToken);
     }
 
     /// <summary>A config that came inside SendMessage's configuration: checked before the message is sent.</summary>
-    public async Task<TaskPushNotificationConfig> ValidAsync(TaskPushNotificationConfig config, string fieldPrefix, CancellationToken cancellationToken)
+    public async Task<TaskPushNotificationConfig> ValidAsync(TaskPushNotificationConfig config, string fieldPrefix,
+        CancellationToken cancellationToken)
     {
         if (config.Id is { Length: > MaxIdLength } || config.Id is { } id && id.Any(char.IsControl))
         {
-            throw JsonRpcException.InvalidParams($"{fieldPrefix}id", $"id must be at most {MaxIdLength} characters, none of them control characters.");
+            throw JsonRpcException.InvalidParams($"{fieldPrefix}id",
+                $"id must be at most {MaxIdLength} characters, none of them control characters.");
         }
 
         if (await CallbackUrls.ProblemAsync(config.Url, destinations, cancellationToken) is { } problem)
@@ -40,14 +43,17 @@ public sealed class A2APushConfigs(PushConfigStore store, OutboundDestinationPol
 
         if (config.Token is { } token && (token.Length > MaxTokenLength || !IsHeaderValue(token)))
         {
-            throw JsonRpcException.InvalidParams($"{fieldPrefix}token", $"token must be at most {MaxTokenLength} printable ASCII characters.");
+            throw JsonRpcException.InvalidParams($"{fieldPrefix}token",
+                $"token must be at most {MaxTokenLength} printable ASCII characters.");
         }
 
         if (config.Authentication is { } authentication)
         {
-            if (string.IsNullOrEmpty(authentication.Scheme) || authentication.Scheme.Length > 100 || !authentication.Scheme.All(IsTokenChar))
+            if (string.IsNullOrEmpty(authentication.Scheme) || authentication.Scheme.Length > 100
+                || !authentication.Scheme.All(IsTokenChar))
             {
-                throw JsonRpcException.InvalidParams($"{fieldPrefix}authentication.scheme", "scheme must be an HTTP authentication scheme such as Bearer.");
+                throw JsonRpcException.InvalidParams($"{fieldPrefix}authentication.scheme",
+                    "scheme must be an HTTP authentication scheme such as Bearer.");
             }
 
             if (authentication.Credentials is { } credentials && (credentials.Length > MaxCredentialsLength || !IsHeaderValue(credentials)))
@@ -61,7 +67,8 @@ public sealed class A2APushConfigs(PushConfigStore store, OutboundDestinationPol
     }
 
     /// <summary>Saves an already checked config on a task (SendMessage's, once its task exists).</summary>
-    public async Task<TaskPushNotificationConfig> SaveAsync(int agentId, Guid taskId, TaskPushNotificationConfig config, CancellationToken cancellationToken)
+    public async Task<TaskPushNotificationConfig> SaveAsync(int agentId, Guid taskId, TaskPushNotificationConfig config,
+        CancellationToken cancellationToken)
     {
         var id = string.IsNullOrEmpty(config.Id) ? Guid.NewGuid().ToString("D") : config.Id;
         var (outcome, row) = await store.SaveAsync(agentId, taskId, id, config.Url!, NullIfEmpty(config.Token),
@@ -75,7 +82,8 @@ public sealed class A2APushConfigs(PushConfigStore store, OutboundDestinationPol
         };
     }
 
-    public async Task<TaskPushNotificationConfig> GetAsync(int agentId, GetTaskPushNotificationConfigRequest request, CancellationToken cancellationToken)
+    public async Task<TaskPushNotificationConfig> GetAsync(int agentId, GetTaskPushNotificationConfigRequest request,
+        CancellationToken cancellationToken)
     {
         var taskId = TaskId(request.TaskId, "taskId");
         var id = string.IsNullOrEmpty(request.Id) ? throw JsonRpcException.InvalidParams("id", "A config id is required.") : request.Id;
@@ -117,7 +125,8 @@ public sealed class A2APushConfigs(PushConfigStore store, OutboundDestinationPol
     {
         var taskId = TaskId(request.TaskId, "taskId");
         var id = string.IsNullOrEmpty(request.Id) ? throw JsonRpcException.InvalidParams("id", "A config id is required.") : request.Id;
-        if (!await store.DeleteAsync(agentId, taskId, id, cancellationToken) && !await store.TaskExistsAsync(agentId, taskId, cancellationToken))
+        if (!await store.DeleteAsync(agentId, taskId, id, cancellationToken)
+            && !await store.TaskExistsAsync(agentId, taskId, cancellationToken))
         {
             throw TaskNotFound(request.TaskId!);
         }

@@ -22,7 +22,8 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 100;
 
-    public async Task<JsonNode?> CallAsync(int userId, int agentId, string method, JsonObject parameters, CancellationToken cancellationToken)
+    public async Task<JsonNode?> CallAsync(int userId, int agentId, string method, JsonObject parameters,
+        CancellationToken cancellationToken)
     {
         switch (method)
         {
@@ -71,10 +72,12 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
                 return Serialize(await pushConfigs.CreateAsync(agentId, Parse<TaskPushNotificationConfig>(parameters), cancellationToken));
 
             case A2AMethods.GetTaskPushNotificationConfig:
-                return Serialize(await pushConfigs.GetAsync(agentId, Parse<GetTaskPushNotificationConfigRequest>(parameters), cancellationToken));
+                return Serialize(await pushConfigs.GetAsync(agentId, Parse<GetTaskPushNotificationConfigRequest>(parameters),
+                    cancellationToken));
 
             case A2AMethods.ListTaskPushNotificationConfigs:
-                return Serialize(await pushConfigs.ListAsync(agentId, Parse<ListTaskPushNotificationConfigsRequest>(parameters), cancellationToken));
+                return Serialize(await pushConfigs.ListAsync(agentId, Parse<ListTaskPushNotificationConfigsRequest>(parameters),
+                    cancellationToken));
 
             case A2AMethods.DeleteTaskPushNotificationConfig:
                 await pushConfigs.DeleteAsync(agentId, Parse<DeleteTaskPushNotificationConfigRequest>(parameters), cancellationToken);
@@ -85,8 +88,10 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
         }
     }
 
-    /// <summary>SendStreamingMessage and SubscribeToTask: checks first (errors still come as a plain JSON-RPC answer), then the stream.</summary>
-    public async Task<MessageRow> StartStreamAsync(int userId, int agentId, string method, JsonObject parameters, CancellationToken cancellationToken)
+    /// <summary>SendStreamingMessage and SubscribeToTask: checks first (errors still come as a plain JSON-RPC answer), then the
+    /// stream.</summary>
+    public async Task<MessageRow> StartStreamAsync(int userId, int agentId, string method, JsonObject parameters,
+        CancellationToken cancellationToken)
     {
         if (method == A2AMethods.SendStreamingMessage)
         {
@@ -129,7 +134,10 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
                     if (!working)
                     {
                         working = true;
-                        yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = new() { State = TaskStates.Working } } });
+                        yield return Serialize(new StreamResponse
+                        {
+                            StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = new() { State = TaskStates.Working } },
+                        });
                     }
 
                     yield return Serialize(new StreamResponse
@@ -148,17 +156,22 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
                     {
                         yield return Serialize(new StreamResponse
                         {
-                            ArtifactUpdate = new() { TaskId = taskId, ContextId = contextId, Artifact = Tasks.Answer(row.Reply), LastChunk = true },
+                            ArtifactUpdate = new() { TaskId = taskId, ContextId = contextId, Artifact = Tasks.Answer(row.Reply),
+                                LastChunk = true },
                         });
                     }
 
-                    yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = Tasks.Status(row) } });
+                    yield return Serialize(new StreamResponse { StatusUpdate =
+                        new() { TaskId = taskId, ContextId = contextId, Status = Tasks.Status(row) } });
                     yield break;
                 default:
                     if (!working)
                     {
                         working = true;
-                        yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = new() { State = TaskStates.Working } } });
+                        yield return Serialize(new StreamResponse
+                        {
+                            StatusUpdate = new() { TaskId = taskId, ContextId = contextId, Status = new() { State = TaskStates.Working } },
+                        });
                     }
 
                     break;
@@ -206,12 +219,14 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
         var payloadJson = payload.ToJsonString();
         if (MessageRules.IsTooLarge(payloadJson))
         {
-            throw JsonRpcException.InvalidParams("message.parts", $"The content may be at most {MessageRules.MaxPayloadBytes} bytes of JSON.");
+            throw JsonRpcException.InvalidParams("message.parts",
+                $"The content may be at most {MessageRules.MaxPayloadBytes} bytes of JSON.");
         }
 
         // A push config given with the message is checked before anything is sent, and saved on the new task at once.
         var push = request.Configuration?.TaskPushNotificationConfig is { } pushJson
-            ? await pushConfigs.ValidAsync(Parse<TaskPushNotificationConfig>(pushJson), "configuration.taskPushNotificationConfig.", cancellationToken)
+            ? await pushConfigs.ValidAsync(Parse<TaskPushNotificationConfig>(pushJson), "configuration.taskPushNotificationConfig.",
+                cancellationToken)
             : null;
         var sent = (await messages.SendToAgentAsync(userId, agentId, payloadJson, session, MessageRules.CurrentTraceparent(),
                 idempotencyKey: null, cancellationToken)).Message
@@ -292,7 +307,8 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
         }
         catch (JsonException exception)
         {
-            throw JsonRpcException.InvalidParams(exception.Path is { Length: > 2 } path ? path[2..] : "params", "A value of the wrong type.");
+            throw JsonRpcException.InvalidParams(exception.Path is { Length: > 2 } path ? path[2..] : "params",
+                "A value of the wrong type.");
         }
     }
 

@@ -12,7 +12,8 @@ public sealed class PushConfigRow
     public DateTime CreatedAt { get; init; }
 }
 
-/// <summary>The push notification configs of A2A tasks (<c>a2a_push_configs</c>, migration 0095), each on an inbound message of an agent.</summary>
+/// <summary>The push notification configs of A2A tasks (<c>a2a_push_configs</c>, migration 0095), each on an inbound message of an
+/// agent.</summary>
 public sealed class PushConfigStore(NpgsqlDataSource dataSource)
 {
     /// <summary>Configs one task may have.</summary>
@@ -76,19 +77,22 @@ public sealed class PushConfigStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<PushConfigRow>(new CommandDefinition(
             $"""
-            SELECT p.{Columns.Replace(", ", ", p.", StringComparison.Ordinal)} FROM a2a_push_configs p JOIN messages m ON m.id = p.message_id
+            SELECT p.{Columns.Replace(", ", ", p.", StringComparison.Ordinal)} FROM a2a_push_configs p JOIN messages m ON m.id =
+                p.message_id
             WHERE p.message_id = @taskId AND p.id = @id AND m.agent_id = @agentId
             """,
             new { agentId, taskId, id }, cancellationToken: cancellationToken));
     }
 
     /// <summary>The task's configs by id after <paramref name="afterId"/>; one more than <paramref name="take"/> asks.</summary>
-    public async Task<IReadOnlyList<PushConfigRow>> ListAsync(int agentId, Guid taskId, string? afterId, int take, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<PushConfigRow>> ListAsync(int agentId, Guid taskId, string? afterId, int take,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<PushConfigRow>(new CommandDefinition(
             $"""
-            SELECT p.{Columns.Replace(", ", ", p.", StringComparison.Ordinal)} FROM a2a_push_configs p JOIN messages m ON m.id = p.message_id
+            SELECT p.{Columns.Replace(", ", ", p.", StringComparison.Ordinal)} FROM a2a_push_configs p JOIN messages m ON m.id =
+                p.message_id
             WHERE p.message_id = @taskId AND m.agent_id = @agentId AND (@afterId::text IS NULL OR p.id > @afterId)
             ORDER BY p.id LIMIT @take
             """,

@@ -80,7 +80,8 @@ public static class Tasks
 
     public static Artifact Answer(string replyJson) => new() { ArtifactId = AnswerArtifactId, Name = "answer", Parts = Parts(replyJson) };
 
-    /// <summary>The payload of an incoming A2A message: its text (parts joined), or one data part's value; null when it has neither.</summary>
+    /// <summary>The payload of an incoming A2A message: its text (parts joined), or one data part's value; null when it has
+    /// neither.</summary>
     public static JsonNode? Payload(Message message)
     {
         var texts = message.Parts.Where(p => p.Text is not null).Select(p => p.Text!).ToList();
@@ -97,7 +98,8 @@ public static class Tasks
 
         return texts.Count + data.Count == 0 ? null : new JsonObject
         {
-            ["parts"] = new JsonArray([.. message.Parts.Select(p => (JsonNode?)(p.Text is not null ? JsonValue.Create(p.Text) : p.Data?.DeepClone()))]),
+            ["parts"] = new JsonArray([.. message.Parts.Select(p =>
+                (JsonNode?)(p.Text is not null ? JsonValue.Create(p.Text) : p.Data?.DeepClone()))]),
         };
     }
 

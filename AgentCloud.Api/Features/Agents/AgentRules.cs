@@ -17,11 +17,13 @@ public static class AgentRules
     public static IRuleBuilderOptions<T, string?> ValidAgentName<T>(this IRuleBuilder<T, string?> rule) =>
         rule
             .Must(name => !string.IsNullOrWhiteSpace(name)).WithMessage("name must not be empty or blank.")
-            .Must(name => name is null || name.Length <= MaxNameLength).WithMessage($"name must be at most {MaxNameLength} characters long.")
+            .Must(name => name is null || name.Length <= MaxNameLength)
+                .WithMessage($"name must be at most {MaxNameLength} characters long.")
             .Must(name => name is null || !name.Any(char.IsControl)).WithMessage("name must not contain control characters.");
 
     /// <summary>A JSON object of at most 32 KiB that selects a behaviour this deployment knows, with the fields it needs.</summary>
-    public static IRuleBuilderOptionsConditions<T, JsonElement?> ValidAgentConfig<T>(this IRuleBuilder<T, JsonElement?> rule, AgentBehaviors behaviors) =>
+    public static IRuleBuilderOptionsConditions<T, JsonElement?>
+        ValidAgentConfig<T>(this IRuleBuilder<T, JsonElement?> rule, AgentBehaviors behaviors) =>
         rule.Custom((config, context) =>
         {
             if (config is not { } value)
@@ -43,7 +45,8 @@ public static class AgentRules
             }
             else
             {
-                foreach (var problem in behaviors.Validate(value).Concat(TokenLimits.Problems(JsonNode.Parse(value.GetRawText())!.AsObject())))
+                foreach (var problem in behaviors.Validate(value)
+                    .Concat(TokenLimits.Problems(JsonNode.Parse(value.GetRawText())!.AsObject())))
                 {
                     context.AddFailure(problem);
                 }

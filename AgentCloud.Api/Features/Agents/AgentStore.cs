@@ -54,7 +54,8 @@ public sealed class AgentStore(NpgsqlDataSource dataSource, IAgentAddressing add
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<AgentRow>(new CommandDefinition(
-            $"SELECT {Columns} FROM agents WHERE id = @id AND user_id = @userId", new { id, userId }, cancellationToken: cancellationToken));
+            $"SELECT {Columns} FROM agents WHERE id = @id AND user_id = @userId", new { id, userId },
+                cancellationToken: cancellationToken));
     }
 
     public async Task<bool> ExistsAsync(int userId, int id, CancellationToken cancellationToken)

@@ -92,7 +92,8 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<int>(new CommandDefinition(
-            "SELECT id FROM unnest(@agentIds) AS wanted(id) WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = wanted.id AND a.user_id = @userId)",
+            "SELECT id FROM unnest(@agentIds) AS wanted(id) WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = wanted.id AND " +
+            "a.user_id = @userId)",
             new { userId, agentIds }, cancellationToken: cancellationToken))).AsList();
     }
 

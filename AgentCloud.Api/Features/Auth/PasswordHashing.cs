@@ -23,17 +23,17 @@ public sealed partial class PasswordHashing
 {
     private static readonly object Owner = new();
 
-    private readonly PasswordHasher<object> _hasher = new(Options.Create(new PasswordHasherOptions
+    private readonly PasswordHasher<object> hasher = new(Options.Create(new PasswordHasherOptions
     {
         CompatibilityMode = PasswordHasherCompatibilityMode.IdentityV3,
         IterationCount = 100_000,
     }));
 
-    private readonly string _dummyHash;
+    private readonly string dummyHash;
 
-    public PasswordHashing() => _dummyHash = _hasher.HashPassword(Owner, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
+    public PasswordHashing() => dummyHash = hasher.HashPassword(Owner, Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)));
 
-    public string Hash(string password) => _hasher.HashPassword(Owner, password);
+    public string Hash(string password) => hasher.HashPassword(Owner, password);
 
     public PasswordCheck Verify(string storedHash, string password)
     {
@@ -48,7 +48,7 @@ public sealed partial class PasswordHashing
 
         try
         {
-            return _hasher.VerifyHashedPassword(Owner, storedHash, password) switch
+            return hasher.VerifyHashedPassword(Owner, storedHash, password) switch
             {
                 PasswordVerificationResult.Success => PasswordCheck.Succeeded,
                 PasswordVerificationResult.SuccessRehashNeeded => PasswordCheck.SucceededRehashNeeded,
@@ -62,7 +62,7 @@ public sealed partial class PasswordHashing
     }
 
     /// <summary>As slow as a real check, so a login for a missing user takes as long as a wrong password.</summary>
-    public void VerifyAgainstDummy(string password) => _hasher.VerifyHashedPassword(Owner, _dummyHash, password);
+    public void VerifyAgainstDummy(string password) => hasher.VerifyHashedPassword(Owner, dummyHash, password);
 
     [GeneratedRegex("^[0-9a-f]{64}$")]
     private static partial Regex LegacySha256Hex();

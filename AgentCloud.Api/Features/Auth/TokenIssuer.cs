@@ -10,7 +10,7 @@ public sealed record AccessToken(string Token, TimeSpan Lifetime);
 
 public sealed class TokenIssuer(JwtSettings settings)
 {
-    private readonly JsonWebTokenHandler _handler = new();
+    private readonly JsonWebTokenHandler handler = new();
 
     /// <summary>
     /// A token for the user at <paramref name="tokenVersion"/> (a password change moves past it), with a
@@ -19,7 +19,7 @@ public sealed class TokenIssuer(JwtSettings settings)
     public AccessToken Issue(int userId, int tokenVersion)
     {
         var now = DateTime.UtcNow;
-        var token = _handler.CreateToken(new SecurityTokenDescriptor
+        var token = handler.CreateToken(new SecurityTokenDescriptor
         {
             Issuer = settings.Issuer,
             Audience = settings.Audience,

@@ -15,7 +15,8 @@ namespace AgentCloud.Api.Features.Callbacks;
 /// 2xx answer is delivered; anything else (a redirect is not followed) is a failed attempt, retried with backoff until the
 /// attempts run out. Never throws: whatever goes wrong ends as a recorded attempt, or as a lease left to expire.
 /// </summary>
-public sealed class CallbackSender(CallbackStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options, TimeProvider time,
+public sealed class CallbackSender(CallbackStore store, IHttpClientFactory httpClients, IOptions<CallbackOptions> options,
+    TimeProvider time,
     ILogger<CallbackSender> logger)
 {
     public const string HttpClientName = "callbacks";
@@ -52,7 +53,8 @@ public sealed class CallbackSender(CallbackStore store, IHttpClientFactory httpC
             var settings = options.Value;
             if (delivery.Attempts >= settings.MaxAttempts)
             {
-                await store.DeadAsync(delivery.Id, LeaseOwner, statusCode, $"{error} (after {delivery.Attempts} attempts)", cancellationToken);
+                await store.DeadAsync(delivery.Id, LeaseOwner, statusCode, $"{error} (after {delivery.Attempts} attempts)",
+                    cancellationToken);
                 logger.LogWarning("Callback delivery {DeliveryId} ({Event}) is dead after {Attempts} attempts: {Error}",
                     delivery.Id, delivery.Event, delivery.Attempts, error);
                 return;
@@ -60,7 +62,8 @@ public sealed class CallbackSender(CallbackStore store, IHttpClientFactory httpC
 
             var delay = RetryBackoff.Delay(delivery.Attempts, settings.RetryBaseDelay, settings.RetryMaxDelay);
             await store.RetryLaterAsync(delivery.Id, LeaseOwner, statusCode, error, delay, cancellationToken);
-            logger.LogInformation("Callback delivery {DeliveryId} ({Event}) failed (attempt {Attempt} of {MaxAttempts}), retrying in {Delay}: {Error}",
+            logger.LogInformation("Callback delivery {DeliveryId} ({Event}) failed (attempt {Attempt} of {MaxAttempts}), retrying in " +
+                "{Delay}: {Error}",
                 delivery.Id, delivery.Event, delivery.Attempts, settings.MaxAttempts, delay, error);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -70,7 +73,8 @@ public sealed class CallbackSender(CallbackStore store, IHttpClientFactory httpC
         catch (Exception exception)
         {
             activity?.SetStatus(ActivityStatusCode.Error, exception.Message);
-            logger.LogError(exception, "Could not record callback delivery {DeliveryId}; its lease will expire and it is tried again", delivery.Id);
+            logger.LogError(exception, "Could not record callback delivery {DeliveryId}; its lease will expire and it is tried again",
+                delivery.Id);
         }
     }
 
@@ -106,7 +110,8 @@ public sealed class CallbackSender(CallbackStore store, IHttpClientFactory httpC
         var body = new JsonObject
         {
             ["type"] = delivery.Event,
-            ["timestamp"] = DateTime.SpecifyKind(delivery.CreatedAt, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+            ["timestamp"] = DateTime.SpecifyKind(delivery.CreatedAt, DateTimeKind.Utc)
+                .ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
             ["data"] = JsonNode.Parse(delivery.Data),
         }.ToJsonString();
         // The same id on every attempt, so a receiver can drop a repeat; the timestamp is the attempt's.

@@ -42,7 +42,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     /// Up to <paramref name="limit"/> due deliveries, each the oldest unfinished one of its message and destination (so a
     /// receiver sees a message's events in order), leased to <paramref name="owner"/>: a lease that runs out makes it due again.
     /// </summary>
-    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(string owner, int limit, TimeSpan lease, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ClaimedDelivery>> ClaimAsync(string owner, int limit, TimeSpan lease,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<ClaimedDelivery>(new CommandDefinition(
@@ -75,10 +76,13 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     }
 
     public Task DeliveredAsync(long id, string owner, int statusCode, CancellationToken cancellationToken) => RecordAsync(
-        $"status = '{DeliveryStatus.Delivered}', delivered_at = {Now}, last_error = NULL", id, owner, statusCode, null, null, cancellationToken);
+        $"status = '{DeliveryStatus.Delivered}', delivered_at = {Now}, last_error = NULL", id, owner, statusCode, null, null,
+            cancellationToken);
 
-    public Task RetryLaterAsync(long id, string owner, int? statusCode, string error, TimeSpan delay, CancellationToken cancellationToken) =>
-        RecordAsync($"status = '{DeliveryStatus.Pending}', available_at = {Now} + @delay, last_error = @error", id, owner, statusCode, error, delay,
+    public Task RetryLaterAsync(long id, string owner, int? statusCode, string error, TimeSpan delay, CancellationToken cancellationToken)
+        =>
+        RecordAsync($"status = '{DeliveryStatus.Pending}', available_at = {Now} + @delay, last_error = @error", id, owner, statusCode,
+            error, delay,
             cancellationToken);
 
     public Task DeadAsync(long id, string owner, int? statusCode, string error, CancellationToken cancellationToken) => RecordAsync(

@@ -66,7 +66,8 @@ public sealed class Conversations(NpgsqlDataSource dataSource)
         return await MessageTable.SessionAsync(connection, agentId, session, take, cancellationToken);
     }
 
-    /// <summary>A page of the agent's inbound messages, newest first, before <paramref name="beforeSeq"/>; and how many match in all.</summary>
+    /// <summary>A page of the agent's inbound messages, newest first, before <paramref name="beforeSeq"/>; and how many match in
+    /// all.</summary>
     public async Task<(IReadOnlyList<MessageRow> Rows, int Total)> PageAsync(int agentId, Guid? session, IReadOnlyList<string>? statuses,
         long? beforeSeq, int take, CancellationToken cancellationToken)
     {
@@ -111,7 +112,8 @@ public static class DoorText
 {
     /// <summary>The text as the JSON string payload, or null when it cannot be stored or is too large.</summary>
     public static string? Payload(string text) =>
-        Shared.Data.StorableText.IsStorable(text) && JsonSerializer.Serialize(text) is var json && !MessageRules.IsTooLarge(json) ? json : null;
+        Shared.Data.StorableText.IsStorable(text) && JsonSerializer.Serialize(text) is var json && !MessageRules.IsTooLarge(json) ? json
+            : null;
 
     /// <summary>A JSON string reply is its text; any other JSON value its JSON text; none is empty.</summary>
     public static string Of(string? json)

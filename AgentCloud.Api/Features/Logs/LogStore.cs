@@ -70,7 +70,8 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
-            $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id > @afterId AND timestamp IS NOT NULL ORDER BY id LIMIT @take",
+            $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id > @afterId AND timestamp IS NOT NULL ORDER BY id " +
+            $"LIMIT @take",
             new { agentId, afterId, take }, cancellationToken: cancellationToken));
         return rows.AsList();
     }
@@ -100,7 +101,8 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
         var lastId = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
             "SELECT max(id) FROM agent_logs WHERE agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken)) ?? 0;
         var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
-            $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id <= @lastId AND timestamp IS NOT NULL ORDER BY id DESC LIMIT @count",
+            $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id <= @lastId AND timestamp IS NOT NULL ORDER BY id " +
+            $"DESC LIMIT @count",
             new { agentId, lastId, count }, cancellationToken: cancellationToken));
         return (rows.Reverse().ToList(), lastId);
     }

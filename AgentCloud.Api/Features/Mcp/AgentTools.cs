@@ -42,12 +42,14 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
     {
         RequireScope(ApiScopes.AgentsRead);
         var agents = await conversations.AgentsAsync(UserId(), cancellationToken);
-        return [.. agents.Where(agent => Caller().MayUseAgent(agent.Id)).Select(agent => new AgentSummary(agent.Id, agent.Name, agent.Behavior, agent.Address))];
+        return [.. agents.Where(agent => Caller().MayUseAgent(agent.Id))
+            .Select(agent => new AgentSummary(agent.Id, agent.Name, agent.Behavior, agent.Address))];
     }
 
     [McpServerTool(Name = "send_message", UseStructuredContent = true),
      Description("Sends a text message to one of your agents and waits for its answer (up to wait_seconds, at most 30). Returns the " +
-        "answer, or the message id and status to poll with get_message if it is not done yet. Give the same session to continue a conversation.")]
+        "answer, or the message id and status to poll with get_message if it is not done yet. Give the same session to continue a " +
+        "conversation.")]
     public async Task<SendResult> SendMessageAsync(
         [Description("The agent's id (see list_agents).")] int agent_id,
         [Description("What to say to the agent.")] string text,
@@ -92,7 +94,8 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
         }
 
         message = await waiter.WaitUntilFinishedAsync(message, TimeSpan.FromSeconds(wait_seconds), cancellationToken);
-        return new SendResult(message.Id, message.Session, message.Status, message.Reply is null ? null : DoorText.Of(message.Reply), message.Error);
+        return new SendResult(message.Id, message.Session, message.Status, message.Reply is null ? null : DoorText.Of(message.Reply),
+            message.Error);
     }
 
     [McpServerTool(Name = "get_message", ReadOnly = true, UseStructuredContent = true),
@@ -152,7 +155,8 @@ public sealed class AgentTools(Conversations conversations, MessageStore message
     {
         var (lines, _) = await logs.ReadTailAsync(agentId, count, cancellationToken);
         return string.Join("\n", lines.Select(line =>
-            $"{line.Timestamp.AsUtc().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)} {line.LogLevel} {line.Message}"));
+            $"{line.Timestamp.AsUtc().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)} {line.LogLevel} " +
+            $"{line.Message}"));
     }
 
     /// <summary>For the reading tools: the agents:read scope, and an agent of the caller this credential may use.</summary>
@@ -195,7 +199,8 @@ public static class AgentLogResources
     public const string UriSuffix = "/log";
     private const int Lines = 200;
 
-    public static async ValueTask<ListResourcesResult> ListAsync(RequestContext<ListResourcesRequestParams> context, CancellationToken cancellationToken)
+    public static async ValueTask<ListResourcesResult> ListAsync(RequestContext<ListResourcesRequestParams> context,
+        CancellationToken cancellationToken)
     {
         var services = context.Services!;
         var user = context.User ?? services.GetRequiredService<IHttpContextAccessor>().HttpContext!.User;
@@ -214,7 +219,8 @@ public static class AgentLogResources
         };
     }
 
-    public static async ValueTask<ReadResourceResult> ReadAsync(RequestContext<ReadResourceRequestParams> context, CancellationToken cancellationToken)
+    public static async ValueTask<ReadResourceResult> ReadAsync(RequestContext<ReadResourceRequestParams> context,
+        CancellationToken cancellationToken)
     {
         var services = context.Services!;
         var user = context.User ?? services.GetRequiredService<IHttpContextAccessor>().HttpContext!.User;
@@ -222,7 +228,8 @@ public static class AgentLogResources
         var agentId = uri.StartsWith(UriPrefix, StringComparison.Ordinal) && uri.EndsWith(UriSuffix, StringComparison.Ordinal)
             && int.TryParse(uri.AsSpan(UriPrefix.Length, uri.Length - UriPrefix.Length - UriSuffix.Length), NumberStyles.None,
                 CultureInfo.InvariantCulture, out var id) ? id : 0;
-        if (agentId == 0 || !user.HasScope(ApiScopes.AgentsRead) || !user.MayUseAgent(agentId) || await services.GetRequiredService<Conversations>().AgentAsync(user.UserId(), agentId, cancellationToken) is null)
+        if (agentId == 0 || !user.HasScope(ApiScopes.AgentsRead) || !user.MayUseAgent(agentId)
+            || await services.GetRequiredService<Conversations>().AgentAsync(user.UserId(), agentId, cancellationToken) is null)
         {
             // MCP's own code for it (-32002), so a client can tell a missing resource from a failed read.
             throw new McpProtocolException($"Resource {uri} not found.", McpErrorCode.ResourceNotFound);

@@ -38,7 +38,8 @@ public static class MessageRules
             .WithName("payload")
             .WithMessage("Give either payload (any JSON value) or text (a string), not both.");
 
-    /// <summary>No U+0000 nor lone surrogate in the payload's strings or keys, or in the text, and not too deep (see <see cref="StorableText"/>).</summary>
+    /// <summary>No U+0000 nor lone surrogate in the payload's strings or keys, or in the text, and not too deep (see
+    /// <see cref="StorableText"/>).</summary>
     public static IRuleBuilderOptions<T, T> StorablePayload<T>(this IRuleBuilder<T, T> rule, Func<T, JsonElement> payload,
         Func<T, string?> text) =>
         rule

@@ -25,7 +25,8 @@ public enum SendOutcome
     Unresolvable,
 }
 
-public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null, string Delivery = AgentCloud.Api.Features.Messages.Delivery.Local,
+public sealed record SendResult(SendOutcome Outcome, MessageRow? Message = null,
+    string Delivery = AgentCloud.Api.Features.Messages.Delivery.Local,
     bool Repeat = false)
 {
     public static readonly SendResult NoSuchAgent = new(SendOutcome.NoSuchAgent);
@@ -119,7 +120,8 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return SendResult.NoSuchAgent;
         }
 
-        var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, agentId, target, overHttp: false, cancellationToken);
+        var route = await MessageTable.RouteAsync(connection, transaction, endpointMap, agentId, target, overHttp: false,
+            cancellationToken);
         if (route.Unreachable)
         {
             return new SendResult(SendOutcome.Unresolvable);

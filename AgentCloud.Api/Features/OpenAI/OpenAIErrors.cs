@@ -9,7 +9,8 @@ namespace AgentCloud.Api.Features.OpenAI;
 /// <summary>Errors as OpenAI's API writes them: <c>{"error": {message, type, param, code}}</c>.</summary>
 public static class OpenAIErrors
 {
-    public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? param = null, string? code = null)
+    public static async Task WriteAsync(HttpContext context, int status, string message, string type, string? param = null,
+        string? code = null)
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";

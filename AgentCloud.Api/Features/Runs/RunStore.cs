@@ -27,7 +27,8 @@ public sealed class RunStore(NpgsqlDataSource dataSource, IOptions<QuotaOptions>
         return message is not null ? await RunSteps.LoadAsync(connection, messageId, cancellationToken) : null;
     }
 
-    /// <summary>Conversations newest first (by their latest message), those whose latest seq is below <paramref name="beforeSeq"/>.</summary>
+    /// <summary>Conversations newest first (by their latest message), those whose latest seq is below
+    /// <paramref name="beforeSeq"/>.</summary>
     public async Task<IReadOnlyList<ConversationSummary>> ConversationsAsync(int agentId, long? beforeSeq, int take,
         CancellationToken cancellationToken)
     {
@@ -58,7 +59,8 @@ public sealed class RunStore(NpgsqlDataSource dataSource, IOptions<QuotaOptions>
     {
         var total = await UsageAsync(agentId, cancellationToken);
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var today = await TokenLimits.UsageAsync(connection, quotas.Value, agentId, cancellationToken) ?? new Dictionary<string, TokenUse>();
+        var today = await TokenLimits.UsageAsync(connection, quotas.Value, agentId, cancellationToken) ?? new Dictionary<string,
+            TokenUse>();
         return new AgentUsageResponse(total.ModelCalls, total.InputTokens, total.OutputTokens, today);
     }
 

@@ -47,7 +47,8 @@ public sealed class UserStore(NpgsqlDataSource dataSource) : IAsyncDisposable
                 """,
                 new { ids = tokens.Select(token => token.Id).ToArray(), jtis = tokens.Select(token => token.Jti).ToArray() }, null,
                 CancellationToken.None);
-            var found = states.ToDictionary(state => state.N, state => new TokenState { TokenVersion = state.TokenVersion, Revoked = state.Revoked });
+            var found = states.ToDictionary(state => state.N, state =>
+                new TokenState { TokenVersion = state.TokenVersion, Revoked = state.Revoked });
             return [.. Enumerable.Range(1, tokens.Count).Select(n => found.GetValueOrDefault(n))];
         });
 
@@ -79,7 +80,8 @@ public sealed class UserStore(NpgsqlDataSource dataSource) : IAsyncDisposable
             $"SELECT {UserColumns} FROM users WHERE id = @id", new { id }, cancellationToken: cancellationToken));
     }
 
-    /// <summary>Null when the user no longer exists; else their token version and whether token <paramref name="jti"/> was revoked.</summary>
+    /// <summary>Null when the user no longer exists; else their token version and whether token <paramref name="jti"/> was
+    /// revoked.</summary>
     public Task<TokenState?> FindTokenStateAsync(int id, Guid? jti) => tokenStates.RunAsync((id, jti));
 
     private sealed class NumberedTokenState

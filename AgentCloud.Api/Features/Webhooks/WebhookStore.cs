@@ -79,7 +79,8 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
-    /// <summary>Changes what is given (<paramref name="allAgents"/>: back to every agent); null when the user has no such webhook.</summary>
+    /// <summary>Changes what is given (<paramref name="allAgents"/>: back to every agent); null when the user has no such
+    /// webhook.</summary>
     public async Task<WebhookRow?> UpdateAsync(int userId, Guid id, string? url, string[]? events, int[]? agentIds, bool allAgents,
         CancellationToken cancellationToken)
     {
@@ -103,8 +104,10 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource)
             "DELETE FROM webhooks WHERE id = @id AND user_id = @userId", new { id, userId }, cancellationToken: cancellationToken)) > 0;
     }
 
-    /// <summary>A webhook's deliveries, newest first, those before <paramref name="beforeId"/>; one more than <paramref name="take"/> asks.</summary>
-    public async Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(Guid webhookId, long? beforeId, int take, CancellationToken cancellationToken)
+    /// <summary>A webhook's deliveries, newest first, those before <paramref name="beforeId"/>; one more than <paramref name="take"/>
+    /// asks.</summary>
+    public async Task<IReadOnlyList<DeliveryRow>> DeliveriesAsync(Guid webhookId, long? beforeId, int take,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
@@ -123,7 +126,8 @@ public sealed class WebhookStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<int>(new CommandDefinition(
-            "SELECT id FROM unnest(@agentIds) AS wanted(id) WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = wanted.id AND a.user_id = @userId)",
+            "SELECT id FROM unnest(@agentIds) AS wanted(id) WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = wanted.id AND " +
+            "a.user_id = @userId)",
             new { userId, agentIds }, cancellationToken: cancellationToken))).AsList();
     }
 }
@@ -136,13 +140,15 @@ public sealed record WebhookResponse(Guid Id, string Url, IReadOnlyList<string> 
         DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc), DateTime.SpecifyKind(row.UpdatedAt, DateTimeKind.Utc));
 }
 
-/// <summary>One delivery (its <c>webhook-id</c> is <c>msg_{id}</c>): its event and message, where it stands, and (unfinished) when the next attempt is due.</summary>
+/// <summary>One delivery (its <c>webhook-id</c> is <c>msg_{id}</c>): its event and message, where it stands, and (unfinished) when the next
+/// attempt is due.</summary>
 public sealed record DeliveryResponse(long Id, Guid MessageId, string Event, string Status, int Attempts, int? LastStatusCode,
     string? LastError, DateTime? LastAttemptAt, DateTime? NextAttemptAt, DateTime? DeliveredAt, DateTime CreatedAt)
 {
     public static DeliveryResponse From(DeliveryRow row) => new(row.Id, row.MessageId, row.Event, row.Status,
         row.Attempts, row.LastStatusCode, row.LastError, Utc(row.LastAttemptAt),
-        row.Status is DeliveryStatus.Pending or DeliveryStatus.Delivering ? Utc(row.AvailableAt) : null, Utc(row.DeliveredAt), Utc(row.CreatedAt)!.Value);
+        row.Status is DeliveryStatus.Pending or DeliveryStatus.Delivering ? Utc(row.AvailableAt) : null, Utc(row.DeliveredAt),
+            Utc(row.CreatedAt)!.Value);
 
     private static DateTime? Utc(DateTime? value) => value is { } v ? DateTime.SpecifyKind(v, DateTimeKind.Utc) : null;
 }

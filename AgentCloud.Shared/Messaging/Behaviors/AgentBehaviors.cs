@@ -39,7 +39,8 @@ public sealed class AgentBehaviors(IEnumerable<IAgentBehavior> behaviors)
     {
         var problems = ValidateBehavior(config);
         // Read by the worker's /submit: unsigned uAgents "user…" senders are refused unless the agent allows them.
-        return config.TryGetPropertyValue(AllowUserSendersField, out var allow) && allow is not null && allow.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)
+        return config.TryGetPropertyValue(AllowUserSendersField, out var allow) && allow is not null
+            && allow.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False)
             ? [.. problems, $"config.{AllowUserSendersField} must be true or false."]
             : problems;
     }

@@ -20,7 +20,8 @@ public sealed class DefaultBehavior : IAgentBehavior
 
     public ValueTask<BehaviorResult> HandleAsync(BehaviorContext context, CancellationToken cancellationToken)
     {
-        var log = new BehaviorLogLine(LogLevels.Info, $"Message {context.Message.Id} from {context.Message.Sender}: {Preview(context.Message.Payload)}");
+        var log = new BehaviorLogLine(LogLevels.Info,
+            $"Message {context.Message.Id} from {context.Message.Sender}: {Preview(context.Message.Payload)}");
         if (ChatProtocol.IsChatMessage(context.Message) && ChatProtocol.Acknowledge(context.Payload, DateTimeOffset.UtcNow) is { } ack)
         {
             return ValueTask.FromResult(new BehaviorResult { Reply = ack.Payload, Replies = [ack], Logs = [log] });

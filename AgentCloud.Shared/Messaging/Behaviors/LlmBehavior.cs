@@ -50,5 +50,6 @@ public sealed record RunWait(string Kind, DateTime Until, Guid? Awaits, string? 
     public const string Reply = "reply";
 }
 
-/// <summary>A failure that another attempt cannot fix (a refused key, an unknown model, a run limit): the message is dead at once.</summary>
+/// <summary>A failure that another attempt cannot fix (a refused key, an unknown model, a run limit): the message is dead at
+/// once.</summary>
 public sealed class PermanentBehaviorException(string message) : Exception(message);

@@ -27,12 +27,14 @@ public sealed class StreamingTestBehavior(IServiceProvider services) : IAgentBeh
         var delay = TimeSpan.FromMilliseconds(Math.Clamp(context.Config["delay_ms"]?.GetValue<double>() ?? 200, 0, 10_000));
         var payload = context.Payload;
         var text = payload is JsonValue value && value.TryGetValue<string>(out var s) ? s : payload?.ToJsonString() ?? "null";
-        await events.PublishAsync(context.Message.Id, RunEventTypes.Step, new JsonObject { ["index"] = 0, ["kind"] = "answer" }, cancellationToken);
+        await events.PublishAsync(context.Message.Id, RunEventTypes.Step, new JsonObject { ["index"] = 0, ["kind"] = "answer" },
+            cancellationToken);
         var words = text.Split(' ');
         for (var i = 0; i < words.Length; i++)
         {
             await Task.Delay(delay, cancellationToken);
-            await events.PublishAsync(context.Message.Id, RunEventTypes.Delta, new JsonObject { ["text"] = i == 0 ? words[i] : " " + words[i] },
+            await events.PublishAsync(context.Message.Id, RunEventTypes.Delta,
+                new JsonObject { ["text"] = i == 0 ? words[i] : " " + words[i] },
                 cancellationToken);
         }
 

@@ -47,8 +47,10 @@ public sealed class AgentAccessTests(AgentCloudFixture fixture)
         var messageId = message["id"]!.GetValue<string>();
         var before = await StateAsync(id);
 
-        var theirs = await SendAsync(stranger, method, Fill(path, id, messageId), body?.Replace("{address}", agent["address"]!.GetValue<string>()));
-        var none = await SendAsync(stranger, method, Fill(path, Missing, messageId), body?.Replace("{address}", agent["address"]!.GetValue<string>()));
+        var theirs = await SendAsync(stranger, method, Fill(path, id, messageId),
+            body?.Replace("{address}", agent["address"]!.GetValue<string>()));
+        var none = await SendAsync(stranger, method, Fill(path, Missing, messageId),
+            body?.Replace("{address}", agent["address"]!.GetValue<string>()));
 
         Assert.True(theirs.Status == HttpStatusCode.NotFound, $"{method} {path}: {(int)theirs.Status} {theirs.Body}");
         Assert.Equal(none.Status, theirs.Status);
@@ -63,12 +65,14 @@ public sealed class AgentAccessTests(AgentCloudFixture fixture)
     private static string Fill(string path, int agentId, string messageId) =>
         path.Replace("{agent}", agentId.ToString()).Replace("{message}", messageId);
 
-    private static async Task<(HttpStatusCode Status, string? ContentType, string Body)> SendAsync(TestUser user, string method, string path, string? body)
+    private static async Task<(HttpStatusCode Status, string? ContentType, string Body)>
+        SendAsync(TestUser user, string method, string path, string? body)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = body is null ? null : TestApi.RawJson(body) };
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var response = await user.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType, await response.Content.ReadAsStringAsync(timeout.Token));
+        return (response.StatusCode, response.Content.Headers.ContentType?.MediaType,
+            await response.Content.ReadAsStringAsync(timeout.Token));
     }
 
     // Problem details may echo the path or a trace id; neither may tell "yours" from "absent".

@@ -12,7 +12,8 @@ public sealed class AgentTests(AgentCloudFixture fixture)
     {
         var user = await fixture.CreateUserAsync();
 
-        using var response = await user.Client.PostAsJsonAsync("/agents", new { name = "weather bot", config = new { behavior = "echo", depth = new[] { 1, 2 } } });
+        using var response = await user.Client.PostAsJsonAsync("/agents",
+            new { name = "weather bot", config = new { behavior = "echo", depth = new[] { 1, 2 } } });
 
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var agent = await response.ReadJsonAsync();
@@ -111,7 +112,8 @@ public sealed class AgentTests(AgentCloudFixture fixture)
         var pages = 0;
         do
         {
-            using var response = await user.Client.GetAsync(cursor is null ? "/agents?limit=2" : $"/agents?limit=2&cursor={Uri.EscapeDataString(cursor)}");
+            using var response = await user.Client.GetAsync(cursor is null ? "/agents?limit=2"
+                : $"/agents?limit=2&cursor={Uri.EscapeDataString(cursor)}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var page = await response.ReadJsonAsync();
             var items = page["items"]!.AsArray();
@@ -175,7 +177,8 @@ public sealed class AgentTests(AgentCloudFixture fixture)
         Assert.True(JsonNode.DeepEquals(updated, await reread.ReadJsonAsync()));
 
         await using var db = await fixture.OpenDatabaseAsync();
-        var levels = (await db.QueryAsync<string>("SELECT log_level FROM agent_logs WHERE agent_id = @id ORDER BY id", new { id })).ToList();
+        var levels = (await db.QueryAsync<string>("SELECT log_level FROM agent_logs WHERE agent_id = @id ORDER BY id", new { id }))
+            .ToList();
         Assert.Equal(["INFO", "INFO"], levels);
     }
 

@@ -85,7 +85,8 @@ public sealed class ApiKeyTests(AgentCloudFixture fixture)
         var key = (await CreateKeyAsync(user, ["messages:send"]))["key"]!.GetValue<string>();
         using var program = fixture.CreateApiClient();
 
-        using var send = await program.SendAsync(WithApiKey(new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages?wait=20")
+        using var send = await program.SendAsync(WithApiKey(new
+            HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages?wait=20")
         {
             Content = JsonContent.Create(new { text = "hi" }),
         }, key));
@@ -128,7 +129,8 @@ public sealed class ApiKeyTests(AgentCloudFixture fixture)
 
         await delete.AssertProblemAsync(HttpStatusCode.NotFound);
         using var program = fixture.CreateApiClient();
-        using var still = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/agents").WithBearer(created["key"]!.GetValue<string>()));
+        using var still = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/agents")
+            .WithBearer(created["key"]!.GetValue<string>()));
         Assert.Equal(HttpStatusCode.OK, still.StatusCode);
     }
 
@@ -142,10 +144,13 @@ public sealed class ApiKeyTests(AgentCloudFixture fixture)
             .GetValue<string>();
         using var program = fixture.CreateApiClient();
 
-        using var allowed = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/agents/{mine["id"]}/messages").WithBearer(key));
+        using var allowed = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/agents/{mine["id"]}/messages")
+            .WithBearer(key));
         using var denied = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/agents/{other["id"]}").WithBearer(key));
-        using var deniedLogs = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/agents/{other["id"]}/logs").WithBearer(key));
-        using var deniedDelete = await program.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/agents/{other["id"]}").WithBearer(key));
+        using var deniedLogs = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/agents/{other["id"]}/logs")
+            .WithBearer(key));
+        using var deniedDelete = await program.SendAsync(new HttpRequestMessage(HttpMethod.Delete, $"/agents/{other["id"]}")
+            .WithBearer(key));
         using var list = await program.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/agents").WithBearer(key));
         using var create = await program.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/agents")
         {

@@ -34,7 +34,8 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
         Assert.Equal(AgentsPerUser, problem["limit"]!.GetValue<int>());
         Assert.Contains("agents_per_user", problem["detail"]!.GetValue<string>());
         await using var check = await fixture.OpenDatabaseAsync();
-        Assert.Equal(AgentsPerUser, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM agents WHERE user_id = @id", new { id = user.Id }));
+        Assert.Equal(AgentsPerUser, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM agents WHERE user_id = @id",
+            new { id = user.Id }));
     }
 
     [Fact]
@@ -46,7 +47,8 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
         {
             // 33 configs of 31,000 bytes: 1,023,000 of the 1,048,576 allowed.
             await db.ExecuteAsync(
-                "INSERT INTO agents (name, user_id, config) SELECT 'big ' || n, @id, jsonb_build_object('pad', repeat('x', 30990)) FROM generate_series(1, 33) AS n",
+                "INSERT INTO agents (name, user_id, config) SELECT 'big ' || n, @id, jsonb_build_object('pad', repeat('x', 30990)) FROM " +
+                "generate_series(1, 33) AS n",
                 new { id = user.Id });
         }
 
@@ -85,7 +87,8 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
         Assert.True(refused.Headers.RetryAfter?.Delta <= TimeSpan.FromDays(1));
         Assert.Equal("messages_per_day", (await viaSend.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
         await using var check = await fixture.OpenDatabaseAsync();
-        Assert.Equal(1, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+        Assert.Equal(1, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = agent["id"]!.GetValue<int>() }));
     }
 
     /// <summary>
@@ -96,7 +99,8 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
     public async Task ACrowdOfSendsAcrossTheDaysEndTakesExactlyWhatIsLeft()
     {
         var user = await fixture.CreateUserAsync();
-        var agents = new[] { await user.CreateAgentAsync("crowd a", new { behavior = "echo" }), await user.CreateAgentAsync("crowd b", new { behavior = "echo" }) };
+        var agents = new[] { await user.CreateAgentAsync("crowd a", new { behavior = "echo" }),
+            await user.CreateAgentAsync("crowd b", new { behavior = "echo" }) };
         int left;
         await using (var db = await fixture.OpenDatabaseAsync())
         {
@@ -139,8 +143,10 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
         using var foreign = await flooder.Client.PostAsJsonAsync($"/agents/{sender["id"]}/send",
             new { target = agent["address"]!.GetValue<string>(), text = "flood" });
 
-        Assert.Equal("queued_messages_per_agent", (await own.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
-        Assert.Equal("queued_messages_per_agent", (await foreign.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
+        Assert.Equal("queued_messages_per_agent", (await own.AssertProblemAsync(
+            HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
+        Assert.Equal("queued_messages_per_agent", (await foreign.AssertProblemAsync(
+            HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
         Assert.NotNull(own.Headers.RetryAfter);
 
         // Purging the flood makes room at once.
@@ -170,7 +176,8 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
         using var response = await user.Client.GetAsync("/users/me/usage");
         Assert.Equal(1, (await response.ReadJsonAsync())["messages_per_day"]!["used"]!.GetValue<long>());
         await using var db = await fixture.OpenDatabaseAsync();
-        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = agent["id"]!.GetValue<int>() }));
     }
 
     [Fact]

@@ -130,7 +130,8 @@ public sealed class SignupTests(AgentCloudFixture fixture)
     {
         using var client = fixture.CreateApiClient();
         var username = TestApi.UniqueName();
-        var body = $"{{\"username\": \"{username}\", \"email\": \"{username}@example.com\", \"password\": \"{new string('p', 2_000_000)}\"}}";
+        var body = $"{{\"username\": \"{username}\", \"email\": \"{username}@example.com\", \"password\": " +
+            $"\"{new string('p', 2_000_000)}\"}}";
 
         // As curl does for big bodies: the client waits for "100 Continue", which a server that
         // refuses the declared length never sends, so the refusal arrives before any of the body.

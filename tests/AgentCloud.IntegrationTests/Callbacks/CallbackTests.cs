@@ -61,7 +61,8 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var failing = await user.CreateAgentAsync(config: new { behavior = "fail" });
         var other = await user.CreateAgentAsync(config: new { behavior = "fail" });
-        var webhook = await CreateWebhookAsync(user, new { url = receiver.Url, events = new[] { "message.dead" }, agent_ids = new[] { failing["id"] } });
+        var webhook = await CreateWebhookAsync(user, new { url = receiver.Url, events = new[] { "message.dead" },
+            agent_ids = new[] { failing["id"] } });
 
         var ignored = await PostAsync(user, other, "not for this webhook");
         var doomed = await PostAsync(user, failing, "doomed");
@@ -113,7 +114,8 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         }
 
         Assert.Empty(await ListWebhooksAsync(user));
-        var webhook = await CreateWebhookAsync(user, new { url = good, events = new[] { "message.done", "message.dead" }, agent_ids = new[] { agent["id"] } });
+        var webhook = await CreateWebhookAsync(user, new { url = good, events = new[] { "message.done", "message.dead" },
+            agent_ids = new[] { agent["id"] } });
         var id = webhook["id"]!.GetValue<string>();
 
         var listed = Assert.Single(await ListWebhooksAsync(user));
@@ -140,7 +142,8 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
             await badPatch.AssertProblemAsync(HttpStatusCode.BadRequest);
         }
 
-        using (var patched = await user.Client.PatchAsJsonAsync($"/webhooks/{id}", new { events = new[] { "message.waiting" }, agent_ids = Array.Empty<int>() }))
+        using (var patched = await user.Client.PatchAsJsonAsync($"/webhooks/{id}",
+            new { events = new[] { "message.waiting" }, agent_ids = Array.Empty<int>() }))
         {
             Assert.Equal(HttpStatusCode.OK, patched.StatusCode);
             var changed = await patched.ReadJsonAsync();
@@ -215,10 +218,12 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         Assert.Equal("Bearer", read["authentication"]!["scheme"]!.GetValue<string>());
         Assert.Null(read["token"]);
         Assert.Null(read["authentication"]!["credentials"]);
-        var listed = await RpcAsync(user, path, "ListTaskPushNotificationConfigs", new JsonObject { ["taskId"] = taskId, ["pageSize"] = 1 });
+        var listed = await RpcAsync(user, path, "ListTaskPushNotificationConfigs",
+            new JsonObject { ["taskId"] = taskId, ["pageSize"] = 1 });
         Assert.Equal("first", Assert.Single(listed["configs"]!.AsArray())!["id"]!.GetValue<string>());
         Assert.Equal("first", listed["nextPageToken"]!.GetValue<string>());
-        Assert.Empty((await RpcAsync(user, path, "DeleteTaskPushNotificationConfig", new JsonObject { ["taskId"] = taskId, ["id"] = "first" })).AsObject());
+        Assert.Empty((await RpcAsync(user, path, "DeleteTaskPushNotificationConfig",
+            new JsonObject { ["taskId"] = taskId, ["id"] = "first" })).AsObject());
         var rest = await RpcAsync(user, path, "ListTaskPushNotificationConfigs", new JsonObject { ["taskId"] = taskId });
         Assert.Equal("second", Assert.Single(rest["configs"]!.AsArray())!["id"]!.GetValue<string>());
 
@@ -228,7 +233,8 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
             new JsonObject { ["taskId"] = taskId, ["url"] = receiver.Url, ["token"] = "line\r\nX-Injected: 1" }));
         Assert.Equal(-32001, await RpcErrorAsync(user, path, "CreateTaskPushNotificationConfig",
             new JsonObject { ["taskId"] = Guid.NewGuid().ToString(), ["url"] = receiver.Url }));
-        Assert.Equal(-32602, await RpcErrorAsync(user, path, "GetTaskPushNotificationConfig", new JsonObject { ["taskId"] = taskId, ["id"] = "first" }));
+        Assert.Equal(-32602, await RpcErrorAsync(user, path, "GetTaskPushNotificationConfig",
+            new JsonObject { ["taskId"] = taskId, ["id"] = "first" }));
         Assert.Equal(2, receiver.Requests.Count);
 
         using var card = await user.Client.GetAsync($"{path}/.well-known/agent-card.json");
@@ -250,7 +256,8 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
 
         Assert.True(summary["ok"]!.GetValue<bool>());
         var pushes = await MessagingTests.PollAsync(() => Task.FromResult(
-            receiver.Requests.Where(r => r.Headers.GetValueOrDefault("x-a2a-notification-token") == "sdk-token").ToList() is { Count: > 0 } found
+            receiver.Requests.Where(r => r.Headers.GetValueOrDefault("x-a2a-notification-token") == "sdk-token")
+                .ToList() is { Count: > 0 } found
                 ? found : null));
         var task = JsonNode.Parse(Assert.Single(pushes).Body)!["task"]!;
         Assert.Equal(summary["task"]!.GetValue<string>(), task["id"]!.GetValue<string>());
@@ -263,7 +270,8 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         var key = Convert.FromBase64String(secret["whsec_".Length..]);
         var signed = $"{request.Headers["webhook-id"]}.{request.Headers["webhook-timestamp"]}.{request.Body}";
         var expected = "v1," + Convert.ToBase64String(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(signed)));
-        var age = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(request.Headers["webhook-timestamp"], CultureInfo.InvariantCulture);
+        var age = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - long.Parse(request.Headers["webhook-timestamp"],
+            CultureInfo.InvariantCulture);
         return Math.Abs(age) < 300 && request.Headers["webhook-signature"].Split(' ').Contains(expected);
     }
 

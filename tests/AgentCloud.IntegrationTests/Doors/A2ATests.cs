@@ -46,7 +46,8 @@ public sealed class A2ATests(AgentCloudFixture fixture)
 
         Assert.Equal(HttpStatusCode.OK, anonymous.StatusCode);
         Assert.Equal(agent["name"]!.GetValue<string>(), (await anonymous.ReadJsonAsync())["name"]!.GetValue<string>());
-        using var rpc = await fixture.CreateApiClient().PostAsync($"/a2a/{agent["id"]}", TestApi.RawJson("""{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"x"}}"""));
+        using var rpc = await fixture.CreateApiClient().PostAsync($"/a2a/{agent["id"]}",
+            TestApi.RawJson("""{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"x"}}"""));
         Assert.Equal(HttpStatusCode.Unauthorized, rpc.StatusCode);
     }
 
@@ -64,17 +65,23 @@ public sealed class A2ATests(AgentCloudFixture fixture)
         Assert.Equal(-32600, await ErrorCodeAsync(user, path, "[]"));
         Assert.Equal(-32601, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":1,"method":"tasks/explode"}"""));
         Assert.Equal(-32602, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":1,"method":"GetTask","params":[1]}"""));
-        Assert.Equal(-32602, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":5}}"""));
-        Assert.Equal(-32602, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"role":"ROLE_USER","parts":[]}}}"""));
+        Assert.Equal(-32602, await ErrorCodeAsync(user, path,
+            """{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":5}}"""));
+        Assert.Equal(-32602, await ErrorCodeAsync(user, path,
+            """{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"message":{"role":"ROLE_USER","parts":[]}}}"""));
         Assert.Equal(-32602, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{}}"""));
         Assert.Equal(-32602, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":1,"method":"ListTasks","params":{"pageSize":0}}"""));
-        Assert.Equal(-32001, await ErrorCodeAsync(user, path, Fill("""{"jsonrpc":"2.0","id":"a","method":"GetTask","params":{"id":"@0"}}""", Guid.NewGuid())));
-        Assert.Equal(-32001, await ErrorCodeAsync(user, path, """{"jsonrpc":"2.0","id":"a","method":"tasks/get","params":{"id":"not-a-uuid"}}"""));
+        Assert.Equal(-32001, await ErrorCodeAsync(user, path, Fill("""{"jsonrpc":"2.0","id":"a","method":"GetTask","params":{"id":"@0"}}""",
+            Guid.NewGuid())));
+        Assert.Equal(-32001, await ErrorCodeAsync(user, path,
+            """{"jsonrpc":"2.0","id":"a","method":"tasks/get","params":{"id":"not-a-uuid"}}"""));
 
         var done = await SendAsync(user, path, "hello");
         Assert.Equal("TASK_STATE_COMPLETED", done["status"]!["state"]!.GetValue<string>());
-        Assert.Equal(-32002, await ErrorCodeAsync(user, path, Fill("""{"jsonrpc":"2.0","id":2,"method":"CancelTask","params":{"id":"@0"}}""", done["id"])));
-        Assert.Equal(-32004, await ErrorCodeAsync(user, path, Fill("""{"jsonrpc":"2.0","id":3,"method":"SubscribeToTask","params":{"id":"@0"}}""", done["id"])));
+        Assert.Equal(-32002, await ErrorCodeAsync(user, path, Fill(
+            """{"jsonrpc":"2.0","id":2,"method":"CancelTask","params":{"id":"@0"}}""", done["id"])));
+        Assert.Equal(-32004, await ErrorCodeAsync(user, path, Fill(
+            """{"jsonrpc":"2.0","id":3,"method":"SubscribeToTask","params":{"id":"@0"}}""", done["id"])));
         Assert.Equal(-32004, await ErrorCodeAsync(user, path,
             """{"jsonrpc":"2.0","id":4,"method":"SendMessage","params":{"message":{"role":"ROLE_USER","taskId":"t","parts":[{"text":"x"}]}}}"""));
     }
@@ -127,7 +134,8 @@ public sealed class A2ATests(AgentCloudFixture fixture)
         Assert.Equal("text", task["artifacts"]![0]!["parts"]![0]!["kind"]!.GetValue<string>());
         Assert.Equal("old client", task["artifacts"]![0]!["parts"]![0]!["text"]!.GetValue<string>());
 
-        using var got = await user.Client.PostAsync(path, TestApi.RawJson(Fill("""{"jsonrpc":"2.0","id":8,"method":"tasks/get","params":{"id":"@0"}}""", task["id"])));
+        using var got = await user.Client.PostAsync(path, TestApi.RawJson(
+            Fill("""{"jsonrpc":"2.0","id":8,"method":"tasks/get","params":{"id":"@0"}}""", task["id"])));
         Assert.Equal("completed", (await got.ReadJsonAsync())["result"]!["status"]!["state"]!.GetValue<string>());
 
         var request = new HttpRequestMessage(HttpMethod.Post, path)
@@ -150,7 +158,8 @@ public sealed class A2ATests(AgentCloudFixture fixture)
         Assert.Equal("status-update", results[^1]["kind"]!.GetValue<string>());
         Assert.True(results[^1]["final"]!.GetValue<bool>());
         Assert.Equal("completed", results[^1]["status"]!["state"]!.GetValue<string>());
-        Assert.All(results[..^1].Where(r => r["kind"]!.GetValue<string>() == "status-update"), r => Assert.False(r["final"]!.GetValue<bool>()));
+        Assert.All(results[..^1].Where(r => r["kind"]!.GetValue<string>() == "status-update"),
+            r => Assert.False(r["final"]!.GetValue<bool>()));
     }
 
     [Fact]
@@ -213,7 +222,8 @@ public sealed class A2ATests(AgentCloudFixture fixture)
 
     private static async Task<int> ErrorCodeAsync(TestUser user, string path, string body)
     {
-        using var response = await user.Client.PostAsync(path, new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")));
+        using var response = await user.Client.PostAsync(path,
+            new StringContent(body, Encoding.UTF8, new MediaTypeHeaderValue("application/json")));
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"HTTP {(int)response.StatusCode} for {body}: {text}");
         var answer = JsonNode.Parse(text)!;

@@ -34,7 +34,8 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
         var echo = await user.CreateAgentAsync(config: new { behavior = "echo" });
         var theirs = await stranger.CreateAgentAsync(config: new { behavior = "echo" });
 
-        var summary = await NodeClients.RunAsync("mcp.mjs", Environment(user, ("AGENT_ID", echo), ("OTHER_AGENT_ID", theirs)), ScriptTimeout);
+        var summary = await NodeClients.RunAsync("mcp.mjs", Environment(user, ("AGENT_ID", echo), ("OTHER_AGENT_ID", theirs)),
+            ScriptTimeout);
 
         Assert.True(summary["ok"]!.GetValue<bool>());
         Assert.Equal(1, summary["resources"]!.GetValue<int>());
@@ -61,7 +62,8 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
         var echo = await user.CreateAgentAsync(config: new { behavior = "stream", delay_ms = 10 });
         var theirs = await stranger.CreateAgentAsync(config: new { behavior = "echo" });
 
-        var summary = await NodeClients.RunAsync("openai.mjs", Environment(user, ("AGENT_ID", echo), ("OTHER_AGENT_ID", theirs)), ScriptTimeout);
+        var summary = await NodeClients.RunAsync("openai.mjs", Environment(user, ("AGENT_ID", echo), ("OTHER_AGENT_ID", theirs)),
+            ScriptTimeout);
 
         Assert.True(summary["ok"]!.GetValue<bool>());
         Assert.True(summary["chunks"]!.GetValue<int>() >= 4, "role, two words, finish, usage");
@@ -90,7 +92,8 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
         Assert.Equal("streamed from .NET", text);
         Assert.True(updates >= 3);
 
-        var stranger = new ChatClient("agent-999999999", new ApiKeyCredential(user.Token), new OpenAIClientOptions { Endpoint = new Uri(BaseUrl() + "/v1") });
+        var stranger = new ChatClient("agent-999999999", new ApiKeyCredential(user.Token),
+            new OpenAIClientOptions { Endpoint = new Uri(BaseUrl() + "/v1") });
         var error = await Assert.ThrowsAsync<ClientResultException>(() => stranger.CompleteChatAsync([new UserChatMessage("x")]));
         Assert.Equal(404, error.Status);
     }
@@ -109,13 +112,15 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
         await AssertOpenAIErrorAsync(notJson, HttpStatusCode.BadRequest, "invalid_request_error");
         using var twoChoices = await user.Client.PostAsJsonAsync("/v1/chat/completions",
             new { model = $"agent-{echo["id"]}", n = 2, messages = new[] { new { role = "user", content = "x" } } });
-        Assert.Equal("n", (await AssertOpenAIErrorAsync(twoChoices, HttpStatusCode.BadRequest, "invalid_request_error"))["param"]!.GetValue<string>());
+        Assert.Equal("n", (await AssertOpenAIErrorAsync(twoChoices, HttpStatusCode.BadRequest,
+            "invalid_request_error"))["param"]!.GetValue<string>());
         using var lastIsNotUser = await user.Client.PostAsJsonAsync("/v1/chat/completions",
             new { model = $"agent-{echo["id"]}", messages = new[] { new { role = "assistant", content = "x" } } });
         await AssertOpenAIErrorAsync(lastIsNotUser, HttpStatusCode.BadRequest, "invalid_request_error");
         using var theirModel = await user.Client.PostAsJsonAsync("/v1/chat/completions",
             new { model = $"agent-{theirs["id"]}", messages = new[] { new { role = "user", content = "x" } } });
-        Assert.Equal("model_not_found", (await AssertOpenAIErrorAsync(theirModel, HttpStatusCode.NotFound, "invalid_request_error"))["code"]!.GetValue<string>());
+        Assert.Equal("model_not_found", (await AssertOpenAIErrorAsync(theirModel, HttpStatusCode.NotFound,
+            "invalid_request_error"))["code"]!.GetValue<string>());
 
         using var models = await user.Client.GetAsync("/v1/models");
         var ids = (await models.ReadJsonAsync())["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()).ToList();
@@ -134,7 +139,8 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
             {
-                Content = JsonContent.Create(new { model = $"agent-{echo["id"]}", messages = new[] { new { role = "user", content = text } } }),
+                Content = JsonContent.Create(new { model = $"agent-{echo["id"]}",
+                    messages = new[] { new { role = "user", content = text } } }),
             };
             request.Headers.Add("X-Session-Id", session.ToString());
             using var response = await user.Client.SendAsync(request);
@@ -148,7 +154,8 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
         Assert.All(items, item => Assert.Equal(session.ToString(), item!["session"]!.GetValue<string>()));
     }
 
-    private static async Task<System.Text.Json.Nodes.JsonObject> AssertOpenAIErrorAsync(HttpResponseMessage response, HttpStatusCode status, string type)
+    private static async Task<System.Text.Json.Nodes.JsonObject>
+        AssertOpenAIErrorAsync(HttpResponseMessage response, HttpStatusCode status, string type)
     {
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(status == response.StatusCode, $"Expected {(int)status}, got {(int)response.StatusCode}: {body}");

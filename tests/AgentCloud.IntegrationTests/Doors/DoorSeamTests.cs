@@ -32,10 +32,12 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         var listed = await McpToolAsync(client, key, "list_agents", new JsonObject(), timeout.Token);
         var mcpSend = await McpToolAsync(client, key, "send_message",
             new JsonObject { ["agent_id"] = other["id"]!.GetValue<int>(), ["text"] = "hello", ["wait_seconds"] = 0 }, timeout.Token);
-        var mcpRead = await McpToolAsync(client, key, "read_logs", new JsonObject { ["agent_id"] = other["id"]!.GetValue<int>() }, timeout.Token);
+        var mcpRead = await McpToolAsync(client, key, "read_logs", new JsonObject { ["agent_id"] = other["id"]!.GetValue<int>() },
+            timeout.Token);
 
         await a2a.AssertProblemAsync(HttpStatusCode.NotFound);
-        Assert.Equal("TASK_STATE_COMPLETED", (await a2aAllowed.ReadJsonAsync())["result"]!["task"]!["status"]!["state"]!.GetValue<string>());
+        Assert.Equal("TASK_STATE_COMPLETED",
+            (await a2aAllowed.ReadJsonAsync())["result"]!["task"]!["status"]!["state"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.NotFound, chat.StatusCode);
         Assert.Equal("model_not_found", (await chat.ReadJsonAsync())["error"]!["code"]!.GetValue<string>());
         var modelIds = (await models.ReadJsonAsync())["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>());
@@ -47,7 +49,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         Assert.True(mcpRead["isError"]!.GetValue<bool>());
         Assert.Contains("not found", ToolText(mcpRead));
         await using var db = await fixture.OpenDatabaseAsync();
-        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = other["id"]!.GetValue<int>() }));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = other["id"]!.GetValue<int>() }));
     }
 
     [Fact]
@@ -62,7 +65,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         using var a2a = await client.SendAsync(Post($"/a2a/{agent["id"]}", SendMessage("hello"), key), timeout.Token);
         using var a2aStream = await client.SendAsync(Post($"/a2a/{agent["id"]}",
             SendMessage("hello").Replace("\"SendMessage\"", "\"message/stream\"", StringComparison.Ordinal), key), timeout.Token);
-        using var a2aList = await client.SendAsync(Post($"/a2a/{agent["id"]}", """{"jsonrpc":"2.0","id":2,"method":"ListTasks","params":{}}""", key),
+        using var a2aList = await client.SendAsync(Post($"/a2a/{agent["id"]}",
+            """{"jsonrpc":"2.0","id":2,"method":"ListTasks","params":{}}""", key),
             timeout.Token);
         using var chat = await client.SendAsync(Post("/v1/chat/completions", Chat(agent, "hello"), key), timeout.Token);
         var mcpSend = await McpToolAsync(client, key, "send_message",
@@ -84,7 +88,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         Assert.Contains("messages:send", ToolText(mcpSend));
         Assert.NotEqual(true, mcpList["isError"]?.GetValue<bool>());
         await using var db = await fixture.OpenDatabaseAsync();
-        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = agent["id"]!.GetValue<int>() }));
     }
 
     [Fact]
@@ -103,7 +108,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         using var timeout = new CancellationTokenSource(Timeout);
         using var a2a = await client.SendAsync(Post($"/a2a/{agent["id"]}", SendMessage("one too many"), token), timeout.Token);
         using var a2aStream = await client.SendAsync(Post($"/a2a/{agent["id"]}",
-            SendMessage("one too many").Replace("\"SendMessage\"", "\"SendStreamingMessage\"", StringComparison.Ordinal), token), timeout.Token);
+            SendMessage("one too many").Replace("\"SendMessage\"", "\"SendStreamingMessage\"", StringComparison.Ordinal), token),
+                timeout.Token);
         using var chat = await client.SendAsync(Post("/v1/chat/completions", Chat(agent, "one too many"), token), timeout.Token);
         var mcp = await McpToolAsync(client, token, "send_message",
             new JsonObject { ["agent_id"] = agent["id"]!.GetValue<int>(), ["text"] = "one too many", ["wait_seconds"] = 0 }, timeout.Token);
@@ -124,7 +130,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         Assert.True(mcp["isError"]!.GetValue<bool>());
         Assert.Contains("messages_per_day", ToolText(mcp));
         await using var check = await fixture.OpenDatabaseAsync();
-        Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+        Assert.Equal(0, await check.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = agent["id"]!.GetValue<int>() }));
     }
 
     [Fact]
@@ -136,7 +143,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         using var timeout = new CancellationTokenSource(Timeout);
 
         using var stream = await EventStreamReader.OpenAsync(Client(user),
-            new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages?stream=true") { Content = JsonContent.Create(new { text = "Hi" }) },
+            new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages?stream=true")
+                { Content = JsonContent.Create(new { text = "Hi" }) },
             timeout.Token);
         var events = await stream.ReadToEndAsync(timeout.Token);
 
@@ -182,7 +190,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         using var stream = await EventStreamReader.OpenAsync(Client(user),
             new HttpRequestMessage(HttpMethod.Post, $"/a2a/{agent["id"]}")
             {
-                Content = TestApi.RawJson(SendMessage("Hi").Replace("\"SendMessage\"", "\"SendStreamingMessage\"", StringComparison.Ordinal)),
+                Content = TestApi.RawJson(SendMessage("Hi").Replace("\"SendMessage\"", "\"SendStreamingMessage\"",
+                    StringComparison.Ordinal)),
             },
             timeout.Token);
         var results = (await stream.ReadToEndAsync(timeout.Token)).Select(e => e.Json!["result"]!).ToList();
@@ -207,7 +216,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
     }
 
     private static async Task<string> KeyAsync(TestUser user, string[] scopes, JsonObject? onlyAgent = null) =>
-        (await ApiKeyTests.CreateKeyAsync(user, scopes, onlyAgent is null ? null : [onlyAgent["id"]!.GetValue<int>()]))["key"]!.GetValue<string>();
+        (await ApiKeyTests.CreateKeyAsync(user, scopes, onlyAgent is null ? null
+            : [onlyAgent["id"]!.GetValue<int>()]))["key"]!.GetValue<string>();
 
     private static HttpRequestMessage Post(string path, string json, string bearer) =>
         new HttpRequestMessage(HttpMethod.Post, path) { Content = TestApi.RawJson(json) }.WithBearer(bearer);
@@ -220,7 +230,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
             {
                 ["message"] = new JsonObject
                 {
-                    ["messageId"] = Guid.NewGuid().ToString(), ["role"] = "ROLE_USER", ["parts"] = new JsonArray(new JsonObject { ["text"] = text }),
+                    ["messageId"] = Guid.NewGuid().ToString(), ["role"] = "ROLE_USER",
+                        ["parts"] = new JsonArray(new JsonObject { ["text"] = text }),
                 },
             },
         }.ToJsonString();
@@ -233,7 +244,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         }.ToJsonString();
 
     /// <summary>One tools/call on the stateless /mcp endpoint, over plain HTTP; the JSON-RPC result (a CallToolResult).</summary>
-    private static async Task<JsonObject> McpToolAsync(HttpClient client, string bearer, string tool, JsonObject arguments, CancellationToken cancellationToken)
+    private static async Task<JsonObject> McpToolAsync(HttpClient client, string bearer, string tool, JsonObject arguments,
+        CancellationToken cancellationToken)
     {
         var call = new JsonObject
         {

@@ -21,7 +21,8 @@ public sealed class McpConformanceTests(AgentCloudFixture fixture)
 
         Assert.Equal(0, summary["failed"]!.GetValue<int>());
         var scenarios = summary["scenarios"]!.AsObject();
-        Assert.Equal(["logging-set-level", "ping", "resources-list", "server-initialize", "server-sse-multiple-streams", "server-sse-polling", "tools-list"],
+        Assert.Equal(["logging-set-level", "ping", "resources-list", "server-initialize", "server-sse-multiple-streams",
+            "server-sse-polling", "tools-list"],
             scenarios.Select(s => s.Key).Order());
         foreach (var name in new[] { "server-initialize", "ping", "logging-set-level", "tools-list", "resources-list" })
         {

@@ -69,13 +69,19 @@ public sealed class McpRevisionTests(AgentCloudFixture fixture)
         Assert.Contains("Received message", Assert.IsType<TextResourceContents>(read.Contents.Single()).Text, StringComparison.Ordinal);
 
         // Tool errors are results the model can read; protocol errors are JSON-RPC errors.
-        Assert.Contains("not found", await ToolErrorAsync(client, "send_message", new() { ["agent_id"] = theirs["id"]!.GetValue<int>(), ["text"] = "x" }, ct));
-        Assert.Contains("wait_seconds", await ToolErrorAsync(client, "send_message", new() { ["agent_id"] = echoId, ["text"] = "x", ["wait_seconds"] = 99 }, ct));
-        Assert.Contains("session", await ToolErrorAsync(client, "send_message", new() { ["agent_id"] = echoId, ["text"] = "x", ["session"] = "nope" }, ct));
-        Assert.Contains("not found", await ToolErrorAsync(client, "get_message", new() { ["agent_id"] = echoId, ["message_id"] = Guid.NewGuid().ToString() }, ct));
+        Assert.Contains("not found", await ToolErrorAsync(client, "send_message",
+            new() { ["agent_id"] = theirs["id"]!.GetValue<int>(), ["text"] = "x" }, ct));
+        Assert.Contains("wait_seconds", await ToolErrorAsync(client, "send_message",
+            new() { ["agent_id"] = echoId, ["text"] = "x", ["wait_seconds"] = 99 }, ct));
+        Assert.Contains("session", await ToolErrorAsync(client, "send_message",
+            new() { ["agent_id"] = echoId, ["text"] = "x", ["session"] = "nope" }, ct));
+        Assert.Contains("not found", await ToolErrorAsync(client, "get_message",
+            new() { ["agent_id"] = echoId, ["message_id"] = Guid.NewGuid().ToString() }, ct));
         Assert.Contains("limit", await ToolErrorAsync(client, "read_logs", new() { ["agent_id"] = echoId, ["limit"] = 0 }, ct));
-        Assert.NotEmpty(await ToolErrorAsync(client, "get_conversation", new() { ["agent_id"] = "not a number", ["session"] = sent["session"]!.GetValue<string>() }, ct));
-        await Assert.ThrowsAnyAsync<McpException>(() => client.CallToolAsync("no_such_tool", new Dictionary<string, object?>(), cancellationToken: ct).AsTask());
+        Assert.NotEmpty(await ToolErrorAsync(client, "get_conversation",
+            new() { ["agent_id"] = "not a number", ["session"] = sent["session"]!.GetValue<string>() }, ct));
+        await Assert.ThrowsAnyAsync<McpException>(() => client.CallToolAsync("no_such_tool", new Dictionary<string, object?>(),
+            cancellationToken: ct).AsTask());
         var missing = await Assert.ThrowsAsync<McpProtocolException>(() =>
             client.ReadResourceAsync($"agentcloud://agents/{theirs["id"]}/log", cancellationToken: ct).AsTask());
         Assert.Equal(McpErrorCode.ResourceNotFound, missing.ErrorCode);
@@ -85,7 +91,8 @@ public sealed class McpRevisionTests(AgentCloudFixture fixture)
         await using var limited = await ConnectAsync(reader, revision, ct);
         var visible = await CallAsync(limited, "list_agents", new(), ct);
         Assert.Equal([echoId], (revision == July2026 ? visible : visible["result"]!).AsArray().Select(a => a!["id"]!.GetValue<int>()));
-        Assert.Contains("messages:send", await ToolErrorAsync(limited, "send_message", new() { ["agent_id"] = echoId, ["text"] = "x" }, ct));
+        Assert.Contains("messages:send", await ToolErrorAsync(limited, "send_message", new() { ["agent_id"] = echoId, ["text"] = "x" },
+            ct));
         Assert.Contains("not found", await ToolErrorAsync(limited, "read_logs", new() { ["agent_id"] = other["id"]!.GetValue<int>() }, ct));
         Assert.Single(await limited.ListResourcesAsync(cancellationToken: ct));
         using var history = await user.Client.GetAsync($"/agents/{echoId}/messages", ct);
@@ -113,12 +120,14 @@ public sealed class McpRevisionTests(AgentCloudFixture fixture)
         Assert.NotNull(discover["result"]!["capabilities"]!["tools"]);
         Assert.False(discoverHeaders.Contains("Mcp-Session-Id"));
 
-        var call = new JsonObject { ["name"] = "send_message", ["arguments"] = new JsonObject { ["agent_id"] = echo["id"]!.GetValue<int>(), ["text"] = "raw" } };
+        var call = new JsonObject { ["name"] = "send_message",
+            ["arguments"] = new JsonObject { ["agent_id"] = echo["id"]!.GetValue<int>(), ["text"] = "raw" } };
         var (sent, sentStatus, _) = await PostAsync(user.Token, July2026, "tools/call", With(call, meta), ct, name: "send_message");
         Assert.Equal(HttpStatusCode.OK, sentStatus);
         Assert.Equal("raw", sent["result"]!["structuredContent"]!["answer"]!.GetValue<string>());
 
-        var (noMeta, noMetaStatus, _) = await PostAsync(user.Token, July2026, "tools/call", call.DeepClone().AsObject(), ct, name: "send_message");
+        var (noMeta, noMetaStatus, _) = await PostAsync(user.Token, July2026, "tools/call", call.DeepClone().AsObject(), ct,
+            name: "send_message");
         Assert.Equal(HttpStatusCode.BadRequest, noMetaStatus);
         Assert.Equal(-32602, noMeta["error"]!["code"]!.GetValue<int>());
         var (mismatch, mismatchStatus, _) = await PostAsync(user.Token, July2026, "tools/call", With(call, meta), ct, name: "send_message",
@@ -131,7 +140,8 @@ public sealed class McpRevisionTests(AgentCloudFixture fixture)
         var (initialize, initializeStatus, _) = await PostAsync(user.Token, July2026, "initialize", With(Initialize(July2026), meta), ct);
         Assert.Equal(HttpStatusCode.NotFound, initializeStatus);
         Assert.Equal(-32601, initialize["error"]!["code"]!.GetValue<int>());
-        var (future, futureStatus, _) = await PostAsync(user.Token, "2099-01-01", "server/discover", new JsonObject { ["_meta"] = meta.DeepClone() }, ct);
+        var (future, futureStatus, _) = await PostAsync(user.Token, "2099-01-01", "server/discover",
+            new JsonObject { ["_meta"] = meta.DeepClone() }, ct);
         Assert.Equal(HttpStatusCode.BadRequest, futureStatus);
         Assert.Equal(-32022, future["error"]!["code"]!.GetValue<int>());
         Assert.Contains(July2026, future["error"]!["data"]!["supported"]!.AsArray().Select(v => v!.GetValue<string>()));
@@ -187,18 +197,21 @@ public sealed class McpRevisionTests(AgentCloudFixture fixture)
     }
 
     /// <summary>A tool's structured content (as the revision shapes it), after checking that its text says the same.</summary>
-    private static async Task<JsonNode> CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments, CancellationToken ct)
+    private static async Task<JsonNode> CallAsync(McpClient client, string tool, Dictionary<string, object?> arguments,
+        CancellationToken ct)
     {
         var result = await client.CallToolAsync(tool, arguments, cancellationToken: ct);
         var text = string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text));
         Assert.True(result.IsError != true, $"{tool} failed: {text}");
         var structured = JsonNode.Parse(result.StructuredContent!.Value.GetRawText())!;
         var plain = JsonNode.Parse(text)!;
-        Assert.True(JsonNode.DeepEquals(plain, structured) || JsonNode.DeepEquals(plain, structured["result"]), $"{tool}: {text} vs {structured}");
+        Assert.True(JsonNode.DeepEquals(plain, structured) || JsonNode.DeepEquals(plain, structured["result"]),
+            $"{tool}: {text} vs {structured}");
         return structured;
     }
 
-    private static async Task<string> ToolErrorAsync(McpClient client, string tool, Dictionary<string, object?> arguments, CancellationToken ct)
+    private static async Task<string> ToolErrorAsync(McpClient client, string tool, Dictionary<string, object?> arguments,
+        CancellationToken ct)
     {
         var result = await client.CallToolAsync(tool, arguments, cancellationToken: ct);
         var text = string.Concat(result.Content.OfType<TextContentBlock>().Select(c => c.Text));
@@ -220,8 +233,10 @@ public sealed class McpRevisionTests(AgentCloudFixture fixture)
         return copy;
     }
 
-    /// <summary>One JSON-RPC request to /mcp over plain HTTP with the revision's headers; the answer (from JSON or the SSE stream).</summary>
-    private async Task<(JsonNode Answer, HttpStatusCode Status, HttpResponseHeaders Headers)> PostAsync(string bearer, string? revision, string method,
+    /// <summary>One JSON-RPC request to /mcp over plain HTTP with the revision's headers; the answer (from JSON or the SSE
+    /// stream).</summary>
+    private async Task<(JsonNode Answer, HttpStatusCode Status, HttpResponseHeaders Headers)>
+        PostAsync(string bearer, string? revision, string method,
         JsonObject parameters, CancellationToken ct, string? name = null, string? methodHeader = null)
     {
         var body = new JsonObject { ["jsonrpc"] = "2.0", ["id"] = 1, ["method"] = method, ["params"] = parameters };

@@ -25,7 +25,8 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
 
         var summary = await NodeClients.RunAsync("responses.mjs", new Dictionary<string, string>
         {
-            ["BASE_URL"] = BaseUrl(), ["TOKEN"] = user.Token, ["AGENT_ID"] = echo["id"]!.ToString(), ["SLOW_AGENT_ID"] = slow["id"]!.ToString(),
+            ["BASE_URL"] = BaseUrl(), ["TOKEN"] = user.Token, ["AGENT_ID"] = echo["id"]!.ToString(),
+                ["SLOW_AGENT_ID"] = slow["id"]!.ToString(),
             ["OTHER_TOKEN"] = stranger.Token, ["OTHER_AGENT_ID"] = theirs["id"]!.ToString(),
         }, ScriptTimeout);
 
@@ -37,7 +38,8 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         var streamed = items.Single(i => i!["payload"]!.ToString() == "streamed hello");
         Assert.Equal(first!["session"]!.GetValue<string>(), streamed!["session"]!.GetValue<string>());
         await using var db = await fixture.OpenDatabaseAsync();
-        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = theirs["id"]!.GetValue<int>() }));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = theirs["id"]!.GetValue<int>() }));
     }
 
     [Fact]
@@ -118,7 +120,8 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         var other = await user.CreateAgentAsync(config: new { behavior = "echo" });
         var theirs = await stranger.CreateAgentAsync(config: new { behavior = "echo" });
         var model = $"agent-{echo["id"]}";
-        using var theirAnswer = await stranger.Client.PostAsJsonAsync("/v1/responses", new { model = $"agent-{theirs["id"]}", input = "mine" });
+        using var theirAnswer = await stranger.Client.PostAsJsonAsync("/v1/responses",
+            new { model = $"agent-{theirs["id"]}", input = "mine" });
         var theirResponse = (await theirAnswer.ReadJsonAsync())["id"]!.GetValue<string>();
         using var theirCreated = await stranger.Client.PostAsJsonAsync("/v1/conversations", new { });
         var theirConversation = (await theirCreated.ReadJsonAsync())["id"]!.GetValue<string>();
@@ -138,8 +141,10 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
             $$"""{"model":"{{model}}","input":[{"role":"user","content":[{"type":"input_text","text":5}]}]}""",
             $$"""{"model":"{{model}}","input":"x","stream":"yes"}""", $$"""{"model":"{{model}}","input":"x","background":1}""",
             $$"""{"model":"{{model}}","input":"x","tools":[{"type":"function","name":"f"}]}""",
-            $$$"""{"model":"{{{model}}}","input":"x","metadata":{"a":1}}""", $$$"""{"model":"{{{model}}}","input":"x","metadata":{"a":"\u0000"}}""",
-            $$"""{"model":"{{model}}","input":"x","temperature":"hot"}""", $$"""{"model":"{{model}}","input":"x","max_output_tokens":1.5}""",
+            $$$"""{"model":"{{{model}}}","input":"x","metadata":{"a":1}}""",
+                $$$"""{"model":"{{{model}}}","input":"x","metadata":{"a":"\u0000"}}""",
+            $$"""{"model":"{{model}}","input":"x","temperature":"hot"}""",
+                $$"""{"model":"{{model}}","input":"x","max_output_tokens":1.5}""",
             $$"""{"model":"{{model}}","input":"x","instructions":["a"]}""", $$"""{"model":"{{model}}","input":"x","conversation":5}""",
             $$"""{"model":"{{model}}","input":"x","previous_response_id":"resp_x","conversation":"conv_y"}""",
             $$"""{"model":"{{model}}","input":"\u0000"}""",
@@ -156,8 +161,10 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         var missingConversation = "conv_" + Guid.NewGuid().ToString("N");
         foreach (var body in new object[]
         {
-            new { model = "agent-999999999", input = "x" }, new { model = $"agent-{theirs["id"]}", input = "x" }, new { model = "gpt-4o", input = "x" },
-            new { model, input = "x", previous_response_id = theirResponse }, new { model, input = "x", previous_response_id = missingResponse },
+            new { model = "agent-999999999", input = "x" }, new { model = $"agent-{theirs["id"]}", input = "x" },
+                new { model = "gpt-4o", input = "x" },
+            new { model, input = "x", previous_response_id = theirResponse },
+                new { model, input = "x", previous_response_id = missingResponse },
             new { model, input = "x", previous_response_id = "not-an-id" }, new { model, input = "x", conversation = theirConversation },
             new { model, input = "x", conversation = missingConversation },
         })
@@ -201,9 +208,11 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         await AssertOpenAIErrorAsync(anonymous, HttpStatusCode.Unauthorized, "invalid_request_error", "anonymous");
         var readOnly = (await ApiKeyTests.CreateKeyAsync(user, ["agents:read"]))["key"]!.GetValue<string>();
         using var withReadOnly = await fixture.CreateApiClient().SendAsync(ApiKeyTests.WithApiKey(
-            new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonContent.Create(new { model, input = "x" }) }, readOnly));
+            new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonContent.Create(new { model, input = "x" }) },
+                readOnly));
         await AssertOpenAIErrorAsync(withReadOnly, HttpStatusCode.Forbidden, "permission_error", "read-only key");
-        var narrow = (await ApiKeyTests.CreateKeyAsync(user, ["agents:read", "messages:send"], [other["id"]!.GetValue<int>()]))["key"]!.GetValue<string>();
+        var narrow = (await ApiKeyTests.CreateKeyAsync(user, ["agents:read", "messages:send"],
+            [other["id"]!.GetValue<int>()]))["key"]!.GetValue<string>();
         using var withNarrow = await fixture.CreateApiClient().SendAsync(ApiKeyTests.WithApiKey(
             new HttpRequestMessage(HttpMethod.Post, "/v1/responses") { Content = JsonContent.Create(new { model, input = "x" }) }, narrow));
         await AssertOpenAIErrorAsync(withNarrow, HttpStatusCode.NotFound, "invalid_request_error", "key for another agent");
@@ -211,12 +220,15 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         await using var db = await fixture.OpenDatabaseAsync();
         Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = ANY(@ids)",
             new { ids = new[] { echo["id"]!.GetValue<int>(), other["id"]!.GetValue<int>() } }));
-        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = theirs["id"]!.GetValue<int>() }));
-        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM response_conversations WHERE user_id = @id AND agent_id IS NULL",
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = theirs["id"]!.GetValue<int>() }));
+        Assert.Equal(1, await db.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM response_conversations WHERE user_id = @id AND agent_id IS NULL",
             new { id = stranger.Id }));
     }
 
-    private static async Task<JsonObject> AssertOpenAIErrorAsync(HttpResponseMessage response, HttpStatusCode status, string type, string what)
+    private static async Task<JsonObject> AssertOpenAIErrorAsync(HttpResponseMessage response, HttpStatusCode status, string type,
+        string what)
     {
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(status == response.StatusCode, $"Expected {(int)status} for {what}, got {(int)response.StatusCode}: {body}");

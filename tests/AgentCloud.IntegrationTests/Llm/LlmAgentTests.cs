@@ -78,7 +78,8 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         Assert.Equal(session, next["items"]![0]!["session"]!.GetValue<string>());
         Assert.Equal(3, next["items"]![0]!["messages"]!.GetValue<int>());
         var turns = (await GetJsonAsync(user, $"/agents/{agent["id"]}/conversations/{session}"))["turns"]!.AsArray();
-        Assert.Equal(["one", "first answer", "two", "second answer", "three", "third answer"], turns.Select(t => t!["text"]!.GetValue<string>()));
+        Assert.Equal(["one", "first answer", "two", "second answer", "three", "third answer"],
+            turns.Select(t => t!["text"]!.GetValue<string>()));
     }
 
     [Fact]
@@ -121,7 +122,8 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
     {
         var script = Models.NewScript((n, body) => n switch
         {
-            0 => new ToolCallsReply(("call_a", "remember", "{not json"), ("call_b", "no_such_tool", "{}"), ("call_c", "remember", """{"key": 5}""")),
+            0 => new ToolCallsReply(("call_a", "remember", "{not json"), ("call_b", "no_such_tool", "{}"),
+                ("call_c", "remember", """{"key": 5}""")),
             _ => new TextReply("Recovered"),
         });
         var user = await fixture.CreateUserAsync();
@@ -232,15 +234,18 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
             return Unescaped(await response.AssertProblemAsync(HttpStatusCode.BadRequest));
         }
 
-        Assert.Contains("config.tools: 'teleport' is not a tool", await ProblemAsync(new { behavior = "llm", tools = new[] { "teleport" } }));
+        Assert.Contains("config.tools: 'teleport' is not a tool",
+            await ProblemAsync(new { behavior = "llm", tools = new[] { "teleport" } }));
         Assert.Contains("config.model 'gpt-9' is not offered", await ProblemAsync(new { behavior = "llm", model = "gpt-9" }));
         Assert.Contains("config.temperature", await ProblemAsync(new { behavior = "llm", temperature = 3 }));
         Assert.Contains("config.max_output_tokens", await ProblemAsync(new { behavior = "llm", max_output_tokens = 0 }));
         Assert.Contains("config.instructions", await ProblemAsync(new { behavior = "llm", instructions = 5 }));
         Assert.Contains("'web.search' is not a tool", await ProblemAsync(new { behavior = "llm", tools = new[] { "web.search" } }));
 
-        var agent = await user.CreateAgentAsync("ok", new { behavior = "llm", model = ScriptedModelServer.OtherModel, tools = new[] { "remember" } });
-        using var update = await user.Client.PutAsJsonAsync($"/agents/{agent["id"]}", new { config = new { behavior = "llm", tools = new[] { "remember", "remember" } } });
+        var agent = await user.CreateAgentAsync("ok", new { behavior = "llm", model = ScriptedModelServer.OtherModel,
+            tools = new[] { "remember" } });
+        using var update = await user.Client.PutAsJsonAsync($"/agents/{agent["id"]}",
+            new { config = new { behavior = "llm", tools = new[] { "remember", "remember" } } });
         Assert.Contains("must not list a tool twice", Unescaped(await update.AssertProblemAsync(HttpStatusCode.BadRequest)));
     }
 
@@ -266,7 +271,8 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         }
     }
 
-    internal static async Task<JsonObject> CreateLlmAgentAsync(TestUser user, ScriptedModelServer.Script script, string? instructions = null,
+    internal static async Task<JsonObject> CreateLlmAgentAsync(TestUser user, ScriptedModelServer.Script script,
+        string? instructions = null,
         string[]? tools = null) =>
         await user.CreateAgentAsync("thinker", new
         {
@@ -275,7 +281,8 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
             tools = tools ?? [],
         });
 
-    internal static async Task<JsonObject> SendAsync(TestUser user, JsonObject agent, string text, string? session = null, object? script = null)
+    internal static async Task<JsonObject> SendAsync(TestUser user, JsonObject agent, string text, string? session = null,
+        object? script = null)
     {
         using var timeout = new CancellationTokenSource(Wait);
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30",
@@ -307,7 +314,8 @@ public sealed class LlmAgentTests(AgentCloudFixture fixture)
         };
 
     private static string Unescaped(JsonObject problem) =>
-        problem.ToJsonString(new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        problem.ToJsonString(new System.Text.Json.JsonSerializerOptions
+            { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
 
     internal static string LastToolResult(JsonObject body) =>
         Content(body["messages"]!.AsArray().Last(m => m!["role"]!.GetValue<string>() == "tool"));

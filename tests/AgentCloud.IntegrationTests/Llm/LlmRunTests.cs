@@ -22,7 +22,8 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         var echo = await user.CreateAgentAsync("echo", new { behavior = "echo" });
         var script = Models.NewScript((n, body) => n switch
         {
-            0 => new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = echo["address"]!.GetValue<string>(), ["text"] = "ping 42" }.ToJsonString())),
+            0 => new ToolCallsReply(("call_1", "send_message",
+                new JsonObject { ["target"] = echo["address"]!.GetValue<string>(), ["text"] = "ping 42" }.ToJsonString())),
             _ => new TextReply("The echo said: " + LastToolResult(body)),
         });
         var agent = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
@@ -43,15 +44,18 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         await fixture.AddEndpointAsync(peer.Address, remote.Url);
         var script = Models.NewScript((n, body) => n switch
         {
-            0 => new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = peer.Address, ["text"] = "what time is it" }.ToJsonString())),
+            0 => new ToolCallsReply(("call_1", "send_message",
+                new JsonObject { ["target"] = peer.Address, ["text"] = "what time is it" }.ToJsonString())),
             _ => new TextReply("The remote agent said: " + LastToolResult(body)),
         });
         var user = await fixture.CreateUserAsync();
         var agent = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
-        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages", TestApi.RawJson("""{"text":"ask the remote"}"""));
+        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages",
+            TestApi.RawJson("""{"text":"ask the remote"}"""));
         var id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
 
-        var delivered = await MessagingTests.PollAsync(async () => { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; }, seconds: 30);
+        var delivered = await MessagingTests.PollAsync(async () =>
+            { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; }, seconds: 30);
         Assert.Equal("what time is it", JsonNode.Parse(delivered.Envelope.DecodePayload()!)!["message"]!.GetValue<string>());
         using var reply = await peer.SubmitAsync(peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message,
             """{"message":"half past twelve"}""", session: delivered.Envelope.Session));
@@ -83,13 +87,15 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         var nowhere = AgentIdentity.FromSeed($"llm-nowhere-{Guid.NewGuid()}").Address;
         var script = Models.NewScript((n, body) => n switch
         {
-            0 => new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = nowhere, ["text"] = "anyone?" }.ToJsonString())),
+            0 => new ToolCallsReply(("call_1", "send_message",
+                new JsonObject { ["target"] = nowhere, ["text"] = "anyone?" }.ToJsonString())),
             _ => new TextReply("The tool said: " + LastToolResult(body)),
         });
         var user = await fixture.CreateUserAsync();
         var agent = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
 
-        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages?wait=20", TestApi.RawJson("""{"text":"ask nowhere"}"""));
+        using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages?wait=20",
+            TestApi.RawJson("""{"text":"ask nowhere"}"""));
         var message = await response.ReadJsonAsync();
 
         Assert.Equal("done", message["status"]!.GetValue<string>());
@@ -105,7 +111,8 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         var echo = await user.CreateAgentAsync("echo", new { behavior = "echo" });
         var script = Models.NewScript((n, body) => n switch
         {
-            0 => new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = echo["address"]!.GetValue<string>(), ["text"] = "once" }.ToJsonString())),
+            0 => new ToolCallsReply(("call_1", "send_message",
+                new JsonObject { ["target"] = echo["address"]!.GetValue<string>(), ["text"] = "once" }.ToJsonString())),
             // The worker is killed while it waits for this one.
             1 => new TextReply("too late") { Delay = TimeSpan.FromSeconds(90) },
             _ => new TextReply("finished after the crash"),
@@ -116,7 +123,8 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
 
         await using var db = await fixture.OpenDatabaseAsync();
         var owner = await MessagingTests.PollAsync(async () =>
-            await db.ExecuteScalarAsync<long>("SELECT count(*) FROM run_steps WHERE message_id = @id AND kind = 'tool_result'", new { id }) == 1
+            await db.ExecuteScalarAsync<long>("SELECT count(*) FROM run_steps WHERE message_id = @id AND kind = 'tool_result'", new { id })
+                == 1
             && script.Count == 2
                 ? await db.ExecuteScalarAsync<string>("SELECT lease_owner FROM messages WHERE id = @id", new { id })
                 : null, seconds: 60);
@@ -140,10 +148,13 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         // The tool's effect once: the echo agent got one message.
         Assert.Equal(1, await db.ExecuteScalarAsync<long>(
             "SELECT count(*) FROM messages WHERE agent_id = @echo AND direction = 'inbound'", new { echo = echo["id"]!.GetValue<int>() }));
-        // The finished first model call was not paid for again: one request without the tool's result, then the interrupted one, then the last.
+        // The finished first model call was not paid for again: one request without the tool's result, then the interrupted one, then the
+        // last.
         Assert.Equal(3, script.Count);
-        Assert.Equal(1, Enumerable.Range(0, 3).Count(n => script.Request(n)["messages"]!.AsArray().All(m => m!["role"]!.GetValue<string>() != "tool")));
-        var kinds = (await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}/steps"))["items"]!.AsArray().Select(s => s!["kind"]!.GetValue<string>());
+        Assert.Equal(1, Enumerable.Range(0, 3).Count(n => script.Request(n)["messages"]!.AsArray()
+            .All(m => m!["role"]!.GetValue<string>() != "tool")));
+        var kinds = (await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}/steps"))["items"]!.AsArray()
+            .Select(s => s!["kind"]!.GetValue<string>());
         Assert.Equal(["model_call", "tool_call", "tool_result", "model_call", "answer"], kinds);
     }
 
@@ -288,7 +299,8 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         var message = await SendAsync(user, agent, "think for a long time");
         var id = message["id"]!.GetValue<string>();
         var logged = await MessagingTests.PollAsync(() => Task.FromResult(
-            lines.FirstOrDefault(line => line.Contains(id, StringComparison.Ordinal) && line.Contains("wall time", StringComparison.Ordinal))), seconds: 30);
+            lines.FirstOrDefault(line => line.Contains(id, StringComparison.Ordinal)
+                && line.Contains("wall time", StringComparison.Ordinal))), seconds: 30);
         await workerLogs.StopAsync();
 
         Assert.Equal("dead", message["status"]!.GetValue<string>());
@@ -299,7 +311,8 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         Assert.Contains("stopped: the run reached its limit of 00:10:00 wall time", logged);
         var logs = (await GetJsonAsync(user, $"/agents/{agentId}/logs"))["items"]!.AsArray()
             .Select(l => l!["message"]!.GetValue<string>()).ToList();
-        Assert.Contains(logs, l => l.Contains($"Message {id} is dead", StringComparison.Ordinal) && l.Contains("wall time", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.Contains($"Message {id} is dead", StringComparison.Ordinal)
+            && l.Contains("wall time", StringComparison.Ordinal));
     }
 
     private sealed record Row(string? SchemaDigest, string? ProtocolDigest, string Payload);
@@ -310,7 +323,8 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         return await MessagingTests.PollAsync(async () =>
         {
             var rows = (await db.QueryAsync<Row>(
-                "SELECT schema_digest AS SchemaDigest, protocol_digest AS ProtocolDigest, payload::text AS Payload FROM messages WHERE agent_id = @id AND direction = 'outbound' ORDER BY seq",
+                "SELECT schema_digest AS SchemaDigest, protocol_digest AS ProtocolDigest, payload::text AS Payload FROM messages WHERE " +
+                "agent_id = @id AND direction = 'outbound' ORDER BY seq",
                 new { id = agent["id"]!.GetValue<int>() })).ToList();
             return rows.Count >= count ? rows : null;
         }, seconds: 40);

@@ -150,7 +150,8 @@ public sealed class ParkedRunTests(AgentCloudFixture fixture)
 
         // The deadline stored with the call wakes the parked run.
         var timedOut = await SendAsync(user, asker, Ask(silent, "anyone"));
-        Assert.Equal($"{silent["address"]} said: No reply from {silent["address"]} within 3 seconds.", timedOut["reply"]?.GetValue<string>());
+        Assert.Equal($"{silent["address"]} said: No reply from {silent["address"]} within 3 seconds.",
+            timedOut["reply"]?.GetValue<string>());
 
         var parked = await PostAsync(user, asker, Ask(silent, "again"));
         await WaitForStatusAsync(user, asker, parked, "waiting");
@@ -174,7 +175,8 @@ public sealed class ParkedRunTests(AgentCloudFixture fixture)
         var asker = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
         var id = await PostAsync(user, asker, $"ask {peer.Address}: what time is it");
 
-        var delivered = await MessagingTests.PollAsync(async () => { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; },
+        var delivered = await MessagingTests.PollAsync(async () =>
+            { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; },
             seconds: 30);
         await WaitForStatusAsync(user, asker, id, "waiting");
         // The parked run is in no worker: kill them all, start them again.

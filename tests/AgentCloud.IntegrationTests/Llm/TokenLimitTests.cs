@@ -89,7 +89,8 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
         var fromPeer = inbound.Single(m => m["sender"]!.GetValue<string>() == peer.Address);
         Assert.Equal("dead", fromPeer["status"]!.GetValue<string>());
         Assert.Contains("outsider_input_tokens_per_day", fromPeer["error"]!.GetValue<string>());
-        Assert.Equal("done", inbound.Single(m => m["sender"]!.GetValue<string>() == theirs["address"]!.GetValue<string>())["status"]!.GetValue<string>());
+        Assert.Equal("done", inbound.Single(m => m["sender"]!.GetValue<string>() ==
+            theirs["address"]!.GetValue<string>())["status"]!.GetValue<string>());
         Assert.Equal(1, script.Count);
 
         // The owner's own message still has the agent's other 89 tokens.
@@ -105,7 +106,8 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
         await MessagingTests.PollAsync(async () =>
         {
             var items = await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&limit=100");
-            return items.Count(m => m["sender"]!.GetValue<string>() == sender && m["status"]!.GetValue<string>() is "done" or "dead") >= count
+            return items.Count(m => m["sender"]!.GetValue<string>() == sender && m["status"]!.GetValue<string>() is "done" or "dead") >=
+                count
                 ? items : null;
         }, seconds: 40);
 }

@@ -32,10 +32,12 @@ public sealed class CompletionTests(AgentCloudFixture fixture)
         var cNext = await InsertAsync(db, c, "queued", null);
 
         RunCompletion Run(int agent, bool claimNext, params Guid[] ids) => new(agent,
-            [.. ids.Select(id => new Completion(id, $$"""{"echo": "{{id}}"}""", null))], [("INFO", $"handled by agent {agent}")], claimNext, null);
+            [.. ids.Select(id => new Completion(id, $$"""{"echo": "{{id}}"}""", null))], [("INFO", $"handled by agent {agent}")], claimNext,
+                null);
 
         // One run no longer ours fails the statement: nothing of any run is done, logged or claimed.
-        var failed = await MessageTable.CompleteInboundAsync(db, null, Owner, [Run(a, false, aHead, aFollower), Run(b, false, bHead), Run(c, true, cHead)],
+        var failed = await MessageTable.CompleteInboundAsync(db, null, Owner,
+            [Run(a, false, aHead, aFollower), Run(b, false, bHead), Run(c, true, cHead)],
             TimeSpan.FromSeconds(5), CancellationToken.None);
         Assert.Null(failed);
         Assert.Equal(["processing", "queued", "processing", "processing", "queued"],
@@ -55,8 +57,10 @@ public sealed class CompletionTests(AgentCloudFixture fixture)
         Assert.Equal($$"""{"echo": "{{aFollower}}"}""",
             await db.QuerySingleAsync<string>("SELECT reply::text FROM messages WHERE id = @aFollower", new { aFollower }));
         Assert.Equal([$"handled by agent {a}"],
-            await db.QueryAsync<string>("SELECT message FROM agent_logs WHERE agent_id = @a AND message LIKE 'handled by%' ORDER BY id", new { a }));
-        Assert.Equal([$"handled by agent {c}"], await db.QueryAsync<string>("SELECT message FROM agent_logs WHERE agent_id = @c AND message LIKE 'handled by%' ORDER BY id", new { c }));
+            await db.QueryAsync<string>("SELECT message FROM agent_logs WHERE agent_id = @a AND message LIKE 'handled by%' ORDER BY id",
+                new { a }));
+        Assert.Equal([$"handled by agent {c}"], await db.QueryAsync<string>(
+            "SELECT message FROM agent_logs WHERE agent_id = @c AND message LIKE 'handled by%' ORDER BY id", new { c }));
     }
 
     private static async Task<int> AgentIdAsync(TestUser user) =>
@@ -79,5 +83,6 @@ public sealed class CompletionTests(AgentCloudFixture fixture)
             .OrderBy(row => Array.IndexOf(ids, row.Id)).Select(row => row.Status)];
 
     private static Task<int> LogLinesAsync(NpgsqlConnection db, int a, int c) =>
-        db.QuerySingleAsync<int>("SELECT count(*)::int FROM agent_logs WHERE agent_id IN (@a, @c) AND message LIKE 'handled by%'", new { a, c });
+        db.QuerySingleAsync<int>("SELECT count(*)::int FROM agent_logs WHERE agent_id IN (@a, @c) AND message LIKE 'handled by%'",
+            new { a, c });
 }

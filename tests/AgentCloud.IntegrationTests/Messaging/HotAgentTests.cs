@@ -11,13 +11,15 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
     [Fact]
     public async Task OneAgentsBacklogIsHandledInOrderExactlyOnce()
     {
-        var count = int.TryParse(Environment.GetEnvironmentVariable("HOT_AGENT_MESSAGES"), CultureInfo.InvariantCulture, out var n) ? n : 2000;
+        var count = int.TryParse(Environment.GetEnvironmentVariable("HOT_AGENT_MESSAGES"), CultureInfo.InvariantCulture, out var n) ? n
+            : 2000;
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync("hot echo", new { behavior = "echo" });
 
         // The backlog arrives in one commit, as if the API had accepted it while no worker looked.
         await using var db = await fixture.OpenDatabaseAsync();
-        var userId = await db.ExecuteScalarAsync<int>("SELECT user_id FROM agents WHERE id = @id", new { id = agent["id"]!.GetValue<int>() });
+        var userId = await db.ExecuteScalarAsync<int>("SELECT user_id FROM agents WHERE id = @id",
+            new { id = agent["id"]!.GetValue<int>() });
         await using (var transaction = await db.BeginTransactionAsync())
         {
             await db.ExecuteAsync(
@@ -30,7 +32,8 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
                 """,
                 new { id = agent["id"]!.GetValue<int>(), sender = $"user:{userId}", address = agent["address"]!.GetValue<string>(), count },
                 transaction);
-            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agent["id"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture) }, transaction);
+            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)",
+                new { id = agent["id"]!.GetValue<int>().ToString(CultureInfo.InvariantCulture) }, transaction);
             await transaction.CommitAsync();
         }
 
@@ -46,8 +49,9 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
         var last = await db.ExecuteScalarAsync<DateTime>("SELECT max(completed_at) FROM messages WHERE id = ANY(@ids)", new { ids });
         var seconds = (last - committed).TotalSeconds;
         var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
-        output.WriteLine($"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})");
-        Console.WriteLine($"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})");
+        var summary = $"[hot agent] {count} messages handled in {seconds:0.00} s: {count / seconds:0} per second (load average {load})";
+        output.WriteLine(summary);
+        Console.WriteLine(summary);
     }
 
     [Fact]
@@ -72,7 +76,8 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
                 ORDER BY i
                 """,
                 new { agentId, sender = $"user:{userId}", address = agent["address"]!.GetValue<string>() }, transaction);
-            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agentId.ToString(CultureInfo.InvariantCulture) }, transaction);
+            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agentId.ToString(CultureInfo.InvariantCulture) },
+                transaction);
             await transaction.CommitAsync();
         }
 
@@ -132,7 +137,8 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
                     new { agentId, peer, address, session = i == texts.Length - 1 ? other : session, text = texts[i] }, transaction);
             }
 
-            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agentId.ToString(CultureInfo.InvariantCulture) }, transaction);
+            await db.ExecuteAsync("SELECT pg_notify('agent_inbox', @id)", new { id = agentId.ToString(CultureInfo.InvariantCulture) },
+                transaction);
             await transaction.CommitAsync();
         }
 
@@ -143,13 +149,15 @@ public sealed class HotAgentTests(AgentCloudFixture fixture, ITestOutputHelper o
         var replies = (await db.QueryAsync<(Guid InReplyTo, string Payload, Guid Session)>(
             "SELECT in_reply_to, payload::text, session FROM messages WHERE in_reply_to = ANY(@ids) ORDER BY seq", new { ids })).ToList();
         Assert.Equal(ids.Where((_, i) => answered[i]), replies.Select(reply => reply.InReplyTo));
-        Assert.Equal(texts.Where((_, i) => answered[i]).Select(text => $$"""{"text": "{{text}}"}"""), replies.Select(reply => reply.Payload));
+        Assert.Equal(texts.Where((_, i) => answered[i]).Select(text =>
+            $$"""{"text": "{{text}}"}"""), replies.Select(reply => reply.Payload));
         var notAnswering = await db.ExecuteScalarAsync<long>(
             "SELECT count(*) FROM agent_logs WHERE agent_id = @agentId AND message LIKE '%not answering it'", new { agentId });
         Assert.Equal(answered.Count(yes => !yes), notAnswering);
 
         // They were decided in one run (or two), not one message at a time.
-        var commits = await db.ExecuteScalarAsync<long>("SELECT count(DISTINCT completed_at) FROM messages WHERE id = ANY(@ids)", new { ids });
+        var commits = await db.ExecuteScalarAsync<long>("SELECT count(DISTINCT completed_at) FROM messages WHERE id = ANY(@ids)",
+            new { ids });
         Assert.True(commits <= 2, $"the peer's {ids.Count} messages took {commits} commits");
     }
 }

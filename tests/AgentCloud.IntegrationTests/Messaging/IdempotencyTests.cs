@@ -78,8 +78,10 @@ public sealed class IdempotencyTests(AgentCloudFixture fixture)
         var second = await user.CreateAgentAsync("second");
         var key = $"reuse-{Guid.NewGuid()}";
 
-        using var accepted = await user.Client.PostAsJsonAsync($"/agents/{first["id"]}/messages", new { text = "a", idempotency_key = key });
-        using var refused = await user.Client.PostAsJsonAsync($"/agents/{second["id"]}/messages", new { text = "b", idempotency_key = key });
+        using var accepted = await user.Client.PostAsJsonAsync($"/agents/{first["id"]}/messages",
+            new { text = "a", idempotency_key = key });
+        using var refused = await user.Client.PostAsJsonAsync($"/agents/{second["id"]}/messages",
+            new { text = "b", idempotency_key = key });
 
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         await refused.AssertProblemAsync(HttpStatusCode.UnprocessableEntity);
@@ -95,7 +97,8 @@ public sealed class IdempotencyTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync("plain");
 
-        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "x", idempotency_key = key });
+        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages",
+            new { text = "x", idempotency_key = key });
 
         await response.AssertProblemAsync(HttpStatusCode.BadRequest);
         Assert.Equal(0, await CountAsync(agent));
@@ -126,7 +129,8 @@ public sealed class IdempotencyTests(AgentCloudFixture fixture)
         Assert.Equal(1, await CountAsync(receiver, "inbound"));
         await using var db = await fixture.OpenDatabaseAsync();
         Assert.Equal(1, await db.ExecuteScalarAsync<long>(
-            "SELECT count(*) FROM agent_logs WHERE agent_id = @id AND message LIKE 'Sent message %'", new { id = sender["id"]!.GetValue<int>() }));
+            "SELECT count(*) FROM agent_logs WHERE agent_id = @id AND message LIKE 'Sent message %'",
+                new { id = sender["id"]!.GetValue<int>() }));
     }
 
     [Fact]
@@ -161,7 +165,8 @@ public sealed class IdempotencyTests(AgentCloudFixture fixture)
         Assert.All(outcomes.Where(o => o.i % 4 == 0), o => Assert.Equal(HttpStatusCode.NotFound, o.StatusCode));
         Assert.All(outcomes.Where(o => o.i % 4 >= 2), o => Assert.Equal(HttpStatusCode.Accepted, o.StatusCode));
         // A repeat answers with the first message as it is now: 200 once the echo agent has finished it.
-        Assert.All(outcomes.Where(o => o.i % 4 == 1), o => Assert.True(o.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, $"{o.StatusCode}"));
+        Assert.All(outcomes.Where(o => o.i % 4 == 1), o => Assert.True(o.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK,
+            $"{o.StatusCode}"));
         var keyed = outcomes.Where(o => o.i % 4 == 1).Select(o => o.Id).Distinct().ToList();
         Assert.Single(keyed);
         var plain = outcomes.Where(o => o.i % 4 >= 2).Select(o => o.Id).ToList();
@@ -171,11 +176,14 @@ public sealed class IdempotencyTests(AgentCloudFixture fixture)
         // One row per answer, each with the payload its own request sent; nothing reached the other user's agent.
         await using var db = await fixture.OpenDatabaseAsync();
         var rows = (await db.QueryAsync<(Guid Id, string Payload)>(
-            "SELECT id, payload::text FROM messages WHERE agent_id = @id AND session = @session", new { id = mine["id"]!.GetValue<int>(), session })).ToList();
+            "SELECT id, payload::text FROM messages WHERE agent_id = @id AND session = @session",
+                new { id = mine["id"]!.GetValue<int>(), session })).ToList();
         Assert.Equal(49, rows.Count);
         Assert.All(outcomes.Where(o => o.i % 4 >= 2), o => Assert.Equal(
-            JsonNode.Parse($"{{\"i\": {o.i}}}")!.ToJsonString(), JsonNode.Parse(rows.Single(row => row.Id == Guid.Parse(o.Id!)).Payload)!.ToJsonString()));
-        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = theirs["id"]!.GetValue<int>() }));
+            JsonNode.Parse($"{{\"i\": {o.i}}}")!.ToJsonString(),
+                JsonNode.Parse(rows.Single(row => row.Id == Guid.Parse(o.Id!)).Payload)!.ToJsonString()));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = theirs["id"]!.GetValue<int>() }));
         Assert.Equal(49, await db.ExecuteScalarAsync<long>(
             "SELECT COALESCE(sum(messages), 0) FROM usage_daily WHERE user_id = @id", new { id = user.Id }));
     }

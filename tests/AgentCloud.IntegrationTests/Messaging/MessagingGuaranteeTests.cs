@@ -70,7 +70,8 @@ public sealed class MessagingGuaranteeTests(AgentCloudFixture fixture)
 
         // As another worker's claim after an expired lease would leave it.
         Assert.Equal(1, await db.ExecuteAsync(
-            "UPDATE messages SET lease_owner = 'elsewhere', lease_until = (now() AT TIME ZONE 'utc') + interval '10 minutes' WHERE id = @id AND status = 'processing'",
+            "UPDATE messages SET lease_owner = 'elsewhere', lease_until = (now() AT TIME ZONE 'utc') + interval '10 minutes' WHERE id = " +
+            "@id AND status = 'processing'",
             new { id }));
         deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!workerLogs.Lines.Any(line => line.Contains($"Lost the lease on message {id}", StringComparison.Ordinal)))

@@ -29,13 +29,16 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         { "POST /agents/{agent}/send", "target an object", "{\"target\": {\"address\": \"" + Address + "\"}, \"payload\": 1}" },
         { "POST /agents/{agent}/send", "target null", "{\"target\": null, \"payload\": 1}" },
         { "POST /agents/{agent}/send", "target huge", "{\"target\": \"agent1" + Huge[..60_000] + "\", \"payload\": 1}" },
-        { "POST /agents/{agent}/send", "target with control characters", "{\"target\": \"" + Address[..20] + "\\u0000\\u001b" + Address[20..] + "\", \"payload\": 1}" },
+        { "POST /agents/{agent}/send", "target with control characters", "{\"target\": \"" + Address[..20] + "\\u0000\\u001b"
+            + Address[20..] + "\", \"payload\": 1}" },
         { "POST /agents/{agent}/send", "target script", "{\"target\": \"<script>alert(1)</script>\", \"payload\": 1}" },
         { "POST /agents/{agent}/send", "target a bare scheme", "{\"target\": \"agent://\", \"payload\": 1}" },
-        { "POST /agents/{agent}/send", "target with a space inside", "{\"target\": \"" + Address[..30] + " " + Address[30..] + "\", \"payload\": 1}" },
+        { "POST /agents/{agent}/send", "target with a space inside", "{\"target\": \"" + Address[..30] + " " + Address[30..]
+            + "\", \"payload\": 1}" },
         { "POST /agents/{agent}/send", "session sql", "{\"target\": \"" + Address + "\", \"payload\": 1, \"session\": \"' OR 1=1 --\"}" },
         { "POST /agents/{agent}/send", "session a number", "{\"target\": \"" + Address + "\", \"payload\": 1, \"session\": 12}" },
-        { "POST /agents/{agent}/send", "extra field", "{\"target\": \"" + Address + "\", \"payload\": 1, \"sender\": \"agent1qsomeoneelse\"}" },
+        { "POST /agents/{agent}/send", "extra field", "{\"target\": \"" + Address
+            + "\", \"payload\": 1, \"sender\": \"agent1qsomeoneelse\"}" },
         { "POST /agents/{agent}/send", "deep payload", "{\"target\": \"" + Address + "\", \"payload\": " + Deep + "}" },
         { "POST /agents/{agent}/send", "huge text", "{\"target\": \"" + Address + "\", \"text\": \"" + Huge + "\"}" },
         { "POST /agents/{agent}/messages", "json null", "null" },
@@ -90,7 +93,8 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         var (user, agent) = await fixture.UserWithAgentAsync();
         var before = await fixture.StateAsync(user, agent);
         var (method, path) = HostileInput.Route(endpoint, agent);
-        byte[] body = [.. "{\"target\": \""u8, .. Encoding.UTF8.GetBytes(Address), .. "\", \"name\": \""u8, 0xC3, 0x28, 0xFF, .. "\", \"text\": \"\xff\"}"u8];
+        byte[] body = [.. "{\"target\": \""u8, .. Encoding.UTF8.GetBytes(Address), .. "\", \"name\": \""u8, 0xC3, 0x28, 0xFF,
+            .. "\", \"text\": \"\xff\"}"u8];
 
         using var request = new HttpRequestMessage(method, path) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
@@ -162,7 +166,8 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         var path = url.Replace("{agent}", agent["id"]!.ToString()).Replace("{huge}", new string('A', 6000));
 
         var method = path.EndsWith("/send", StringComparison.Ordinal) ? HttpMethod.Post : HttpMethod.Get;
-        using var request = new HttpRequestMessage(method, path) { Content = method == HttpMethod.Post ? TestApi.RawJson("{\"payload\": 1}") : null };
+        using var request = new HttpRequestMessage(method, path)
+            { Content = method == HttpMethod.Post ? TestApi.RawJson("{\"payload\": 1}") : null };
         using var response = await user.Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
 
         Assert.True((int)response.StatusCode is 400 or 404, $"{url}: {(int)response.StatusCode}");
@@ -193,7 +198,8 @@ public sealed class MessagingHostileInputTests(AgentCloudFixture fixture)
         Assert.Equal(before, await fixture.StateAsync(user, agent));
     }
 
-    /// <summary>Only U+0000 is refused (PostgreSQL cannot store it): other control characters and a literal <c>\u0000</c> are kept.</summary>
+    /// <summary>Only U+0000 is refused (PostgreSQL cannot store it): other control characters and a literal <c>\u0000</c> are
+    /// kept.</summary>
     [Fact]
     public async Task ControlCharactersOtherThanNulAreStoredVerbatim()
     {

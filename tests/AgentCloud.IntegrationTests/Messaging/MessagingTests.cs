@@ -286,7 +286,8 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync();
 
-        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { payload = new string('x', 40_000) });
+        using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages",
+            new { payload = new string('x', 40_000) });
 
         await response.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal(0, await CountMessagesAsync(agent));
@@ -320,7 +321,8 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         using var post = await stranger.Client.PostAsJsonAsync($"/agents/{id}/messages", new { payload = 1 });
         using var list = await stranger.Client.GetAsync($"/agents/{id}/messages");
         using var get = await stranger.Client.GetAsync($"/agents/{id}/messages/{message["id"]}");
-        using var send = await stranger.Client.PostAsJsonAsync($"/agents/{id}/send", new { target = agent["address"]!.GetValue<string>(), payload = 1 });
+        using var send = await stranger.Client.PostAsJsonAsync($"/agents/{id}/send",
+            new { target = agent["address"]!.GetValue<string>(), payload = 1 });
         using var stream = await stranger.Client.GetAsync($"/agents/{id}/logs/stream", HttpCompletionOption.ResponseHeadersRead);
 
         foreach (var response in new[] { post, list, get, send, stream })
@@ -355,7 +357,8 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
 
         using var unknown = await user.Client.PostAsJsonAsync("/agents", new { name = "x", config = new { behavior = "teleport" } });
         using var noTarget = await user.Client.PostAsJsonAsync("/agents", new { name = "x", config = new { behavior = "forward" } });
-        using var badTarget = await user.Client.PostAsJsonAsync("/agents", new { name = "x", config = new { behavior = "forward", target = "nowhere" } });
+        using var badTarget = await user.Client.PostAsJsonAsync("/agents",
+            new { name = "x", config = new { behavior = "forward", target = "nowhere" } });
         var agent = await user.CreateAgentAsync();
         using var badUpdate = await user.Client.PutAsJsonAsync($"/agents/{agent["id"]}", new { config = new { behavior = 7 } });
 
@@ -416,6 +419,7 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
     private async Task<long> CountMessagesAsync(JsonObject agent)
     {
         await using var db = await fixture.OpenDatabaseAsync();
-        return await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() });
+        return await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = agent["id"]!.GetValue<int>() });
     }
 }

@@ -30,7 +30,8 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
         await using var reader = await fixture.OpenDatabaseAsync();
         var heard = new List<(string Channel, string Payload)>();
         listener.Notification += (_, notification) => heard.Add((notification.Channel, notification.Payload));
-        await listener.ExecuteAsync($"LISTEN {NotifyChannels.Inbox}; LISTEN {NotifyChannels.MessageFinished}; LISTEN {NotifyChannels.AgentLogs}");
+        await listener.ExecuteAsync($"LISTEN {NotifyChannels.Inbox}; LISTEN {NotifyChannels.MessageFinished}; LISTEN " +
+            $"{NotifyChannels.AgentLogs}");
 
         string id;
         try
@@ -38,7 +39,8 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
             using var response = await user.Client.PostAsJsonAsync($"/agents/{agentId}/messages?wait=20", new { text = "hello" });
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
-            var expected = new[] { (NotifyChannels.Inbox, agentId), (NotifyChannels.MessageFinished, id), (NotifyChannels.AgentLogs, agentId) };
+            var expected = new[] { (NotifyChannels.Inbox, agentId), (NotifyChannels.MessageFinished, id),
+                (NotifyChannels.AgentLogs, agentId) };
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             while (!expected.All(heard.Contains))
             {
@@ -46,7 +48,8 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
                 if (heard[^1] == (NotifyChannels.Inbox, agentId))
                 {
                     // Read as it arrives: the row it announces is committed.
-                    Assert.True(await reader.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = @agentId::int)", new { agentId }));
+                    Assert.True(await reader.ExecuteScalarAsync<bool>(
+                        "SELECT EXISTS (SELECT 1 FROM messages WHERE agent_id = @agentId::int)", new { agentId }));
                 }
             }
         }
@@ -84,9 +87,11 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
 
         var clock = Stopwatch.StartNew();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var waiting = user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30", new { text = "take your time" }, timeout.Token);
+        var waiting = user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30", new { text = "take your time" },
+            timeout.Token);
         await MessagingTests.PollAsync(async () => waiting.IsCompleted
-            ? throw new InvalidOperationException($"Answered before the model: {(int)(await waiting).StatusCode} {await (await waiting).Content.ReadAsStringAsync()}")
+            ? throw new InvalidOperationException(
+                $"Answered before the model: {(int)(await waiting).StatusCode} {await (await waiting).Content.ReadAsStringAsync()}")
             : script.Count > 0 ? (object)true : null, seconds: 30);
 
         // The model is still thinking: the request waits on the API's hub, the finish will come through it.
@@ -134,15 +139,18 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
             : await db.ExecuteScalarAsync<long>(
                 "SELECT count(*) FROM messages WHERE agent_id = @agentId AND direction = 'inbound' AND sender = @sender",
                 new { agentId, sender = peer.Address }) > 0 ? (object)true : null);
-        var before = await ListenersWhenAsync(found => Processes(found).SequenceEqual(["AgentCloud.AgentWorker", "AgentCloud.AgentWorker", "AgentCloud.Api"]));
-        var workers = before.Where(l => l.ApplicationName.StartsWith("AgentCloud.AgentWorker ", StringComparison.Ordinal)).Select(l => l.Pid).ToArray();
+        var before = await ListenersWhenAsync(found => Processes(found)
+            .SequenceEqual(["AgentCloud.AgentWorker", "AgentCloud.AgentWorker", "AgentCloud.Api"]));
+        var workers = before.Where(l => l.ApplicationName.StartsWith("AgentCloud.AgentWorker ", StringComparison.Ordinal))
+            .Select(l => l.Pid).ToArray();
         Assert.Equal(2, await db.ExecuteScalarAsync<long>(
             "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity WHERE pid = ANY(@workers)", new { workers }));
 
         // Let go of the head of the line: the echo runs now, and its finish reaches the waiting request
         // through a hub that has had to reconnect.
         await db.ExecuteAsync(
-            "UPDATE messages SET status = 'done', lease_owner = NULL, lease_until = NULL WHERE agent_id = @agentId AND lease_owner = 'elsewhere'",
+            "UPDATE messages SET status = 'done', lease_owner = NULL, lease_until = NULL WHERE agent_id = @agentId AND lease_owner = " +
+            "'elsewhere'",
             new { agentId });
         using var response = await waiting;
 
@@ -167,15 +175,18 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
         try
         {
             await using var db = await fixture.OpenDatabaseAsync();
-            var listener = (await ListenersWhenAsync(found => found.Any(l => l.ApplicationName == name))).Single(l => l.ApplicationName == name);
+            var listener = (await ListenersWhenAsync(found => found.Any(l => l.ApplicationName == name)))
+                .Single(l => l.ApplicationName == name);
             while (await subscription.WaitAsync(TimeSpan.FromMilliseconds(300), timeout.Token))
             {
                 // The wake-up every subscriber gets when the hub has connected.
             }
 
-            await db.ExecuteAsync("SELECT pg_notify(@channel, @other)", new { channel = NotifyChannels.MessageFinished, other = Guid.NewGuid().ToString() });
+            await db.ExecuteAsync("SELECT pg_notify(@channel, @other)",
+                new { channel = NotifyChannels.MessageFinished, other = Guid.NewGuid().ToString() });
             Assert.False(await subscription.WaitAsync(TimeSpan.FromSeconds(1), timeout.Token), "woken by another message's id");
-            await db.ExecuteAsync("SELECT pg_notify(@channel, @id)", new { channel = NotifyChannels.MessageFinished, id = id.ToString("D").ToUpperInvariant() });
+            await db.ExecuteAsync("SELECT pg_notify(@channel, @id)",
+                new { channel = NotifyChannels.MessageFinished, id = id.ToString("D").ToUpperInvariant() });
             Assert.True(await subscription.WaitAsync(TimeSpan.FromSeconds(10), timeout.Token), "not woken by its own id");
 
             // No notification at all: what was sent while the hub was away is lost, so it must wake everyone itself.
@@ -201,7 +212,8 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
     private static List<string> Processes(List<Listener> listeners) =>
         [.. listeners.Select(l => l.ApplicationName.Split(' ')[0]).Order()];
 
-    /// <summary>Every backend of this database whose session last ran a LISTEN, once <paramref name="done"/> holds (or after 60 s).</summary>
+    /// <summary>Every backend of this database whose session last ran a LISTEN, once <paramref name="done"/> holds (or after 60
+    /// s).</summary>
     private async Task<List<Listener>> ListenersWhenAsync(Func<List<Listener>, bool> done)
     {
         await using var db = await fixture.OpenDatabaseAsync();

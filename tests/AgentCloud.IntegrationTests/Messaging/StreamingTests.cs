@@ -18,7 +18,8 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
         using var timeout = new CancellationTokenSource(Timeout);
 
         using var stream = await EventStreamReader.OpenAsync(StreamClient(user),
-            new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages") { Content = JsonContent.Create(new { text = "one two three" }) },
+            new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+                { Content = JsonContent.Create(new { text = "one two three" }) },
             timeout.Token);
         Assert.Equal(HttpStatusCode.OK, stream.Response.StatusCode);
         Assert.Equal("text/event-stream", stream.Response.Content.Headers.ContentType?.MediaType);
@@ -65,7 +66,8 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
         var path = $"/agents/{agent["id"]}/messages/{messageId}/events";
 
         var first = new List<ServerSentEvent>();
-        using (var stream = await EventStreamReader.OpenAsync(StreamClient(user), new HttpRequestMessage(HttpMethod.Get, path), timeout.Token))
+        using (var stream = await EventStreamReader.OpenAsync(StreamClient(user), new HttpRequestMessage(HttpMethod.Get, path),
+            timeout.Token))
         {
             while (first.Count(e => e.Type == "delta") < 3 && await stream.NextAsync(timeout.Token) is { } next)
             {
@@ -114,7 +116,8 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
         var words = string.Join(' ', Enumerable.Range(1, 10).Select(i => $"w{i}"));
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
         using var stream = await EventStreamReader.OpenAsync(StreamClient(user, TimeSpan.FromMinutes(2)),
-            new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages") { Content = JsonContent.Create(new { text = words }) },
+            new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+                { Content = JsonContent.Create(new { text = words }) },
             timeout.Token);
         var events = new List<ServerSentEvent>();
         while (events.Count(e => e.Type == "delta") < 2 && await stream.NextAsync(timeout.Token) is { } next)
@@ -136,7 +139,8 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
             Assert.True(service.WaitForExit(TimeSpan.FromSeconds(10)), "the worker holding the lease is gone");
         }
 
-        Assert.Equal("processing", await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE id = @messageId", new { messageId }));
+        Assert.Equal("processing", await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE id = @messageId",
+            new { messageId }));
         try
         {
             events.AddRange(await stream.ReadToEndAsync(timeout.Token));
@@ -163,7 +167,8 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
         using var timeout = new CancellationTokenSource(Timeout);
         var token = TestApi.ForgeToken(AgentCloudFixture.JwtSecret, sub: user.Id.ToString(), expires: DateTimeOffset.UtcNow.AddSeconds(3));
         var client = StreamClient(user);
-        var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages") { Content = JsonContent.Create(new { text = "stuck" }) }
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent["id"]}/messages")
+            { Content = JsonContent.Create(new { text = "stuck" }) }
             .WithBearer(token);
 
         var started = System.Diagnostics.Stopwatch.StartNew();

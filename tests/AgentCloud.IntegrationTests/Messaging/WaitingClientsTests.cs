@@ -38,7 +38,8 @@ public sealed class WaitingClientsTests(AgentCloudFixture fixture)
         var requests = Enumerable.Range(0, Requests).Select(async n =>
         {
             await start.WaitAsync();
-            using var response = await client.PostAsJsonAsync($"/agents/{agents[n % Agents]}/messages?wait=30", new { payload = new { n } });
+            using var response = await client.PostAsJsonAsync($"/agents/{agents[n % Agents]}/messages?wait=30",
+                new { payload = new { n } });
             var body = await response.Content.ReadAsStringAsync();
             var id = response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Accepted
                 ? System.Text.Json.Nodes.JsonNode.Parse(body)!["id"]!.GetValue<string>()
@@ -105,13 +106,15 @@ public sealed class WaitingClientsTests(AgentCloudFixture fixture)
         var results = await Task.WhenAll(answers);
 
         var failed = results.Where(r => r.Status != 200).ToList();
-        Assert.True(failed.Count == 0, $"{failed.Count} of {submits} were not 200, e.g. {failed.FirstOrDefault().Status} {failed.FirstOrDefault().Body}");
+        Assert.True(failed.Count == 0,
+            $"{failed.Count} of {submits} were not 200, e.g. {failed.FirstOrDefault().Status} {failed.FirstOrDefault().Body}");
         Assert.All(results, r =>
         {
             var reply = AgentCloud.Shared.UAgents.Envelope.FromJson(r.Body)!;
             Assert.Equal(AgentCloud.Shared.UAgents.MessageModels.Message.Digest, reply.SchemaDigest);
             Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(
-                System.Text.Json.Nodes.JsonNode.Parse(r.envelope.DecodePayload()!), System.Text.Json.Nodes.JsonNode.Parse(reply.DecodePayload()!)),
+                System.Text.Json.Nodes.JsonNode.Parse(r.envelope.DecodePayload()!),
+                    System.Text.Json.Nodes.JsonNode.Parse(reply.DecodePayload()!)),
                 r.Body);
         });
     }

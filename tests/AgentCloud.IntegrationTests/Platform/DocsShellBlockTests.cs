@@ -77,7 +77,8 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
             var (exitCode, output) = await RepositoryFiles.RunAsync("bash", ["-euo", "pipefail", script], BlockTimeout, environment);
 
             Assert.True(exitCode == 0, $"Block {index} of {page} stopped with exit code {exitCode}:\n{block}\n---\n{output}");
-            foreach (var expected in Expected.Where(e => e.Page == page && (e.When is null || block.Contains(e.When, StringComparison.Ordinal)))
+            foreach (var expected in Expected.Where(e => e.Page == page
+                && (e.When is null || block.Contains(e.When, StringComparison.Ordinal)))
                 .SelectMany(e => e.Output))
             {
                 Assert.True(output.Contains(expected, StringComparison.Ordinal),
@@ -103,7 +104,8 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
             foreach (Match block in AnyShellBlock().Matches(text))
             {
                 // A shell block is run (here or as the tour), or says it only sets up: then it talks to no running API.
-                Assert.True(block.Groups["lang"].Value == "bash", $"{page} has a shell block fenced as {block.Groups["lang"].Value}: fence it bash.");
+                Assert.True(block.Groups["lang"].Value == "bash",
+                    $"{page} has a shell block fenced as {block.Groups["lang"].Value}: fence it bash.");
                 if (block.Groups["setup"].Success)
                 {
                     Assert.DoesNotContain("$API", block.Groups["body"].Value);
@@ -123,7 +125,8 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
     private static List<string> Pages() =>
     [
         "README.md",
-        .. Directory.GetFiles(RepositoryFiles.PathOf("docs"), "*.md").Select(path => $"docs/{Path.GetFileName(path)}").Order(StringComparer.Ordinal),
+        .. Directory.GetFiles(RepositoryFiles.PathOf("docs"), "*.md").Select(path => $"docs/{Path.GetFileName(path)}")
+            .Order(StringComparer.Ordinal),
     ];
 
     /// <summary>The page's <c>```bash</c> blocks, but for the README's tour and the <c>```bash setup</c> ones.</summary>
@@ -140,6 +143,7 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
         ];
     }
 
-    [GeneratedRegex(@"^```(?<lang>bash|sh|shell|console|zsh)(?<setup> setup)?\n(?<body>.*?)^```", RegexOptions.Singleline | RegexOptions.Multiline)]
+    [GeneratedRegex(@"^```(?<lang>bash|sh|shell|console|zsh)(?<setup> setup)?\n(?<body>.*?)^```",
+        RegexOptions.Singleline | RegexOptions.Multiline)]
     private static partial Regex AnyShellBlock();
 }

@@ -15,7 +15,8 @@ public sealed class FuzzTests(AgentCloudFixture fixture)
     private const int Iterations = 120;
 
     private static readonly string[] FieldNames =
-        ["username", "email", "password", "name", "config", "payload", "text", "session", "target", "behavior", "id", "user_id", "", "__proto__"];
+        ["username", "email", "password", "name", "config", "payload", "text", "session", "target", "behavior", "id", "user_id", "",
+            "__proto__"];
 
     private static readonly Gen<string> Strings = Gen.OneOf(
         Gen.String,
@@ -143,7 +144,8 @@ public sealed class FuzzTests(AgentCloudFixture fixture)
 
     private static void AssertNoServerError(HttpResponseMessage response, byte[] body) =>
         Assert.True((int)response.StatusCode < 500,
-            $"{(int)response.StatusCode} for a body of {body.Length} bytes: {Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 300)))}");
+            $"{(int)response.StatusCode} for a body of {body.Length} bytes: " +
+            $"{Encoding.UTF8.GetString(body.AsSpan(0, Math.Min(body.Length, 300)))}");
 
     private async Task<long> CountAsync(string sql, int id = 0)
     {

@@ -24,12 +24,15 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
         { "POST /signup", "string", "\"signup\"" },
         { "POST /signup", "truncated", "{\"username\": \"abc\", \"email\": " },
         { "POST /signup", "trailing garbage", "{\"username\": \"abcd\", \"email\": \"a@b.co\", \"password\": \"12345678\"} xyz" },
-        { "POST /signup", "duplicate keys", "{\"username\": \"abcd\", \"username\": \"efgh\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "duplicate keys",
+            "{\"username\": \"abcd\", \"username\": \"efgh\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
         { "POST /signup", "number for string", "{\"username\": 1234, \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
         { "POST /signup", "object for string", "{\"username\": {}, \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
         { "POST /signup", "null fields", "{\"username\": null, \"email\": null, \"password\": null}" },
-        { "POST /signup", "sql in username", "{\"username\": \"x'; DROP TABLE users; --\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
-        { "POST /signup", "script in email", "{\"username\": \"scripty\", \"email\": \"<script>alert(1)</script>@x.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "sql in username",
+            "{\"username\": \"x'; DROP TABLE users; --\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
+        { "POST /signup", "script in email",
+            "{\"username\": \"scripty\", \"email\": \"<script>alert(1)</script>@x.co\", \"password\": \"12345678\"}" },
         { "POST /signup", "control characters", "{\"username\": \"ab\\u0000cd\", \"email\": \"a@b.co\", \"password\": \"12345678\"}" },
         { "POST /signup", "deep nesting", "{\"username\": " + Deep + "}" },
         { "POST /signup", "deep object", DeepObject },
@@ -65,7 +68,8 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
         var before = await fixture.StateAsync(user, agent);
         var (method, path) = HostileInput.Route(endpoint, agent);
 
-        using var response = await SendAsync(endpoint.Contains("signup") || endpoint.Contains("login") ? fixture.CreateApiClient() : user.Client,
+        using var response = await SendAsync(endpoint.Contains("signup") || endpoint.Contains("login") ? fixture.CreateApiClient()
+            : user.Client,
             method, path, new ByteArrayContent(Encoding.UTF8.GetBytes(body)) { Headers = { { "Content-Type", "application/json" } } });
 
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint} {description}: {(int)response.StatusCode}");
@@ -85,7 +89,8 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
         var (method, path) = HostileInput.Route(endpoint, agent);
         byte[] body = [.. "{\"name\": \""u8, 0xC3, 0x28, 0xFF, 0xFE, .. "\", \"payload\": \"\\xff\"}"u8];
 
-        using var response = await SendAsync(user.Client, method, path, new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } });
+        using var response = await SendAsync(user.Client, method, path,
+            new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } });
 
         Assert.True((int)response.StatusCode is >= 400 and < 500, $"{endpoint}: {(int)response.StatusCode}");
         Assert.Equal(before, await fixture.StateAsync(user, agent));
@@ -101,7 +106,8 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
         var (method, path) = HostileInput.Route(endpoint, agent);
 
         using var response = await SendAsync(user.Client, method, path,
-            new StringContent("{\"name\": \"x\"}", Encoding.UTF8) { Headers = { ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType) } });
+            new StringContent("{\"name\": \"x\"}", Encoding.UTF8)
+                { Headers = { ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType) } });
 
         Assert.True((int)response.StatusCode is 400 or 415, $"{endpoint}: {(int)response.StatusCode}");
         await response.AssertProblemAsync(response.StatusCode);
@@ -172,12 +178,14 @@ public sealed class HostileInputTests(AgentCloudFixture fixture)
             ConnectCallback = async (context, cancellationToken) =>
             {
                 Interlocked.Increment(ref connections);
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { NoDelay = true };
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+                    { NoDelay = true };
                 await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
                 return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
             },
         };
-        using var client = new HttpClient(handler) { BaseAddress = fixture.App.GetEndpoint("api", "http"), Timeout = TimeSpan.FromSeconds(30) };
+        using var client = new HttpClient(handler) { BaseAddress = fixture.App.GetEndpoint("api", "http"),
+            Timeout = TimeSpan.FromSeconds(30) };
         client.DefaultRequestHeaders.Authorization = user.Client.DefaultRequestHeaders.Authorization;
         client.DefaultRequestHeaders.Add("X-Forwarded-For", user.Client.DefaultRequestHeaders.GetValues("X-Forwarded-For"));
 

@@ -138,7 +138,8 @@ public sealed class MigratorTests(AgentCloudFixture fixture)
     private static async Task<string> SnapshotAsync(string connectionString)
     {
         await using var db = new NpgsqlConnection(connectionString);
-        var history = await db.QueryAsync<(int, string, DateTime)>("SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version");
+        var history = await db.QueryAsync<(int, string, DateTime)>(
+            "SELECT version, checksum, applied_at FROM schema_migrations ORDER BY version");
         return string.Join('\n', history) + "\n" + await db.ExecuteScalarAsync<string>(SchemaFingerprintSql);
     }
 }

@@ -179,7 +179,8 @@ public sealed class OpenApiDocumentTests(AgentCloudFixture fixture)
             .ToList();
 
         Assert.True(requests.Count >= 14, $"only {requests.Count} requests in the .http file");
-        Assert.All(requests, r => Assert.True(OpenApiCoverage.OperationFor(document, r.Method, r.Path) is not null, $"{r.Method} {r.Path}"));
+        Assert.All(requests, r => Assert.True(OpenApiCoverage.OperationFor(document, r.Method, r.Path) is not null,
+            $"{r.Method} {r.Path}"));
     }
 
     private async Task<JsonObject> DocumentAsync() => await OpenApiCoverage.FetchDocumentAsync(fixture.CreateApiClient());

@@ -18,7 +18,8 @@ public sealed class SoakTests(AgentCloudFixture fixture, ITestOutputHelper outpu
     public async Task SteadyMixedTrafficCausesNoServerErrorsNoGrowthAndLosesNoMessage()
     {
         var seconds = int.TryParse(Environment.GetEnvironmentVariable("SOAK_SECONDS"), out var s) && s > 0 ? s : 120;
-        var rate = double.TryParse(Environment.GetEnvironmentVariable("SOAK_RATE"), System.Globalization.CultureInfo.InvariantCulture, out var r) && r > 0 ? r : 25;
+        var rate = double.TryParse(Environment.GetEnvironmentVariable("SOAK_RATE"), System.Globalization.CultureInfo.InvariantCulture,
+            out var r) && r > 0 ? r : 25;
         var warmUp = TimeSpan.FromSeconds(Math.Clamp(seconds / 4, 10, 60));
         var api = fixture.App.GetEndpoint("api", "http");
 
@@ -56,7 +57,8 @@ public sealed class SoakTests(AgentCloudFixture fixture, ITestOutputHelper outpu
             $"soak: {seconds}s at {rate}/s from a second process (warm-up {warmUp.TotalSeconds}s)",
             $"figures: {figures.ToJsonString()}",
             $"messages accepted {messageIds.Count}, unfinished {unfinished} ({clock.Elapsed.TotalSeconds:F1}s after the traffic stopped)",
-            .. warm.Rss.Select(p => $"RSS {p.Key}: warm {p.Value / 1048576.0:F1} MB, end {end.Rss.GetValueOrDefault(p.Key) / 1048576.0:F1} MB"),
+            .. warm.Rss.Select(p => $"RSS {p.Key}: warm {p.Value / 1048576.0:F1} MB, end " +
+                $"{end.Rss.GetValueOrDefault(p.Key) / 1048576.0:F1} MB"),
             $"agentsdb connections: warm {warm.Connections}, end {end.Connections}",
         ];
         foreach (var line in report)
@@ -89,7 +91,8 @@ public sealed class SoakTests(AgentCloudFixture fixture, ITestOutputHelper outpu
         var directory = Path.GetDirectoryName(new Projects.AgentCloud_Api().ProjectPath)!;
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}")
             ? "Release" : "Debug";
-        var dll = Path.Combine(directory, "..", "tests", "AgentCloud.LoadDriver", "bin", configuration, "net10.0", "AgentCloud.LoadDriver.dll");
+        var dll = Path.Combine(directory, "..", "tests", "AgentCloud.LoadDriver", "bin", configuration, "net10.0",
+            "AgentCloud.LoadDriver.dll");
         Assert.True(File.Exists(dll), $"{dll} is not built");
         var start = new ProcessStartInfo("dotnet",
             [dll, api.ToString(), seconds.ToString(), rate.ToString(System.Globalization.CultureInfo.InvariantCulture)])

@@ -38,7 +38,8 @@ public sealed partial class WebConsoleRequestTests(AgentCloudFixture fixture)
         }
 
         // Browsers drop tabs and line breaks: "/\t/example.com" is "//example.com" to them.
-        foreach (var returnUrl in new[] { "/%09/example.com", "/%0a/example.com", "/%0d%0a/example.com", "/%5c%09example.com", "/agents%09/x" })
+        foreach (var returnUrl in new[] { "/%09/example.com", "/%0a/example.com", "/%0d%0a/example.com", "/%5c%09example.com",
+            "/agents%09/x" })
         {
             using var response = await client.GetAsync("/session-ended?returnUrl=" + returnUrl);
 

@@ -92,7 +92,8 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
             new ToolCallsReply(("call_1", "remember", """{"key":"colour","value":"teal"}""")),
             new TextReply("I will remember that your colour is teal."));
         var user = await fixture.CreateUserAsync();
-        var agent = await user.CreateAgentAsync("memory", new { behavior = "llm", instructions = script.Marker, tools = new[] { "remember" } });
+        var agent = await user.CreateAgentAsync("memory", new { behavior = "llm", instructions = script.Marker,
+            tools = new[] { "remember" } });
         await using var browser = await ConsoleBrowser.OpenAsync(fixture);
         var page = browser.Page;
 
@@ -128,7 +129,8 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
     [Fact]
     public async Task AFailedMessageShowsItsReasonAndARetrySendsItAgain()
     {
-        var script = fixture.Models.NewScript((n, _) => n == 0 ? new ErrorReply(401, "Incorrect API key provided") : new TextReply("Second time lucky."));
+        var script = fixture.Models.NewScript((n, _) => n == 0 ? new ErrorReply(401, "Incorrect API key provided")
+            : new TextReply("Second time lucky."));
         var user = await fixture.CreateUserAsync();
         var agent = await user.CreateAgentAsync("flaky", new { behavior = "llm", instructions = script.Marker });
         await using var browser = await ConsoleBrowser.OpenAsync(fixture);
@@ -351,9 +353,11 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
     [Fact]
     public async Task EveryPageHasNoSeriousAccessibilityViolations()
     {
-        var script = fixture.Models.NewScript(new ToolCallsReply(("call_1", "recall", """{"key":"colour"}""")), new TextReply("Nothing stored yet."));
+        var script = fixture.Models.NewScript(new ToolCallsReply(("call_1", "recall", """{"key":"colour"}""")),
+            new TextReply("Nothing stored yet."));
         var user = await fixture.CreateUserAsync();
-        var agent = await user.CreateAgentAsync("checked", new { behavior = "llm", instructions = script.Marker, tools = new[] { "recall" } });
+        var agent = await user.CreateAgentAsync("checked", new
+            { behavior = "llm", instructions = script.Marker, tools = new[] { "recall" } });
         using var sent = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30", new { text = "What is my colour?" });
         var message = await sent.ReadJsonAsync();
         Assert.Equal("done", message["status"]!.GetValue<string>());

@@ -89,7 +89,8 @@ public sealed class ConsoleBrowser : IAsyncDisposable
     /// Waits until the interactive part <paramref name="selector"/> runs (its prerendered HTML cannot act yet, and
     /// what is typed into it before would be lost when the component takes over).
     /// </summary>
-    public Task WaitUntilInteractiveAsync(string selector) => Assertions.Expect(Page.Locator(selector)).ToHaveAttributeAsync("data-ready", "true");
+    public Task WaitUntilInteractiveAsync(string selector) => Assertions.Expect(Page.Locator(selector))
+        .ToHaveAttributeAsync("data-ready", "true");
 
     public async Task ScreenshotAsync(string name)
     {

@@ -14,7 +14,8 @@ public sealed class EventStreamReader(HttpResponseMessage response, StreamReader
 {
     public HttpResponseMessage Response { get; } = response;
 
-    public static async Task<EventStreamReader> OpenAsync(HttpClient client, HttpRequestMessage request, CancellationToken cancellationToken)
+    public static async Task<EventStreamReader> OpenAsync(HttpClient client, HttpRequestMessage request,
+        CancellationToken cancellationToken)
     {
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

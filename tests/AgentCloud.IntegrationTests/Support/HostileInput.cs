@@ -3,7 +3,8 @@ using Dapper;
 
 namespace AgentCloud.IntegrationTests;
 
-/// <summary>What the hostile-input tests share: a target agent, routes written as "METHOD /path", and the state a rejected request must leave alone.</summary>
+/// <summary>What the hostile-input tests share: a target agent, routes written as "METHOD /path", and the state a rejected request must
+/// leave alone.</summary>
 public static class HostileInput
 {
     public static async Task<(TestUser User, JsonObject Agent)> UserWithAgentAsync(this AgentCloudFixture fixture)

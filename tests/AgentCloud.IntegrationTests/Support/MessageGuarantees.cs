@@ -56,7 +56,8 @@ public static class MessageGuarantees
 
         var agentIds = agents.Select(a => a["id"]!.GetValue<int>()).ToArray();
         var received = (await db.QueryAsync<(int AgentId, long LogId, string Message)>(
-            "SELECT agent_id, id, message FROM agent_logs WHERE agent_id = ANY(@agentIds) AND message LIKE 'Received message %' ORDER BY id",
+            "SELECT agent_id, id, message FROM agent_logs WHERE agent_id = ANY(@agentIds) AND message LIKE 'Received message %' " +
+            "ORDER BY id",
             new { agentIds })).ToList();
         var byMessage = rows.ToDictionary(r => r.Id);
         var handledIds = received.Select(line => Guid.Parse(line.Message.Split(' ')[2])).ToList();

@@ -104,12 +104,14 @@ public sealed class ScriptedModelServer : IAsyncDisposable
                 context.Response.Headers[name] = value;
             }
 
-            await context.Response.WriteAsJsonAsync(new { error = new { message = error.Message, type = "scripted", code = (string?)null } });
+            await context.Response.WriteAsJsonAsync(new { error =
+                new { message = error.Message, type = "scripted", code = (string?)null } });
             return;
         }
 
         var model = body["model"]?.GetValue<string>() ?? Model;
-        var usage = new JsonObject { ["prompt_tokens"] = reply.InputTokens, ["completion_tokens"] = reply.OutputTokens, ["total_tokens"] = reply.InputTokens + reply.OutputTokens };
+        var usage = new JsonObject { ["prompt_tokens"] = reply.InputTokens, ["completion_tokens"] = reply.OutputTokens,
+            ["total_tokens"] = reply.InputTokens + reply.OutputTokens };
         var toolCalls = reply is ToolCallsReply calls
             ? new JsonArray([.. calls.Calls.Select((c, i) => (JsonNode)new JsonObject
             {
@@ -147,7 +149,8 @@ public sealed class ScriptedModelServer : IAsyncDisposable
             var chunk = new JsonObject
             {
                 ["id"] = "chatcmpl-" + n, ["object"] = "chat.completion.chunk", ["created"] = 1, ["model"] = model,
-                ["choices"] = chunkUsage is not null ? new JsonArray() : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
+                ["choices"] = chunkUsage is not null ? new JsonArray()
+                    : new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["finish_reason"] = finishReason }),
             };
             if (chunkUsage is not null)
             {

@@ -7,8 +7,8 @@ namespace AgentCloud.IntegrationTests;
 /// <summary>Every line the running worker replicas write to their console while a test watches (at most two minutes).</summary>
 internal sealed class WorkerLogs
 {
-    private readonly CancellationTokenSource _watching = new(TimeSpan.FromMinutes(2));
-    private readonly List<Task> _watchers = [];
+    private readonly CancellationTokenSource watching = new(TimeSpan.FromMinutes(2));
+    private readonly List<Task> watchers = [];
 
     public ConcurrentQueue<string> Lines { get; } = new();
 
@@ -18,11 +18,11 @@ internal sealed class WorkerLogs
         var loggers = fixture.App.Services.GetRequiredService<ResourceLoggerService>();
         foreach (var replica in await fixture.RunningAsync("agent-worker"))
         {
-            logs._watchers.Add(Task.Run(async () =>
+            logs.watchers.Add(Task.Run(async () =>
             {
                 try
                 {
-                    await foreach (var batch in loggers.WatchAsync(replica.ResourceId).WithCancellation(logs._watching.Token))
+                    await foreach (var batch in loggers.WatchAsync(replica.ResourceId).WithCancellation(logs.watching.Token))
                     {
                         foreach (var line in batch)
                         {
@@ -41,8 +41,8 @@ internal sealed class WorkerLogs
 
     public async Task StopAsync()
     {
-        await _watching.CancelAsync();
-        await Task.WhenAll(_watchers);
-        _watching.Dispose();
+        await watching.CancelAsync();
+        await Task.WhenAll(watchers);
+        watching.Dispose();
     }
 }

@@ -50,7 +50,8 @@ public sealed class OpenNetworkAccountTests(AgentCloudFixture fixture)
         using var first = await client.SignupAsync(name, $"{name}@example.com", "correct horse battery");
         Assert.Equal(HttpStatusCode.Created, first.StatusCode);
 
-        using var upper = await fixture.CreateApiClient().SignupAsync(name.ToUpperInvariant(), $"other-{name}@example.com", "correct horse battery");
+        using var upper = await fixture.CreateApiClient().SignupAsync(name.ToUpperInvariant(), $"other-{name}@example.com",
+            "correct horse battery");
 
         await upper.AssertProblemAsync(HttpStatusCode.Conflict);
         await using var db = await fixture.OpenDatabaseAsync();

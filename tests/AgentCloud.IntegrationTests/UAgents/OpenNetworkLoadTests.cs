@@ -23,29 +23,34 @@ public sealed class OpenNetworkLoadTests(AgentCloudFixture fixture, ITestOutputH
         var address = agent["address"]!.GetValue<string>();
         var agentId = agent["id"]!.GetValue<int>();
         await using var db = await fixture.OpenDatabaseAsync();
-        var sizeBefore = await db.ExecuteScalarAsync<long>("SELECT pg_total_relation_size('messages') + pg_total_relation_size('agent_logs')");
+        var sizeBefore = await db.ExecuteScalarAsync<long>(
+            "SELECT pg_total_relation_size('messages') + pg_total_relation_size('agent_logs')");
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(4));
 
         foreach (var keyPairs in new[] { 1, 100 })
         {
-            var peers = Enumerable.Range(0, keyPairs).Select(i => new UagentsPeer(fixture, $"load {keyPairs} {i} {Guid.NewGuid()}")).ToList();
+            var peers = Enumerable.Range(0, keyPairs).Select(i => new UagentsPeer(fixture, $"load {keyPairs} {i} {Guid.NewGuid()}"))
+                .ToList();
             var statuses = new ConcurrentDictionary<int, int>();
             var clock = Stopwatch.StartNew();
             var flood = Parallel.ForEachAsync(Enumerable.Range(0, envelopes),
                 new ParallelOptions { MaxDegreeOfParallelism = 12, CancellationToken = deadline.Token }, async (i, _) =>
                 {
                     var peer = peers[i % peers.Count];
-                    using var response = await peer.SubmitAsync(peer.Compose(address, MessageModels.Message, $$"""{"message": "flood {{i}}"}"""));
+                    using var response = await peer.SubmitAsync(
+                        peer.Compose(address, MessageModels.Message, $$"""{"message": "flood {{i}}"}"""));
                     statuses.AddOrUpdate((int)response.StatusCode, 1, (_, count) => count + 1);
                 });
 
             // The owner, meanwhile: 50 messages, 5 at a time, each with ?wait=20.
             var waits = new ConcurrentBag<(HttpStatusCode Status, string? State, TimeSpan Took)>();
-            await Parallel.ForEachAsync(Enumerable.Range(0, 50), new ParallelOptions { MaxDegreeOfParallelism = 5, CancellationToken = deadline.Token },
+            await Parallel.ForEachAsync(Enumerable.Range(0, 50),
+                new ParallelOptions { MaxDegreeOfParallelism = 5, CancellationToken = deadline.Token },
                 async (i, ct) =>
                 {
                     var sent = Stopwatch.StartNew();
-                    using var response = await user.Client.PostAsJsonAsync($"/agents/{agentId}/messages?wait=20", new { payload = new { owner = i } }, ct);
+                    using var response = await user.Client.PostAsJsonAsync($"/agents/{agentId}/messages?wait=20",
+                        new { payload = new { owner = i } }, ct);
                     var body = await response.ReadJsonAsync();
                     waits.Add((response.StatusCode, body["status"]?.GetValue<string>(), sent.Elapsed));
                 });
@@ -65,9 +70,12 @@ public sealed class OpenNetworkLoadTests(AgentCloudFixture fixture, ITestOutputH
         }
 
         var remote = await db.ExecuteScalarAsync<long>(
-            "SELECT count(*) FROM messages WHERE agent_id = @agentId AND direction = 'inbound' AND sender NOT LIKE 'user:%'", new { agentId });
-        var sizeAfter = await db.ExecuteScalarAsync<long>("SELECT pg_total_relation_size('messages') + pg_total_relation_size('agent_logs')");
-        output.WriteLine($"[load] stored from outside: {remote} messages of {2 * envelopes} sent; messages and logs grew {(sizeAfter - sizeBefore) / 1024} KiB");
+            "SELECT count(*) FROM messages WHERE agent_id = @agentId AND direction = 'inbound' AND sender NOT LIKE 'user:%'",
+                new { agentId });
+        var sizeAfter = await db.ExecuteScalarAsync<long>(
+            "SELECT pg_total_relation_size('messages') + pg_total_relation_size('agent_logs')");
+        output.WriteLine($"[load] stored from outside: {remote} messages of {2 * envelopes} sent; messages and logs grew " +
+            $"{(sizeAfter - sizeBefore) / 1024} KiB");
         // Per replica: bursts plus the refill over the floods' duration; far below what was sent.
         Assert.True(remote < envelopes / 2, $"{remote} remote messages stored");
     }

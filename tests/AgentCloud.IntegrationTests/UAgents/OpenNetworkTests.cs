@@ -29,7 +29,8 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
             app.MapPost("/internal/hook", () => { hits.Enqueue("hook"); return Results.Text("{}", "application/json"); }));
         var hook = internalService.Urls.First().TrimEnd('/') + "/internal/hook";
         await using var redirecting = await LoopbackAppAsync(app =>
-            app.MapPost("/submit", () => { hits.Enqueue("submit"); return Results.Redirect(hook, permanent: false, preserveMethod: true); }));
+            app.MapPost("/submit", () => { hits.Enqueue("submit"); return
+                Results.Redirect(hook, permanent: false, preserveMethod: true); }));
         var peer = AgentIdentity.FromSeed($"redirecting peer {Guid.NewGuid()}").Address;
         await fixture.AddEndpointAsync(peer, redirecting.Urls.First().TrimEnd('/') + "/submit");
         var user = await fixture.CreateUserAsync();
@@ -75,7 +76,8 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
         var elapsed = clock.Elapsed;
 
         var accepted = statuses.Count(status => status == 200);
-        Console.WriteLine($"[open network] one key pair, 150 envelopes in {elapsed.TotalSeconds:F1} s: {accepted} accepted, {refusals.Count} answered 429");
+        Console.WriteLine($"[open network] one key pair, 150 envelopes in {elapsed.TotalSeconds:F1} s: {accepted} accepted, " +
+            $"{refusals.Count} answered 429");
         Assert.All(statuses, status => Assert.Contains(status, new[] { 200, 429 }));
         Assert.NotEmpty(refusals);
         Assert.InRange(accepted, 1, Replicas * (SenderBurst + SenderPerSecond * (int)Math.Ceiling(elapsed.TotalSeconds)));
@@ -116,7 +118,8 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
             new { id = agent["id"]!.GetValue<int>() });
         var full = statuses.Count(s => s.Status == 429
             && JsonNode.Parse(s.Body)!["error"]!.GetValue<string>() == "too many messages waiting for this agent; retry later");
-        Console.WriteLine($"[open network] 100 envelopes from 10 key pairs to a slow agent: {statuses.Count(s => s.Status == 200)} accepted, "
+        Console.WriteLine($"[open network] 100 envelopes from 10 key pairs to a slow agent: {statuses.Count(s => s.Status == 200)} " +
+            $"accepted, "
             + $"{full} refused as the queue was full; {waiting} stored");
         Assert.All(statuses, s => Assert.Contains(s.Status, new[] { 200, 429 }));
         Assert.True(full > 0, "the cap was never reached");
@@ -155,7 +158,8 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
         var bytes = ours.Sum(line => (long)line.Length);
         Console.WriteLine($"[open network] 100 bad-signature envelopes with 250 KB senders ({uploaded / 1024 / 1024} MiB sent): "
             + $"{ours.Count} log lines name them, {bytes} characters in all");
-        Assert.DoesNotContain(lines, line => line.Contains("FAKE line", StringComparison.Ordinal) && !line.Contains(marker, StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, line => line.Contains("FAKE line", StringComparison.Ordinal)
+            && !line.Contains(marker, StringComparison.Ordinal));
         Assert.All(ours, line =>
         {
             Assert.True(line.Length < 1_000, $"a log line of {line.Length} characters");
@@ -246,13 +250,17 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
         var before = await fixture.StateAsync(user, agent);
         foreach (var (client, path, body) in new (HttpClient, string, object)[]
         {
-            (attacker.Client, $"/agents/{attackerAgent["id"]}/send", new { target = agent["address"]!.GetValue<string>(), payload = Deep(62) }),
+            (attacker.Client, $"/agents/{attackerAgent["id"]}/send",
+                new { target = agent["address"]!.GetValue<string>(), payload = Deep(62) }),
             (user.Client, $"/agents/{agent["id"]}/messages", new { payload = Deep(AgentCloud.Shared.Data.StorableText.MaxJsonDepth + 1) }),
-            (user.Client, $"/agents/{agent["id"]}", new { config = new JsonObject { ["behavior"] = "echo", ["deep"] = Deep(AgentCloud.Shared.Data.StorableText.MaxJsonDepth) } }),
-            (user.Client, "/agents", new { name = "deeper", config = new JsonObject { ["behavior"] = "echo", ["deep"] = Deep(AgentCloud.Shared.Data.StorableText.MaxJsonDepth) } }),
+            (user.Client, $"/agents/{agent["id"]}", new { config =
+                new JsonObject { ["behavior"] = "echo", ["deep"] = Deep(AgentCloud.Shared.Data.StorableText.MaxJsonDepth) } }),
+            (user.Client, "/agents", new { name = "deeper", config =
+                new JsonObject { ["behavior"] = "echo", ["deep"] = Deep(AgentCloud.Shared.Data.StorableText.MaxJsonDepth) } }),
         })
         {
-            using var response = path == $"/agents/{agent["id"]}" ? await client.PutAsJsonAsync(path, body) : await client.PostAsJsonAsync(path, body);
+            using var response = path == $"/agents/{agent["id"]}" ? await client.PutAsJsonAsync(path, body)
+                : await client.PostAsJsonAsync(path, body);
             var problem = await response.AssertProblemAsync(HttpStatusCode.BadRequest);
             Assert.Contains(AgentCloud.Shared.Data.StorableText.DepthProblem, problem.ToJsonString());
         }

@@ -60,9 +60,11 @@ public sealed class OutboundFaultTests(AgentCloudFixture fixture)
         }
 
         Assert.Contains(await LogsAsync(agent), line => line.Level == "ERROR"
-            && line.Message.StartsWith($"Message {stuck} to {slow.Address} is dead after {AgentCloudFixture.OutboxMaxAttempts} attempts", StringComparison.Ordinal));
+            && line.Message.StartsWith($"Message {stuck} to {slow.Address} is dead after {AgentCloudFixture.OutboxMaxAttempts} attempts",
+                StringComparison.Ordinal));
         Console.WriteLine($"[outbound] slow peer: dead after {row.Attempts} attempts; healthy deliveries meanwhile: "
-            + $"max {latencies.Max().TotalMilliseconds:F0} ms, median {latencies.Order().ElementAt(latencies.Count / 2).TotalMilliseconds:F0} ms");
+            + $"max {latencies.Max().TotalMilliseconds:F0} ms, median " +
+                $"{latencies.Order().ElementAt(latencies.Count / 2).TotalMilliseconds:F0} ms");
     }
 
     [Fact]
@@ -81,12 +83,17 @@ public sealed class OutboundFaultTests(AgentCloudFixture fixture)
         var attempts = failing.Received.ToArray();
         Assert.Equal(AgentCloudFixture.OutboxMaxAttempts, attempts.Length);
         // The fixture's backoff: 200 ms after the first failure, 400 ms after the second (±10 % jitter).
-        Assert.True(attempts[1] - attempts[0] >= TimeSpan.FromMilliseconds(180), $"first retry after {(attempts[1] - attempts[0]).TotalMilliseconds:F0} ms");
-        Assert.True(attempts[2] - attempts[1] >= TimeSpan.FromMilliseconds(360), $"second retry after {(attempts[2] - attempts[1]).TotalMilliseconds:F0} ms");
+        Assert.True(attempts[1] - attempts[0] >= TimeSpan.FromMilliseconds(180),
+            $"first retry after {(attempts[1] - attempts[0]).TotalMilliseconds:F0} ms");
+        Assert.True(attempts[2] - attempts[1] >= TimeSpan.FromMilliseconds(360),
+            $"second retry after {(attempts[2] - attempts[1]).TotalMilliseconds:F0} ms");
         var logs = await LogsAsync(agent);
-        Assert.Equal(AgentCloudFixture.OutboxMaxAttempts - 1, logs.Count(line => line.Level == "WARNING" && line.Message.StartsWith($"Delivery of message {id}", StringComparison.Ordinal)));
-        Assert.Single(logs, line => line.Level == "ERROR" && line.Message.StartsWith($"Message {id} to {failing.Address} is dead", StringComparison.Ordinal));
-        Console.WriteLine($"[outbound] 500 peer: retries after {(attempts[1] - attempts[0]).TotalMilliseconds:F0} ms and {(attempts[2] - attempts[1]).TotalMilliseconds:F0} ms, then dead");
+        Assert.Equal(AgentCloudFixture.OutboxMaxAttempts - 1, logs.Count(line => line.Level == "WARNING"
+            && line.Message.StartsWith($"Delivery of message {id}", StringComparison.Ordinal)));
+        Assert.Single(logs, line => line.Level == "ERROR" && line.Message.StartsWith($"Message {id} to {failing.Address} is dead",
+            StringComparison.Ordinal));
+        Console.WriteLine($"[outbound] 500 peer: retries after {(attempts[1] - attempts[0]).TotalMilliseconds:F0} ms and " +
+            $"{(attempts[2] - attempts[1]).TotalMilliseconds:F0} ms, then dead");
     }
 
     private static async Task<Guid> SendAsync(TestUser user, System.Text.Json.Nodes.JsonObject agent, string target)

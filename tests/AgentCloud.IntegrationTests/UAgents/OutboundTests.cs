@@ -82,9 +82,11 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
 
         var logs = await LogsAsync(agent);
         Assert.Contains(logs, line => line.Level == "WARNING"
-            && line.Message.StartsWith($"Delivery of message {id} to {peer.Address} failed (attempt 1 of {AgentCloudFixture.OutboxMaxAttempts})", StringComparison.Ordinal));
+            && line.Message.StartsWith($"Delivery of message {id} to {peer.Address} failed (attempt 1 of " +
+                $"{AgentCloudFixture.OutboxMaxAttempts})", StringComparison.Ordinal));
         Assert.Contains(logs, line => line.Level == "ERROR"
-            && line.Message.StartsWith($"Message {id} to {peer.Address} is dead after {AgentCloudFixture.OutboxMaxAttempts} attempts", StringComparison.Ordinal));
+            && line.Message.StartsWith($"Message {id} to {peer.Address} is dead after {AgentCloudFixture.OutboxMaxAttempts} attempts",
+                StringComparison.Ordinal));
     }
 
     [Fact]
@@ -108,7 +110,8 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
         Assert.Contains("no Almanac is configured", row.Error);
         var logs = await LogsAsync(agent);
         Assert.Contains(logs, line => line.Level == "ERROR" && line.Message.Contains($"no endpoint for {nowhere}"));
-        Assert.DoesNotContain(logs, line => line.Level == "WARNING" && line.Message.StartsWith($"Delivery of message {outbound["id"]}", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, line => line.Level == "WARNING"
+            && line.Message.StartsWith($"Delivery of message {outbound["id"]}", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -119,7 +122,8 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
         var nowhere = AgentIdentity.FromSeed($"nowhere {Guid.NewGuid()}").Address;
 
         using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/send", new { target = nowhere, text = "anyone?" });
-        using var waited = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/send?wait=5", new { target = nowhere, text = "anyone?" });
+        using var waited = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/send?wait=5",
+            new { target = nowhere, text = "anyone?" });
 
         foreach (var refused in new[] { response, waited })
         {

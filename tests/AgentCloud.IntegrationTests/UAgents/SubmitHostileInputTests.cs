@@ -22,7 +22,8 @@ public sealed class SubmitHostileInputTests(AgentCloudFixture fixture)
     private sealed record Context(AgentIdentity Peer, AgentIdentity Stranger, string Target, Envelope Good)
     {
         public Envelope Compose(string payloadJson) =>
-            Envelope.Create(Peer.Address, Target, MessageModels.Message, payloadJson, expires: DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds());
+            Envelope.Create(Peer.Address, Target, MessageModels.Message, payloadJson,
+                expires: DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds());
 
         /// <summary>The good envelope as a JSON object, changed by <paramref name="change"/>.</summary>
         public byte[] Edited(Action<JsonObject> change)
@@ -47,8 +48,10 @@ public sealed class SubmitHostileInputTests(AgentCloudFixture fixture)
         ("not JSON at all", _ => Utf8("hello, agent"), 400, InvalidPayload),
         ("trailing comma", c => Utf8(c.Good.ToJson().TrimEnd('}') + ",}"), 400, InvalidPayload),
         ("trailing garbage", c => Utf8(c.Good.ToJson() + " xyz"), 400, InvalidPayload),
-        ("invalid UTF-8 in a string", c => [.. Utf8(c.Good.ToJson()[..^1]), .. Utf8(", \"x\": \""), 0xC3, 0x28, 0xFF, .. Utf8("\"}")], 400, InvalidPayload),
-        ("deeply nested envelope", c => Utf8(c.Good.ToJson()[..^1] + ", \"x\": " + new string('[', 5000) + new string(']', 5000) + "}"), 400, InvalidPayload),
+        ("invalid UTF-8 in a string", c => [.. Utf8(c.Good.ToJson()[..^1]), .. Utf8(", \"x\": \""), 0xC3, 0x28, 0xFF, .. Utf8("\"}")], 400,
+            InvalidPayload),
+        ("deeply nested envelope", c => Utf8(c.Good.ToJson()[..^1] + ", \"x\": " + new string('[', 5000) + new string(']', 5000) + "}"),
+            400, InvalidPayload),
         ("empty body", _ => [], 400, InvalidPayload),
         ("lone BOM and NUL", _ => [0xEF, 0xBB, 0xBF, 0x00], 400, InvalidPayload),
         // Wrong shapes and types.
@@ -63,15 +66,20 @@ public sealed class SubmitHostileInputTests(AgentCloudFixture fixture)
         ("session not a UUID", c => c.Edited(e => e["session"] = "'; DROP TABLE messages; --"), 400, SchemaMismatch),
         ("schema digest null", c => c.Edited(e => e["schema_digest"] = null), 400, SchemaMismatch),
         ("expires is text", c => c.Edited(e => e["expires"] = "soon"), 400, SchemaMismatch),
-        ("expires too big for 64 bits", c => Utf8(c.Good.ToJson().Replace($"\"expires\":{c.Good.Expires}", "\"expires\":99999999999999999999999")), 400, SchemaMismatch),
+        ("expires too big for 64 bits", c => Utf8(c.Good.ToJson()
+            .Replace($"\"expires\":{c.Good.Expires}", "\"expires\":99999999999999999999999")), 400, SchemaMismatch),
         ("signature is a number", c => c.Edited(e => e["signature"] = 7), 400, SchemaMismatch),
         ("payload is an object", c => c.Edited(e => e["payload"] = new JsonObject { ["message"] = "hi" }), 400, SchemaMismatch),
         // Payloads that are not base64 of a UTF-8 JSON object, correctly signed.
         ("payload not base64", c => Json((c.Good with { Payload = "not base64 at all!!" }).SignedBy(c.Peer)), 400, InvalidPayload),
-        ("payload base64 of invalid UTF-8", c => Json((c.Good with { Payload = Base64([0xC3, 0x28, 0xFF]) }).SignedBy(c.Peer)), 400, InvalidPayload),
-        ("payload base64 of a JSON string", c => Json((c.Good with { Payload = Base64(Utf8("\"just text\"")) }).SignedBy(c.Peer)), 400, InvalidPayload),
-        ("payload base64 of broken JSON", c => Json((c.Good with { Payload = Base64(Utf8("{\"message\": ")) }).SignedBy(c.Peer)), 400, InvalidPayload),
-        ("payload deeply nested", c => Json(c.Compose("{\"a\": " + new string('[', 3000) + new string(']', 3000) + "}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("payload base64 of invalid UTF-8", c => Json((c.Good with { Payload = Base64([0xC3, 0x28, 0xFF]) }).SignedBy(c.Peer)), 400,
+            InvalidPayload),
+        ("payload base64 of a JSON string", c => Json((c.Good with { Payload = Base64(Utf8("\"just text\"")) }).SignedBy(c.Peer)), 400,
+            InvalidPayload),
+        ("payload base64 of broken JSON", c => Json((c.Good with { Payload = Base64(Utf8("{\"message\": ")) }).SignedBy(c.Peer)), 400,
+            InvalidPayload),
+        ("payload deeply nested", c => Json(c.Compose("{\"a\": " + new string('[', 3000) + new string(']', 3000) + "}").SignedBy(c.Peer)),
+            400, InvalidPayload),
         ("payload missing", c => Json((c.Good with { Payload = null }).SignedBy(c.Peer)), 400, InvalidPayload),
         ("payload empty", c => Json((c.Good with { Payload = "" }).SignedBy(c.Peer)), 400, InvalidPayload),
         // U+0000, which PostgreSQL cannot store, correctly signed.
@@ -81,33 +89,42 @@ public sealed class SubmitHostileInputTests(AgentCloudFixture fixture)
         ("protocol digest with U+0000", c => Json((c.Good with { ProtocolDigest = "proto:\u0000" }).SignedBy(c.Peer)), 400, SchemaMismatch),
         // Issue 12: what read back as 500s.
         ("payload with a lone surrogate", c => Json(c.Compose("{\"message\": \"x\\ud800y\"}").SignedBy(c.Peer)), 400, InvalidPayload),
-        ("payload key with a lone surrogate", c => Json(c.Compose("{\"message\": \"hi\", \"\\udc00\": 1}").SignedBy(c.Peer)), 400, InvalidPayload),
-        ("payload nested 62 levels deep", c => Json(c.Compose("{\"message\": \"hi\", \"a\": " + new string('[', 61) + new string(']', 61) + "}").SignedBy(c.Peer)), 400, InvalidPayload),
+        ("payload key with a lone surrogate", c => Json(c.Compose("{\"message\": \"hi\", \"\\udc00\": 1}").SignedBy(c.Peer)), 400,
+            InvalidPayload),
+        ("payload nested 62 levels deep", c => Json(c.Compose("{\"message\": \"hi\", \"a\": " + new string('[', 61) + new string(']', 61)
+            + "}").SignedBy(c.Peer)), 400, InvalidPayload),
         ("sender with a lone surrogate", c => Utf8(c.Good.ToJson().Replace("\"sender\":\"", "\"sender\":\"\\ud800")), 400, SchemaMismatch),
-        ("protocol digest of 81 characters, unsigned", c => Json(c.Good with { ProtocolDigest = "proto:" + new string('a', 75) }), 400, SchemaMismatch),
+        ("protocol digest of 81 characters, unsigned", c => Json(c.Good with { ProtocolDigest = "proto:" + new string('a', 75) }), 400,
+            SchemaMismatch),
         // Digests and signatures.
-        ("schema digest changed after signing", c => Json(c.Good with { SchemaDigest = MessageModels.ChatMessage.Digest }), 400, SignatureFailed),
+        ("schema digest changed after signing", c => Json(c.Good with { SchemaDigest = MessageModels.ChatMessage.Digest }), 400,
+            SignatureFailed),
         ("session changed after signing", c => Json(c.Good with { Session = Guid.NewGuid() }), 400, SignatureFailed),
-        ("payload changed after signing", c => Json(c.Good with { Payload = Base64(Utf8("{\"message\": \"forged\"}")) }), 400, SignatureFailed),
+        ("payload changed after signing", c => Json(c.Good with { Payload = Base64(Utf8("{\"message\": \"forged\"}")) }), 400,
+            SignatureFailed),
         ("expires extended after signing", c => Json(c.Good with { Expires = c.Good.Expires + 3600 }), 400, SignatureFailed),
         ("signed by the wrong key", c => Json(c.Good with { Signature = c.Stranger.Sign(c.Good.Digest()) }), 400, SignatureFailed),
         ("another sender's identity", c => Json(c.Good with { Sender = c.Stranger.Address }), 400, SignatureFailed),
         ("truncated signature", c => Json(c.Good with { Signature = c.Good.Signature![..^6] }), 400, SignatureFailed),
-        ("signature cut in half", c => Json(c.Good with { Signature = c.Good.Signature![..(c.Good.Signature!.Length / 2)] }), 400, SignatureFailed),
+        ("signature cut in half", c => Json(c.Good with { Signature = c.Good.Signature![..(c.Good.Signature!.Length / 2)] }), 400,
+            SignatureFailed),
         ("signature garbage", c => Json(c.Good with { Signature = "sig1' OR 1=1 --" }), 400, SignatureFailed),
         ("signature empty", c => Json(c.Good with { Signature = "" }), 400, SignatureFailed),
         ("signature huge", c => Json(c.Good with { Signature = "sig1" + new string('q', 100_000) }), 400, SignatureFailed),
         ("negative expires", c => Json((c.Good with { Expires = -1 }).SignedBy(c.Peer)), 400, SignatureFailed),
         ("negative nonce", c => Json((c.Good with { Nonce = -5 }).SignedBy(c.Peer)), 400, SignatureFailed),
         ("signature missing", c => Json(c.Good with { Signature = null }), 400, SignatureMissing),
-        ("script and control characters in the sender", c => Json(c.Good with { Sender = "<script>alert(1)</script>\u0000\u001b", Signature = null }), 400, SignatureMissing),
+        ("script and control characters in the sender", c => Json(c.Good with
+            { Sender = "<script>alert(1)</script>\u0000\u001b", Signature = null }), 400, SignatureMissing),
         ("huge sender", c => Json(c.Good with { Sender = "agent1" + new string('x', 200_000) }), 400, SignatureFailed),
         ("the owner's API sender forged", c => Json(c.Good with { Sender = "user:1", Signature = null }), 400, SignatureMissing),
         // Routing.
         ("SQL in the target, signed", c => Json((c.Good with { Target = "agent1' OR 1=1 --" }).SignedBy(c.Peer)), 400, UnableToRoute),
-        ("an address hosted nowhere, signed", c => Json((c.Good with { Target = c.Stranger.Address }).SignedBy(c.Peer)), 400, UnableToRoute),
+        ("an address hosted nowhere, signed", c => Json((c.Good with { Target = c.Stranger.Address }).SignedBy(c.Peer)), 400,
+            UnableToRoute),
         // Size.
-        ("huge payload", c => Json(c.Compose("{\"message\": \"" + new string('x', 400_000) + "\"}").SignedBy(c.Peer)), 413, "envelope too large"),
+        ("huge payload", c => Json(c.Compose("{\"message\": \"" + new string('x', 400_000) + "\"}").SignedBy(c.Peer)), 413,
+            "envelope too large"),
         ("huge body of whitespace", c => [.. Utf8(c.Good.ToJson()), .. Enumerable.Repeat((byte)' ', 300_000)], 413, "envelope too large"),
     ];
 

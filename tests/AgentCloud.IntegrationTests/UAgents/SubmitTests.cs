@@ -76,7 +76,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
 
         await using var db = await fixture.OpenDatabaseAsync();
         var stored = await db.QuerySingleAsync<(string SchemaDigest, DateTime? ExpiresAt, bool SenderWaits)>(
-            "SELECT schema_digest, expires_at, sender_waits FROM messages WHERE id = @id", new { id = Guid.Parse(handled["id"]!.GetValue<string>()) });
+            "SELECT schema_digest, expires_at, sender_waits FROM messages WHERE id = @id",
+                new { id = Guid.Parse(handled["id"]!.GetValue<string>()) });
         Assert.Equal(MessageModels.Message.Digest, stored.SchemaDigest);
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(envelope.Expires!.Value).UtcDateTime, stored.ExpiresAt);
         Assert.False(stored.SenderWaits);
@@ -112,7 +113,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
             (peer.Compose(AgentIdentity.FromSeed("nobody hosts this one").Address, MessageModels.Message, Hello()).ToJson(),
                 "application/json", "unable to route envelope"),
             ((good with { Sender = "user1qsomebody", Signature = null }).ToJson(), "application/json", "Envelope signature is missing"),
-            (peer.Compose(address, MessageModels.Message, "[\"not\", \"an object\"]").ToJson(), "application/json", "empty or invalid payload"),
+            (peer.Compose(address, MessageModels.Message, "[\"not\", \"an object\"]").ToJson(), "application/json",
+                "empty or invalid payload"),
         };
 
         foreach (var (body, contentType, error) in cases)
@@ -127,7 +129,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         using var missing = await peer.PostAsync(good.ToJson(), contentType: null);
         Assert.Equal((400, "{\"error\":\"missing header: content-type\"}"), await UagentsPeer.ReadAsync(missing));
         await using var db = await fixture.OpenDatabaseAsync();
-        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id", new { id = agent["id"]!.GetValue<int>() }));
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE agent_id = @id",
+            new { id = agent["id"]!.GetValue<int>() }));
     }
 
     [Fact]
@@ -153,7 +156,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         var closed = await user.CreateAgentAsync("closed", new { allow_user_senders = false });
         var peer = NewPeer();
         Envelope FromUser(JsonObject agent) =>
-            peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello()) with { Sender = "user1qchatclient", Signature = null };
+            peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello()) with
+                { Sender = "user1qchatclient", Signature = null };
 
         using var accepted = await peer.SubmitAsync(FromUser(open));
         using var refused = await peer.SubmitAsync(FromUser(closed));
@@ -195,7 +199,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         var session = Guid.NewGuid();
         var expires = DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds();
         var first = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("again"), session, expires: expires);
-        var second = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("again"), session, expires: expires + 1);
+        var second = peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message, Hello("again"), session, expires: expires
+            + 1);
 
         foreach (var envelope in new[] { first, second })
         {
@@ -222,7 +227,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
             "0FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141", System.Globalization.NumberStyles.HexNumber);
         var flipped = (order - new System.Numerics.BigInteger(raw.AsSpan(32), isUnsigned: true, isBigEndian: true))
             .ToByteArray(isUnsigned: true, isBigEndian: true);
-        var replay = envelope with { Signature = Bech32.Encode(Signatures.Prefix, [.. raw[..32], .. new byte[32 - flipped.Length], .. flipped]) };
+        var replay = envelope with { Signature = Bech32.Encode(Signatures.Prefix,
+            [.. raw[..32], .. new byte[32 - flipped.Length], .. flipped]) };
 
         foreach (var copy in new[] { envelope, replay })
         {
@@ -258,7 +264,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
 
         Assert.All(answers, answer => Assert.Equal((200, "{}"), answer));
         var done = await MessagingTests.PollAsync(async () =>
-            await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done&limit=100") is { Count: 9 } items ? items : null);
+            await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done&limit=100") is { Count: 9 } items ? items
+                : null);
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Equal(9, (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&limit=100")).Count);
         Assert.Equal(9, done.Select(message => message["payload"]!.ToJsonString()).Distinct().Count());
@@ -305,7 +312,8 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         var agent = await user.CreateAgentAsync("broken", new { behavior = "fail" });
         var address = agent["address"]!.GetValue<string>();
         var peer = NewPeer();
-        var envelope = peer.Compose(address, MessageModels.Message, Hello("doomed"), expires: DateTimeOffset.UtcNow.AddSeconds(8).ToUnixTimeSeconds());
+        var envelope = peer.Compose(address, MessageModels.Message, Hello("doomed"),
+            expires: DateTimeOffset.UtcNow.AddSeconds(8).ToUnixTimeSeconds());
 
         using var response = await peer.SubmitAsync(envelope, sync: true);
 

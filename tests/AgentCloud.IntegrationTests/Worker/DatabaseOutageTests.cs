@@ -63,7 +63,8 @@ public sealed class DatabaseOutageTests(AgentCloudFixture fixture)
             Console.WriteLine($"[outage] POST /submit: {status} in {clock.Elapsed.TotalMilliseconds:F0} ms: {body}");
             Assert.Equal(503, status);
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"POST /submit took {clock.Elapsed}");
-            Assert.Equal("the service is unavailable; retry later", System.Text.Json.Nodes.JsonNode.Parse(body)!["error"]!.GetValue<string>());
+            Assert.Equal("the service is unavailable; retry later",
+                System.Text.Json.Nodes.JsonNode.Parse(body)!["error"]!.GetValue<string>());
             Assert.NotNull(submitted.Headers.RetryAfter);
         }
         finally

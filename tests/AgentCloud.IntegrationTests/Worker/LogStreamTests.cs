@@ -45,7 +45,8 @@ public sealed class LogStreamTests(AgentCloudFixture fixture)
         var agent = await user.CreateAgentAsync("late lines");
         var agentId = agent["id"]!.GetValue<int>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        using var response = await user.Client.GetAsync($"/agents/{agentId}/logs/stream", HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        using var response = await user.Client.GetAsync($"/agents/{agentId}/logs/stream", HttpCompletionOption.ResponseHeadersRead,
+            timeout.Token);
         using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(timeout.Token));
         Assert.Equal("Agent created", (await ReadEventAsync(reader, timeout.Token))["message"]!.GetValue<string>());
 
@@ -56,7 +57,8 @@ public sealed class LogStreamTests(AgentCloudFixture fixture)
             new { agentId }, transaction);
         await using (var fast = await fixture.OpenDatabaseAsync())
         {
-            await fast.ExecuteAsync("INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, 'INFO', 'committed first')", new { agentId });
+            await fast.ExecuteAsync("INSERT INTO agent_logs (agent_id, log_level, message) VALUES (@agentId, 'INFO', 'committed first')",
+                new { agentId });
         }
 
         var first = await ReadEventAsync(reader, timeout.Token);

@@ -39,7 +39,8 @@ public sealed class LogTests(AgentCloudFixture fixture)
         string? cursor = null;
         do
         {
-            using var response = await user.Client.GetAsync($"/agents/{agentId}/logs?limit=7" + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}"));
+            using var response = await user.Client.GetAsync($"/agents/{agentId}/logs?limit=7"
+                + (cursor is null ? "" : $"&cursor={Uri.EscapeDataString(cursor)}"));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var page = await response.ReadJsonAsync();
             seen.AddRange(page["items"]!.AsArray().Select(i => i!["id"]!.GetValue<int>()));
@@ -62,11 +63,14 @@ public sealed class LogTests(AgentCloudFixture fixture)
         var since = Start.AddMinutes(3);
         var until = Start.AddMinutes(6);
         var window = await GetItemsAsync(user,
-            $"/agents/{agentId}/logs?since={since:yyyy-MM-ddTHH:mm:ss}Z&until={Uri.EscapeDataString(until.ToString("yyyy-MM-ddTHH:mm:ss") + "+00:00")}");
-        Assert.Equal([5, 4, 3], window.Select(i => (int)(i["timestamp"]!.GetValue<DateTime>().ToUniversalTime() - DateTime.SpecifyKind(Start, DateTimeKind.Utc)).TotalMinutes));
+            $"/agents/{agentId}/logs?since={since:yyyy-MM-ddTHH:mm:ss}Z" +
+            $"&until={Uri.EscapeDataString(until.ToString("yyyy-MM-ddTHH:mm:ss") + "+00:00")}");
+        Assert.Equal([5, 4, 3], window.Select(i => (int)(i["timestamp"]!.GetValue<DateTime>().ToUniversalTime()
+            - DateTime.SpecifyKind(Start, DateTimeKind.Utc)).TotalMinutes));
 
         // The same instant written with another offset means the same window.
-        var shifted = await GetItemsAsync(user, $"/agents/{agentId}/logs?since={Uri.EscapeDataString("2026-01-01T14:03:00+02:00")}&until={Uri.EscapeDataString("2026-01-01T14:06:00+02:00")}");
+        var shifted = await GetItemsAsync(user, $"/agents/{agentId}/logs?since={Uri.EscapeDataString("2026-01-01T14:03:00+02:00")}" +
+            $"&until={Uri.EscapeDataString("2026-01-01T14:06:00+02:00")}");
         Assert.Equal(window.Select(i => i["id"]!.GetValue<int>()), shifted.Select(i => i["id"]!.GetValue<int>()));
     }
 

@@ -50,7 +50,8 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
         Assert.Equal(cronDue.Count, cronDue.Select(m => m.Due).Distinct().Count());
         Assert.All(cronDue, m => Assert.Equal(0, m.Due.Second % 2));
         Assert.All(cronDue, m => Assert.Equal(session, m.Session));
-        Assert.True(intervalDue.Count >= 4 && intervalDue.Count <= intervalFired + 1, $"interval: {intervalDue.Count}, fired {intervalFired}");
+        Assert.True(intervalDue.Count >= 4 && intervalDue.Count <= intervalFired + 1,
+            $"interval: {intervalDue.Count}, fired {intervalFired}");
         Assert.Equal(intervalDue.Count, intervalDue.Select(m => m.Due).Distinct().Count());
         Assert.Equal(intervalDue.Count, intervalDue.Select(m => m.Session).Distinct().Count());
         Assert.Single(onceDue);
@@ -163,7 +164,8 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
         }
 
         var stranger = await fixture.CreateUserAsync();
-        using var create = await stranger.Client.PostAsJsonAsync($"/agents/{agent["id"]}/schedules", new { interval_seconds = 60, text = "x" });
+        using var create = await stranger.Client.PostAsJsonAsync($"/agents/{agent["id"]}/schedules",
+            new { interval_seconds = 60, text = "x" });
         using var read = await stranger.Client.GetAsync($"/agents/{agent["id"]}/schedules/{schedule["id"]}");
         using var remove = await stranger.Client.DeleteAsync($"/agents/{agent["id"]}/schedules/{schedule["id"]}");
         await create.AssertProblemAsync(HttpStatusCode.NotFound);

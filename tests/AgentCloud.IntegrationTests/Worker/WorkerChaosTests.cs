@@ -44,7 +44,8 @@ public sealed class WorkerChaosTests(AgentCloudFixture fixture, ITestOutputHelpe
                         await Task.Delay(10, ct);
                     }
 
-                    using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { payload = new { n } }, ct);
+                    using var response = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { payload = new { n } },
+                        ct);
                     Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
                     var id = Guid.Parse((await response.ReadJsonAsync())["id"]!.GetValue<string>());
                     lock (accepted)

@@ -48,7 +48,8 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
         var envelope = Envelope.Create(peer.Address, AgentIdentity.FromSeed(seed).Address, MessageModels.Message,
             """{"message": "traced"}""", expires: DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds()).SignedBy(peer);
         using (var client = new HttpClient { BaseAddress = new Uri(worker.Url), Timeout = TimeSpan.FromSeconds(30) })
-        using (var response = await client.PostAsync("/submit", new StringContent(envelope.ToJson(), Encoding.UTF8, "application/json"), ct))
+        using (var response = await client.PostAsync("/submit", new StringContent(envelope.ToJson(), Encoding.UTF8, "application/json"),
+            ct))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
@@ -70,7 +71,8 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
         Assert.Contains(statements, span => span.ParentSpanId == process.SpanId && span.TraceId == process.TraceId);
         Assert.All(statements, span => Assert.False(span.ParentSpanId.Length == 0, $"A root statement span: {span.Name}"));
 
-        await using var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString);
+        await using var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString)
+            { Pooling = false }.ConnectionString);
         Assert.Equal("done", await db.ExecuteScalarAsync<string>("SELECT status FROM messages WHERE direction = 'inbound'"));
     }
 
@@ -89,20 +91,24 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
             new ToolCallsReply(("call_1", "recall", """{"key": "colour"}""")),
             new TextReply("Nothing remembered."));
         await using var worker = await WorkerProcess.StartAsync(database.ConnectionString, seed, receiver.Url, ct,
-            new Dictionary<string, string> { ["ConnectionStrings__llm"] = fixture.Models.ConnectionString, ["Database__MaxPoolSize"] = "20" });
+            new Dictionary<string, string> { ["ConnectionStrings__llm"] = fixture.Models.ConnectionString,
+                ["Database__MaxPoolSize"] = "20" });
         // The worker's own backend agent, made an llm agent: the dashboard's view of a run is what is checked here.
         var address = AgentIdentity.FromSeed(seed).Address;
-        await using (var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString) { Pooling = false }.ConnectionString))
+        await using (var db = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(database.ConnectionString)
+            { Pooling = false }.ConnectionString))
         {
             var config = $$"""{"behavior": "llm", "instructions": "{{script.Marker}}", "tools": ["recall"]}""";
-            Assert.Equal(1, await db.ExecuteAsync("UPDATE agents SET config = @config::jsonb WHERE address = @address", new { config, address }));
+            Assert.Equal(1, await db.ExecuteAsync("UPDATE agents SET config = @config::jsonb WHERE address = @address",
+                new { config, address }));
         }
 
         var peer = AgentIdentity.FromSeed($"worker tracing tests llm peer {Guid.NewGuid()}");
         var envelope = Envelope.Create(peer.Address, address, MessageModels.Message, """{"message": "what is my colour?"}""",
             expires: DateTimeOffset.UtcNow.AddSeconds(30).ToUnixTimeSeconds()).SignedBy(peer);
         using (var client = new HttpClient { BaseAddress = new Uri(worker.Url), Timeout = TimeSpan.FromSeconds(30) })
-        using (var response = await client.PostAsync("/submit", new StringContent(envelope.ToJson(), Encoding.UTF8, "application/json"), ct))
+        using (var response = await client.PostAsync("/submit", new StringContent(envelope.ToJson(), Encoding.UTF8, "application/json"),
+            ct))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
@@ -136,7 +142,8 @@ public sealed class WorkerTracingTests(AgentCloudFixture fixture)
     private static string Printable(byte[]? body) =>
         body is null ? "" : new string(Encoding.UTF8.GetString(body).Select(c => char.IsControl(c) ? '.' : c).Take(600).ToArray());
 
-    /// <summary>Just enough of the OTLP protobuf (ExportTraceServiceRequest → ResourceSpans → ScopeSpans → Span) to check parentage.</summary>
+    /// <summary>Just enough of the OTLP protobuf (ExportTraceServiceRequest → ResourceSpans → ScopeSpans → Span) to check
+    /// parentage.</summary>
     private static class OtlpSpans
     {
         public sealed record Span(string Scope, string TraceId, string SpanId, string ParentSpanId, string Name, int Kind);

@@ -15,7 +15,8 @@ public sealed class ProtocolTests
         var card = JsonSerializer.Deserialize<AgentCard>(SpecVectors.SampleAgentCard, A2AJson.Options)!;
 
         Assert.Equal("GeoSpatial Route Planner Agent", card.Name);
-        Assert.Equal([ProtocolBindings.JsonRpc, ProtocolBindings.Grpc, ProtocolBindings.HttpJson], card.SupportedInterfaces.Select(i => i.ProtocolBinding));
+        Assert.Equal([ProtocolBindings.JsonRpc, ProtocolBindings.Grpc, ProtocolBindings.HttpJson],
+            card.SupportedInterfaces.Select(i => i.ProtocolBinding));
         Assert.True(card.Capabilities.Streaming);
         Assert.Equal("https://accounts.google.com/.well-known/openid-configuration",
             card.SecuritySchemes!["google"].OpenIdConnectSecurityScheme!.OpenIdConnectUrl);
@@ -46,7 +47,8 @@ public sealed class ProtocolTests
         Assert.Equal(TaskStates.Working, events[0].Task!.Status.State);
         Assert.Equal("# Climate Change Report\n\n", events[1].ArtifactUpdate!.Artifact.Parts[0].Text);
         Assert.Equal(TaskStates.Completed, events[2].StatusUpdate!.Status.State);
-        Assert.All(events, e => Assert.Equal(1, new object?[] { e.Task, e.Message, e.StatusUpdate, e.ArtifactUpdate }.Count(m => m is not null)));
+        Assert.All(events, e => Assert.Equal(1, new object?[] { e.Task, e.Message, e.StatusUpdate,
+            e.ArtifactUpdate }.Count(m => m is not null)));
         AssertSameJson(SpecVectors.StreamingEvents[2], JsonSerializer.Serialize(events[2], A2AJson.Options));
     }
 
@@ -66,7 +68,8 @@ public sealed class ProtocolTests
         var get = Params<GetTaskRequest>(SpecVectors.GetTaskRequest);
         Assert.Equal(("task-uuid", 10), (get.Id, get.HistoryLength));
         var list = Params<ListTasksRequest>(SpecVectors.ListTasksRequest);
-        Assert.Equal(("context-uuid", TaskStates.Working, 50, "cursor-token"), (list.ContextId, list.Status, list.PageSize, list.PageToken));
+        Assert.Equal(("context-uuid", TaskStates.Working, 50, "cursor-token"),
+            (list.ContextId, list.Status, list.PageSize, list.PageToken));
         Assert.Equal("task-uuid", Params<CancelTaskRequest>(SpecVectors.CancelTaskRequest).Id);
         Assert.Equal(A2AMethods.GetTask, A2AMethods.Canonical("tasks/get"));
         Assert.Equal(A2AMethods.SubscribeToTask, A2AMethods.Canonical("tasks/resubscribe"));

@@ -138,7 +138,8 @@ public static class SpecVectors
         """;
 
     /// <summary>Section 9.4.3, GetTask.</summary>
-    public const string GetTaskRequest = """{"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": "task-uuid", "historyLength": 10}}""";
+    public const string GetTaskRequest =
+        """{"jsonrpc": "2.0", "id": 2, "method": "GetTask", "params": {"id": "task-uuid", "historyLength": 10}}""";
 
     /// <summary>Section 9.4.4, ListTasks.</summary>
     public const string ListTasksRequest =

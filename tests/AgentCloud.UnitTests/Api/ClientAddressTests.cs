@@ -82,7 +82,8 @@ public sealed class TrustedProxyTests
     [InlineData(true, "127.0.0.1", "198.18.0.9")]
     [InlineData(false, "::ffff:127.0.0.1", "::ffff:127.0.0.1")]
     [InlineData(true, "::ffff:127.0.0.1", "198.18.0.9")]
-    public async Task TheForwardedHeadersMiddlewareBelievesXForwardedForOnlyFromATrustedProxy(bool development, string remote, string expected)
+    public async Task TheForwardedHeadersMiddlewareBelievesXForwardedForOnlyFromATrustedProxy(bool development, string remote,
+        string expected)
     {
         var options = new ForwardedHeadersOptions();
         From(development).ApplyTo(options);

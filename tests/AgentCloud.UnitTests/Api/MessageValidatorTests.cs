@@ -13,11 +13,11 @@ public sealed class MessageValidatorTests
 {
     private const string Alice = "agent1qf5gfqm48k9acegez3sg82ney2aa6l5fvpwh3n3z0ajh0nam3ssgwnn5me7";
 
-    private readonly MessagePost.Request.Validator _post = new();
-    private readonly MessageSend.Request.Validator _send = new();
-    private readonly MessageList.Request.Validator _list = new();
-    private readonly MessageGet.Request.Validator _get = new();
-    private readonly LogStream.Request.Validator _stream = new();
+    private readonly MessagePost.Request.Validator post = new();
+    private readonly MessageSend.Request.Validator send = new();
+    private readonly MessageList.Request.Validator list = new();
+    private readonly MessageGet.Request.Validator get = new();
+    private readonly LogStream.Request.Validator stream = new();
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
@@ -27,19 +27,19 @@ public sealed class MessageValidatorTests
     [InlineData("42")]
     [InlineData("null")]
     public void AnyJsonValueIsAPayload(string payload) =>
-        _post.TestValidate(new MessagePost.Request { AgentId = 1, Payload = Json(payload) }).ShouldNotHaveAnyValidationErrors();
+        post.TestValidate(new MessagePost.Request { AgentId = 1, Payload = Json(payload) }).ShouldNotHaveAnyValidationErrors();
 
     [Fact]
     public void TextAlonePasses() =>
-        _post.TestValidate(new MessagePost.Request { AgentId = 1, Text = "hello" }).ShouldNotHaveAnyValidationErrors();
+        post.TestValidate(new MessagePost.Request { AgentId = 1, Text = "hello" }).ShouldNotHaveAnyValidationErrors();
 
     [Fact]
     public void NeitherPayloadNorTextIsRefused() =>
-        Assert.Contains(_post.Validate(new MessagePost.Request { AgentId = 1 }).Errors, e => e.PropertyName == "payload");
+        Assert.Contains(post.Validate(new MessagePost.Request { AgentId = 1 }).Errors, e => e.PropertyName == "payload");
 
     [Fact]
     public void BothPayloadAndTextIsRefused() =>
-        Assert.Contains(_post.Validate(new MessagePost.Request { AgentId = 1, Payload = Json("1"), Text = "x" }).Errors,
+        Assert.Contains(post.Validate(new MessagePost.Request { AgentId = 1, Payload = Json("1"), Text = "x" }).Errors,
             e => e.PropertyName == "payload");
 
     [Theory]
@@ -47,7 +47,7 @@ public sealed class MessageValidatorTests
     [InlineData("0b7e4c6a2f1d4e8b9a536c1f0e2d3b4a")]
     [InlineData("")]
     public void ASessionMustBeAHyphenatedUuid(string session) =>
-        _post.TestValidate(new MessagePost.Request { AgentId = 1, Text = "x", Session = session })
+        post.TestValidate(new MessagePost.Request { AgentId = 1, Text = "x", Session = session })
             .ShouldHaveValidationErrorFor(r => r.Session);
 
     [Theory]
@@ -56,7 +56,7 @@ public sealed class MessageValidatorTests
     [InlineData("1.5")]
     [InlineData("soon")]
     public void WaitMustBe0To30Seconds(string wait) =>
-        _post.TestValidate(new MessagePost.Request { AgentId = 1, Text = "x", Wait = wait }).ShouldHaveValidationErrorFor(r => r.Wait);
+        post.TestValidate(new MessagePost.Request { AgentId = 1, Text = "x", Wait = wait }).ShouldHaveValidationErrorFor(r => r.Wait);
 
     [Theory]
     [InlineData("0", 0)]
@@ -65,7 +65,7 @@ public sealed class MessageValidatorTests
     {
         var request = new MessagePost.Request { AgentId = 1, Text = "x", Wait = wait };
 
-        _post.TestValidate(request).ShouldNotHaveAnyValidationErrors();
+        post.TestValidate(request).ShouldNotHaveAnyValidationErrors();
         Assert.Equal(TimeSpan.FromSeconds(seconds), request.WaitTime);
     }
 
@@ -74,7 +74,7 @@ public sealed class MessageValidatorTests
     [InlineData("agent://" + Alice)]
     [InlineData("  " + Alice + " ")]
     public void ASendGoesToAnAgentAddress(string target) =>
-        _send.TestValidate(new MessageSend.Request { AgentId = 1, Target = target, Payload = Json("{}") })
+        send.TestValidate(new MessageSend.Request { AgentId = 1, Target = target, Payload = Json("{}") })
             .ShouldNotHaveAnyValidationErrors();
 
     [Theory]
@@ -84,12 +84,12 @@ public sealed class MessageValidatorTests
     [InlineData("user:1")]
     [InlineData("agent1qf5gfqm48k9acegez3sg82ney2aa6l5fvpwh3n3z0ajh0nam3ssgwnn5me8")]
     public void ASendToAMalformedAddressIsRefused(string? target) =>
-        _send.TestValidate(new MessageSend.Request { AgentId = 1, Target = target, Payload = Json("{}") })
+        send.TestValidate(new MessageSend.Request { AgentId = 1, Target = target, Payload = Json("{}") })
             .ShouldHaveValidationErrorFor(r => r.Target);
 
     [Fact]
     public void ASendNeedsAPayload() =>
-        Assert.Contains(_send.Validate(new MessageSend.Request { AgentId = 1, Target = Alice }).Errors, e => e.PropertyName == "payload");
+        Assert.Contains(send.Validate(new MessageSend.Request { AgentId = 1, Target = Alice }).Errors, e => e.PropertyName == "payload");
 
     [Theory]
     [InlineData("status", "finished")]
@@ -108,12 +108,12 @@ public sealed class MessageValidatorTests
             _ => new MessageList.Request { Cursor = value },
         };
 
-        Assert.Contains(_list.Validate(request).Errors, e => e.PropertyName.Equals(parameter, StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(list.Validate(request).Errors, e => e.PropertyName.Equals(parameter, StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
     public void AGoodListQueryPasses() =>
-        _list.TestValidate(new MessageList.Request { Status = "dead", Direction = "outbound", Limit = "100" })
+        list.TestValidate(new MessageList.Request { Status = "dead", Direction = "outbound", Limit = "100" })
             .ShouldNotHaveAnyValidationErrors();
 
     [Theory]
@@ -121,14 +121,14 @@ public sealed class MessageValidatorTests
     [InlineData("")]
     [InlineData(null)]
     public void AMessageIdMustBeAUuid(string? id) =>
-        _get.TestValidate(new MessageGet.Request { AgentId = 1, MessageId = id }).ShouldHaveValidationErrorFor(r => r.MessageId);
+        get.TestValidate(new MessageGet.Request { AgentId = 1, MessageId = id }).ShouldHaveValidationErrorFor(r => r.MessageId);
 
     [Theory]
     [InlineData("-1")]
     [InlineData("1001")]
     [InlineData("many")]
     public void ATailMustBe0To1000(string tail) =>
-        _stream.TestValidate(new LogStream.Request { AgentId = 1, Tail = tail }).ShouldHaveValidationErrorFor(r => r.Tail);
+        stream.TestValidate(new LogStream.Request { AgentId = 1, Tail = tail }).ShouldHaveValidationErrorFor(r => r.Tail);
 
     [Theory]
     [InlineData("17", 17)]

@@ -6,29 +6,29 @@ namespace AgentCloud.UnitTests.Api;
 
 public sealed class PasswordHashingTests
 {
-    private readonly PasswordHashing _hashing = new();
+    private readonly PasswordHashing hashing = new();
 
     [Fact]
     public void ANewHashVerifiesItsPassword()
     {
-        var hash = _hashing.Hash("correct horse battery staple");
+        var hash = hashing.Hash("correct horse battery staple");
 
-        Assert.Equal(PasswordCheck.Succeeded, _hashing.Verify(hash, "correct horse battery staple"));
+        Assert.Equal(PasswordCheck.Succeeded, hashing.Verify(hash, "correct horse battery staple"));
     }
 
     [Fact]
     public void AWrongPasswordFails()
     {
-        var hash = _hashing.Hash("correct horse battery staple");
+        var hash = hashing.Hash("correct horse battery staple");
 
-        Assert.Equal(PasswordCheck.Failed, _hashing.Verify(hash, "correct horse battery stapler"));
+        Assert.Equal(PasswordCheck.Failed, hashing.Verify(hash, "correct horse battery stapler"));
     }
 
     [Fact]
     public void HashesAreSaltedAndNeverContainThePassword()
     {
-        var first = _hashing.Hash("same password");
-        var second = _hashing.Hash("same password");
+        var first = hashing.Hash("same password");
+        var second = hashing.Hash("same password");
 
         Assert.NotEqual(first, second);
         Assert.DoesNotContain("same password", first);
@@ -39,17 +39,17 @@ public sealed class PasswordHashingTests
     {
         var legacy = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes("from the python days")));
 
-        Assert.Equal(PasswordCheck.SucceededRehashNeeded, _hashing.Verify(legacy, "from the python days"));
-        Assert.Equal(PasswordCheck.Failed, _hashing.Verify(legacy, "from the ruby days"));
+        Assert.Equal(PasswordCheck.SucceededRehashNeeded, hashing.Verify(legacy, "from the python days"));
+        Assert.Equal(PasswordCheck.Failed, hashing.Verify(legacy, "from the ruby days"));
     }
 
     [Fact]
     public void TheRehashOfALegacyPasswordIsInTheModernForm()
     {
-        var rehashed = _hashing.Hash("from the python days");
+        var rehashed = hashing.Hash("from the python days");
 
         Assert.DoesNotMatch("^[0-9a-f]{64}$", rehashed);
-        Assert.Equal(PasswordCheck.Succeeded, _hashing.Verify(rehashed, "from the python days"));
+        Assert.Equal(PasswordCheck.Succeeded, hashing.Verify(rehashed, "from the python days"));
     }
 
     [Theory]
@@ -58,12 +58,12 @@ public sealed class PasswordHashingTests
     [InlineData("AQAAAA==")]
     public void AGarbageStoredHashFailsInsteadOfThrowing(string stored)
     {
-        Assert.Equal(PasswordCheck.Failed, _hashing.Verify(stored, "anything"));
+        Assert.Equal(PasswordCheck.Failed, hashing.Verify(stored, "anything"));
     }
 
     [Fact]
     public void TheDummyCheckForAnUnknownUserDoesNotThrow()
     {
-        _hashing.VerifyAgainstDummy("whatever was typed");
+        hashing.VerifyAgainstDummy("whatever was typed");
     }
 }

@@ -10,13 +10,14 @@ namespace AgentCloud.UnitTests.Api;
 
 public sealed class SignupValidatorTests
 {
-    private readonly Signup.Request.Validator _validator = new();
+    private readonly Signup.Request.Validator validator = new();
 
-    private static Signup.Request Valid(string username = "alice_01", string email = "alice@example.com", string password = "long enough") =>
+    private static Signup.Request Valid(string username = "alice_01", string email = "alice@example.com", string password = "long enough")
+        =>
         new() { Username = username, Email = email, Password = password };
 
     [Fact]
-    public void AGoodSignupPasses() => _validator.TestValidate(Valid()).ShouldNotHaveAnyValidationErrors();
+    public void AGoodSignupPasses() => validator.TestValidate(Valid()).ShouldNotHaveAnyValidationErrors();
 
     [Theory]
     [InlineData("ab")]
@@ -24,17 +25,17 @@ public sealed class SignupValidatorTests
     [InlineData("semi;colon")]
     [InlineData("")]
     public void ABadUsernameIsNamed(string username) =>
-        _validator.TestValidate(Valid(username: username)).ShouldHaveValidationErrorFor(r => r.Username);
+        validator.TestValidate(Valid(username: username)).ShouldHaveValidationErrorFor(r => r.Username);
 
     [Fact]
     public void AUsernameOf51CharactersIsTooLong() =>
-        _validator.TestValidate(Valid(username: new string('a', 51))).ShouldHaveValidationErrorFor(r => r.Username);
+        validator.TestValidate(Valid(username: new string('a', 51))).ShouldHaveValidationErrorFor(r => r.Username);
 
     [Theory]
     [InlineData("a.b-c_d")]
     [InlineData("abc")]
     public void UsernamesMayUseLettersDigitsDotsDashesAndUnderscores(string username) =>
-        _validator.TestValidate(Valid(username: username)).ShouldNotHaveValidationErrorFor(r => r.Username);
+        validator.TestValidate(Valid(username: username)).ShouldNotHaveValidationErrorFor(r => r.Username);
 
     [Theory]
     [InlineData("not-an-email")]
@@ -45,44 +46,44 @@ public sealed class SignupValidatorTests
     [InlineData("@example.com")]
     [InlineData("trailing@example.")]
     public void ABadEmailIsNamed(string email) =>
-        _validator.TestValidate(Valid(email: email)).ShouldHaveValidationErrorFor(r => r.Email);
+        validator.TestValidate(Valid(email: email)).ShouldHaveValidationErrorFor(r => r.Email);
 
     [Theory]
     [InlineData("ali\u200Bce@example.com")]
     [InlineData("alice@exa\u202Emple.com")]
     public void AnEmailWithAnInvisibleCharacterIsNamed(string email) =>
-        _validator.TestValidate(Valid(email: email)).ShouldHaveValidationErrorFor(r => r.Email)
+        validator.TestValidate(Valid(email: email)).ShouldHaveValidationErrorFor(r => r.Email)
             .WithErrorMessage("email must not contain invisible or control characters.");
 
     [Fact]
     public void AnEmailOver100CharactersIsTooLong() =>
-        _validator.TestValidate(Valid(email: new string('e', 95) + "@x.com")).ShouldHaveValidationErrorFor(r => r.Email);
+        validator.TestValidate(Valid(email: new string('e', 95) + "@x.com")).ShouldHaveValidationErrorFor(r => r.Email);
 
     [Theory]
     [InlineData(7)]
     [InlineData(129)]
     public void APasswordOutside8To128CharactersIsRefused(int length) =>
-        _validator.TestValidate(Valid(password: new string('p', length))).ShouldHaveValidationErrorFor(r => r.Password);
+        validator.TestValidate(Valid(password: new string('p', length))).ShouldHaveValidationErrorFor(r => r.Password);
 
     [Theory]
     [InlineData(8)]
     [InlineData(128)]
     public void APasswordOf8To128CharactersIsAccepted(int length) =>
-        _validator.TestValidate(Valid(password: new string('p', length))).ShouldNotHaveValidationErrorFor(r => r.Password);
+        validator.TestValidate(Valid(password: new string('p', length))).ShouldNotHaveValidationErrorFor(r => r.Password);
 }
 
 public sealed class AgentValidatorTests
 {
     private static readonly AgentBehaviors Behaviors = new([new DefaultBehavior(), new EchoBehavior(), new ForwardBehavior()]);
 
-    private readonly AgentCreate.Request.Validator _create = new(Behaviors);
-    private readonly AgentUpdate.Request.Validator _update = new(Behaviors);
+    private readonly AgentCreate.Request.Validator create = new(Behaviors);
+    private readonly AgentUpdate.Request.Validator update = new(Behaviors);
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
 
     [Fact]
     public void ANamedAgentWithoutConfigPasses() =>
-        _create.TestValidate(new AgentCreate.Request { Name = "weather bot" }).ShouldNotHaveAnyValidationErrors();
+        create.TestValidate(new AgentCreate.Request { Name = "weather bot" }).ShouldNotHaveAnyValidationErrors();
 
     [Theory]
     [InlineData(null)]
@@ -91,11 +92,11 @@ public sealed class AgentValidatorTests
     [InlineData("bell\u0007")]
     [InlineData("new\nline")]
     public void AMissingBlankOrControlCharacterNameIsRefused(string? name) =>
-        _create.TestValidate(new AgentCreate.Request { Name = name }).ShouldHaveValidationErrorFor(r => r.Name);
+        create.TestValidate(new AgentCreate.Request { Name = name }).ShouldHaveValidationErrorFor(r => r.Name);
 
     [Fact]
     public void ANameOver100CharactersIsRefused() =>
-        _create.TestValidate(new AgentCreate.Request { Name = new string('n', 101) }).ShouldHaveValidationErrorFor(r => r.Name);
+        create.TestValidate(new AgentCreate.Request { Name = new string('n', 101) }).ShouldHaveValidationErrorFor(r => r.Name);
 
     [Theory]
     [InlineData("[1, 2]")]
@@ -103,16 +104,16 @@ public sealed class AgentValidatorTests
     [InlineData("5")]
     [InlineData("null")]
     public void AConfigThatIsNotAnObjectIsRefused(string config) =>
-        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldHaveValidationErrorFor(r => r.Config);
+        create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldHaveValidationErrorFor(r => r.Config);
 
     [Fact]
     public void AConfigOver32KiBIsRefused() =>
-        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json($"{{\"k\": \"{new string('v', 33_000)}\"}}") })
+        create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json($"{{\"k\": \"{new string('v', 33_000)}\"}}") })
             .ShouldHaveValidationErrorFor(r => r.Config);
 
     [Fact]
     public void ANestedObjectConfigPasses() =>
-        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json("{\"behavior\": \"echo\", \"depth\": [1, 2]}") })
+        create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json("{\"behavior\": \"echo\", \"depth\": [1, 2]}") })
             .ShouldNotHaveAnyValidationErrors();
 
     [Theory]
@@ -121,31 +122,31 @@ public sealed class AgentValidatorTests
     [InlineData("{\"behavior\": \"forward\"}")]
     [InlineData("{\"behavior\": \"forward\", \"target\": \"agent1nope\"}")]
     public void AConfigWithAnUnknownBehaviourOrMissingFieldsIsRefused(string config) =>
-        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldHaveValidationErrorFor(r => r.Config);
+        create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldHaveValidationErrorFor(r => r.Config);
 
     [Theory]
     [InlineData("{\"behavior\": \"echo\"}")]
     [InlineData("{\"behavior\": \"forward\", \"target\": \"agent://agent1qf5gfqm48k9acegez3sg82ney2aa6l5fvpwh3n3z0ajh0nam3ssgwnn5me7\"}")]
     [InlineData("{\"other\": 1}")]
     public void AConfigOfAKnownBehaviourPasses(string config) =>
-        _create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldNotHaveAnyValidationErrors();
+        create.TestValidate(new AgentCreate.Request { Name = "ok", Config = Json(config) }).ShouldNotHaveAnyValidationErrors();
 
     [Fact]
     public void AnUpdateToABadBehaviourIsRefused() =>
-        _update.TestValidate(new AgentUpdate.Request { AgentId = 1, Config = Json("{\"behavior\": \"teleport\"}") })
+        update.TestValidate(new AgentUpdate.Request { AgentId = 1, Config = Json("{\"behavior\": \"teleport\"}") })
             .ShouldHaveValidationErrorFor(r => r.Config);
 
     [Fact]
     public void AnUpdateNeedsANameOrAConfig() =>
-        Assert.False(_update.Validate(new AgentUpdate.Request { AgentId = 1 }).IsValid);
+        Assert.False(update.Validate(new AgentUpdate.Request { AgentId = 1 }).IsValid);
 
     [Fact]
     public void AnUpdateOfTheConfigAlonePasses() =>
-        _update.TestValidate(new AgentUpdate.Request { AgentId = 1, Config = Json("{\"v\": 2}") }).ShouldNotHaveAnyValidationErrors();
+        update.TestValidate(new AgentUpdate.Request { AgentId = 1, Config = Json("{\"v\": 2}") }).ShouldNotHaveAnyValidationErrors();
 
     [Fact]
     public void AnUpdateToABlankNameIsRefused() =>
-        _update.TestValidate(new AgentUpdate.Request { AgentId = 1, Name = "" }).ShouldHaveValidationErrorFor(r => r.Name);
+        update.TestValidate(new AgentUpdate.Request { AgentId = 1, Name = "" }).ShouldHaveValidationErrorFor(r => r.Name);
 }
 
 public sealed class LogQueryTests

@@ -81,7 +81,8 @@ public sealed class BatcherTests
     [Fact]
     public async Task AfterDisposalAnItemStillRunsAlone()
     {
-        var batcher = new Batcher<int, int>("test", maxBatch: 8, loops: 2, items => Task.FromResult<IReadOnlyList<int>>([.. items.Select(item => -item)]));
+        var batcher = new Batcher<int, int>("test", maxBatch: 8, loops: 2,
+            items => Task.FromResult<IReadOnlyList<int>>([.. items.Select(item => -item)]));
         await batcher.DisposeAsync();
 
         Assert.Equal(-7, await batcher.RunAsync(7).WaitAsync(Patience));

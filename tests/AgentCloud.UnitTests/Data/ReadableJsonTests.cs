@@ -7,7 +7,8 @@ using AgentCloud.Shared.Data;
 
 namespace AgentCloud.UnitTests.Data;
 
-/// <summary>What would break reading a stored value back: lone surrogates and nesting past <see cref="StorableText.MaxJsonDepth"/>.</summary>
+/// <summary>What would break reading a stored value back: lone surrogates and nesting past
+/// <see cref="StorableText.MaxJsonDepth"/>.</summary>
 public sealed class ReadableJsonTests
 {
     private static string Nested(int depth) => new string('[', depth) + new string(']', depth);
@@ -43,7 +44,8 @@ public sealed class ReadableJsonTests
     {
         Assert.Null(StorableText.ProblemWith(JsonDocument.Parse(Nested(StorableText.MaxJsonDepth)).RootElement));
         Assert.Null(StorableText.ProblemWith(JsonNode.Parse(Nested(StorableText.MaxJsonDepth))));
-        Assert.Equal(StorableText.DepthProblem, StorableText.ProblemWith(JsonDocument.Parse(Nested(StorableText.MaxJsonDepth + 1)).RootElement));
+        Assert.Equal(StorableText.DepthProblem, StorableText.ProblemWith(
+            JsonDocument.Parse(Nested(StorableText.MaxJsonDepth + 1)).RootElement));
         Assert.Equal(StorableText.DepthProblem, StorableText.ProblemWith(JsonNode.Parse(Nested(StorableText.MaxJsonDepth + 1))));
     }
 

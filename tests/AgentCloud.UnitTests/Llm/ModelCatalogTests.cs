@@ -62,10 +62,12 @@ public sealed class ModelCatalogTests
     [Fact]
     public void McpToolsAreKnownOnlyForConfiguredServers()
     {
-        var mcp = new McpServerCatalog(Configuration([KeyValuePair.Create("AgentCloud:Llm:McpServers:files:Url", (string?)"http://127.0.0.1:9/mcp")]));
+        var mcp = new McpServerCatalog(Configuration([KeyValuePair.Create("AgentCloud:Llm:McpServers:files:Url",
+            (string?)"http://127.0.0.1:9/mcp")]));
         var catalog = Catalog(("llm", "Endpoint=http://127.0.0.1:1/v1;Model=m"));
 
-        Assert.Empty(LlmAgentConfig.Validate(new JsonObject { ["tools"] = new JsonArray("files.read", "files.*", "recall") }, catalog, mcp));
+        Assert.Empty(LlmAgentConfig.Validate(new JsonObject { ["tools"] = new JsonArray("files.read", "files.*", "recall") }, catalog,
+            mcp));
         Assert.Single(LlmAgentConfig.Validate(new JsonObject { ["tools"] = new JsonArray("web.search") }, catalog, mcp));
         Assert.Single(LlmAgentConfig.Validate(new JsonObject { ["tools"] = new JsonArray("files.bad name") }, catalog, mcp));
     }

@@ -3,7 +3,8 @@ using AgentCloud.Shared.Messaging;
 
 namespace AgentCloud.UnitTests.Messaging;
 
-/// <summary>The one send path's rules, with no database: the hop limit, the row a route makes, the delegation's call chain, the log line.</summary>
+/// <summary>The one send path's rules, with no database: the hop limit, the row a route makes, the delegation's call chain, the log
+/// line.</summary>
 public sealed class OutgoingTests
 {
     private const string Me = "agent1qme";
@@ -33,7 +34,8 @@ public sealed class OutgoingTests
 
         var row = Outgoing.Row(send, new Route(9, MessageDirection.Inbound));
 
-        Assert.Equal((9, MessageDirection.Inbound, Me, Peer, cause.Session, "\"hi\"", 3), (row.AgentId, row.Direction, row.Sender, row.Target,
+        Assert.Equal((9, MessageDirection.Inbound, Me, Peer, cause.Session, "\"hi\"", 3),
+            (row.AgentId, row.Direction, row.Sender, row.Target,
             row.Session, row.PayloadJson, row.Hops));
         Assert.Null(row.DeadBecause);
         Assert.Null(row.CallChain);
@@ -69,7 +71,8 @@ public sealed class OutgoingTests
     [Fact]
     public void OnlyARemoteTargetIsPostedSynchronouslyAndTheLogLineIsSafe()
     {
-        var send = new OutgoingSend(7, Me, "agent1q\nfake line", Guid.NewGuid(), "\"hi\"") { WaitForReply = true, Why = "the reply to message x" };
+        var send = new OutgoingSend(7, Me, "agent1q\nfake line", Guid.NewGuid(), "\"hi\"")
+            { WaitForReply = true, Why = "the reply to message x" };
         var local = new Route(9, MessageDirection.Inbound);
 
         Assert.False(Outgoing.Row(send, local).PostSync);

@@ -86,18 +86,21 @@ public sealed class RunDecisionsTests
         var plan = Decide([new HandledMessage(message, result, null)]);
 
         Assert.Empty(plan.Queued);
-        Assert.Contains(plan.Lines, line => line.Level == LogLevels.Warning && line.Message.Contains($"the limit is {MaxHops}", StringComparison.Ordinal));
+        Assert.Contains(plan.Lines, line => line.Level == LogLevels.Warning
+            && line.Message.Contains($"the limit is {MaxHops}", StringComparison.Ordinal));
     }
 
     [Fact]
     public void ASendNoEndpointCanDeliverIsStoredDeadAtOnce()
     {
         var message = Row(Peer);
-        var plan = Decide([new HandledMessage(message, Reply("hi"), null)], route: new Route(1, MessageDirection.Outbound, Unreachable: true));
+        var plan = Decide([new HandledMessage(message, Reply("hi"), null)],
+            route: new Route(1, MessageDirection.Outbound, Unreachable: true));
 
         var (id, sent) = Assert.Single(plan.Queued);
         Assert.Equal(MessageTable.NoEndpoint(Peer), sent.DeadBecause);
-        Assert.Contains(plan.Lines, line => line.Level == LogLevels.Error && line.Message.StartsWith($"Message {id} to {Peer} is dead at once", StringComparison.Ordinal));
+        Assert.Contains(plan.Lines, line => line.Level == LogLevels.Error
+            && line.Message.StartsWith($"Message {id} to {Peer} is dead at once", StringComparison.Ordinal));
     }
 
     private static RunPlan Decide(IReadOnlyList<HandledMessage> run, Dictionary<int, EchoCheckResult>? echoes = null, Route? route = null)

@@ -11,9 +11,9 @@ public sealed class EndpointResolverTests : IDisposable
     private static readonly string Peer = AgentIdentity.FromSeed("resolver peer").Address;
     private static readonly string Other = AgentIdentity.FromSeed("resolver other").Address;
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("agentcloud-endpoints-").FullName;
+    private readonly string directory = Directory.CreateTempSubdirectory("agentcloud-endpoints-").FullName;
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose() => Directory.Delete(directory, recursive: true);
 
     [Fact]
     public async Task TheConfiguredMapIsUsed()
@@ -43,7 +43,7 @@ public sealed class EndpointResolverTests : IDisposable
     [Fact]
     public async Task AChangedEndpointsFileTakesEffectWithoutARestart()
     {
-        var file = Path.Combine(_directory, "endpoints.json");
+        var file = Path.Combine(directory, "endpoints.json");
         await File.WriteAllTextAsync(file, $"{{\"{Peer}\": \"http://127.0.0.1:9001/submit\"}}");
         using var host = Build(new()
         {
@@ -55,7 +55,8 @@ public sealed class EndpointResolverTests : IDisposable
         Assert.Null(map.Find(Other));
 
         var temporary = file + ".tmp";
-        await File.WriteAllTextAsync(temporary, $"{{\"{Peer}\": \"http://127.0.0.1:9001/submit\", \"{Other}\": \"http://127.0.0.1:9002/submit\"}}");
+        await File.WriteAllTextAsync(temporary,
+            $"{{\"{Peer}\": \"http://127.0.0.1:9001/submit\", \"{Other}\": \"http://127.0.0.1:9002/submit\"}}");
         File.Move(temporary, file, overwrite: true);
 
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -74,7 +75,8 @@ public sealed class EndpointResolverTests : IDisposable
             request.RequestUri!.AbsolutePath == $"/v1/almanac/agents/{Peer}"
                 ? new HttpResponseMessage(HttpStatusCode.OK)
                 {
-                    Content = new StringContent($"{{\"address\": \"{Peer}\", \"endpoints\": [{{\"url\": \"http://peer.example:8000/submit\", \"weight\": 1}}]}}"),
+                    Content = new StringContent($"{{\"address\": \"{Peer}\", \"endpoints\": [{{\"url\": " +
+                        $"\"http://peer.example:8000/submit\", \"weight\": 1}}]}}"),
                 }
                 : new HttpResponseMessage(HttpStatusCode.NotFound));
         using var host = Build(new() { ["AgentWorker:Uagents:AlmanacApiUrl"] = "http://almanac.example/" }, handler);
@@ -138,13 +140,13 @@ public sealed class EndpointResolverTests : IDisposable
 
     private sealed class StubHandler(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
     {
-        private int _calls;
+        private int calls;
 
-        public int Calls => _calls;
+        public int Calls => calls;
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
-            Interlocked.Increment(ref _calls);
+            Interlocked.Increment(ref calls);
             return Task.FromResult(answer(request));
         }
     }

@@ -97,7 +97,8 @@ public sealed class OutboundDestinationTests
     public async Task ANameIsCheckedOnEveryAddressItResolvesTo()
     {
         var policy = new OutboundDestinationPolicy([],
-            (_, _) => Task.FromResult(new[] { IPAddress.Parse("127.0.0.1"), IPAddress.Parse("93.184.215.14"), IPAddress.Parse("10.0.0.1") }));
+            (_, _) => Task.FromResult(new[] { IPAddress.Parse("127.0.0.1"), IPAddress.Parse("93.184.215.14"),
+                IPAddress.Parse("10.0.0.1") }));
 
         Assert.Equal([IPAddress.Parse("93.184.215.14")], await policy.AllowedAddressesAsync("mixed.example", CancellationToken.None));
     }
@@ -146,7 +147,8 @@ public sealed class OutboundDestinationTests
             var buffer = new byte[8192];
             await socket.ReceiveAsync(buffer, timeout.Token);
             await socket.SendAsync(Encoding.ASCII.GetBytes(
-                $"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{targetPort}/internal\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+                $"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:{targetPort}/internal\r\nContent-Length: " +
+                $"0\r\nConnection: close\r\n\r\n"),
                 timeout.Token);
         }, timeout.Token);
         using var response = await client.PostAsync($"http://127.0.0.1:{redirectingPort}/submit", new StringContent("{}"), timeout.Token);

@@ -28,7 +28,8 @@ public class OutboundEnvelopeTests
 
         // What goes on the wire verifies after a round trip through JSON, with the reference's field names.
         var json = JsonNode.Parse(envelope.ToJson())!.AsObject();
-        foreach (var field in new[] { "version", "sender", "target", "session", "schema_digest", "protocol_digest", "payload", "expires", "nonce", "signature" })
+        foreach (var field in new[] { "version", "sender", "target", "session", "schema_digest", "protocol_digest", "payload", "expires",
+            "nonce", "signature" })
         {
             Assert.True(json.ContainsKey(field), field);
         }
@@ -74,7 +75,8 @@ public class OutboundEnvelopeTests
     {
         var chat = "{\"timestamp\": \"2025-01-01T00:00:00Z\", \"msg_id\": \"7d3b1f8e-3f7c-4b8e-9a52-2f3e0e2c1a11\", \"content\": []}";
 
-        var envelope = OutboundEnvelope.Build(Alice, Bob.Address, Guid.NewGuid(), MessageModels.ChatMessage.Digest, ProtocolDigest.AgentChat,
+        var envelope = OutboundEnvelope.Build(Alice, Bob.Address, Guid.NewGuid(), MessageModels.ChatMessage.Digest,
+            ProtocolDigest.AgentChat,
             chat, Now);
 
         Assert.Equal(MessageModels.ChatMessage.Digest, envelope.SchemaDigest);
@@ -110,7 +112,8 @@ public class OutboundEnvelopeTests
     [Fact]
     public void AReplyHoldingNulIsRefusedBecauseItCannotBeStored()
     {
-        var reply = Envelope.Create(Bob.Address, Alice.Address, MessageModels.Message, "{\"message\":\"a\\u0000b\"}", expires: 1).SignedBy(Bob);
+        var reply = Envelope.Create(Bob.Address, Alice.Address, MessageModels.Message, "{\"message\":\"a\\u0000b\"}", expires: 1)
+            .SignedBy(Bob);
 
         Assert.False(OutboundEnvelope.TryReadReply(reply.ToJson(), out var payload, out var problem));
         Assert.Null(payload);

@@ -5,7 +5,8 @@ namespace AgentCloud.UnitTests.Quotas;
 
 public sealed class TokenLimitsTests
 {
-    private static readonly QuotaOptions Options = new() { InputTokensPerDay = 1000, OutputTokensPerDay = 500, OutsiderTokenSharePercent = 10 };
+    private static readonly QuotaOptions Options = new() { InputTokensPerDay = 1000, OutputTokensPerDay = 500,
+        OutsiderTokenSharePercent = 10 };
 
     [Fact]
     public void TheOwnersDayComesFirstThenTheAgentsThenTheOutsidersShare()

@@ -25,7 +25,8 @@ public class Bech32Tests
     [Theory]
     [InlineData("A12UEL5L", "a")]
     [InlineData("a12uel5l", "a")]
-    [InlineData("an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs", "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio")]
+    [InlineData("an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio1tt5tgs",
+        "an83characterlonghumanreadablepartthatcontainsthenumber1andtheexcludedcharactersbio")]
     [InlineData("abcdef1qpzry9x8gf2tvdw0s3jn54khce6mua7lmqqqxw", "abcdef")]
     [InlineData("split1checkupstagehandshakeupstreamerranterredcaperred2y9e3w", "split")]
     public void AcceptsTheBip173ValidStrings(string text, string hrp)
@@ -54,7 +55,8 @@ public class Bech32Tests
     [Fact]
     public void DecodesA113CharacterSignatureBeyondTheBip173Limit()
     {
-        const string signature = "sig1qyvn5fjzrhjzqcmj2gfg4us6xj00gvscs4u9uqxy6wpvp9agxjf723eh5l6w878p67lycgd3fz77zr3h0q6mrheg48e35zsvv0rm2tsuvyn3l";
+        const string signature =
+            "sig1qyvn5fjzrhjzqcmj2gfg4us6xj00gvscs4u9uqxy6wpvp9agxjf723eh5l6w878p67lycgd3fz77zr3h0q6mrheg48e35zsvv0rm2tsuvyn3l";
 
         Assert.Equal(113, signature.Length);
         Assert.Equal(64, Bech32.Decode(signature, "sig").Length);

@@ -107,7 +107,8 @@ public class EnvelopeTests
     [Fact]
     public void IgnoresUnknownFields()
     {
-        var json = Case("envelope_2_unsigned_minimal").GetProperty("json").GetString()!.Replace("{\"version\":1,", "{\"version\":1,\"extra\":[1,2],");
+        var json = Case("envelope_2_unsigned_minimal").GetProperty("json")
+            .GetString()!.Replace("{\"version\":1,", "{\"version\":1,\"extra\":[1,2],");
 
         var envelope = Envelope.FromJson(json)!;
 

@@ -41,7 +41,8 @@ public class SignatureTests
 
     [Theory]
     [MemberData(nameof(SignatureVectors))]
-    public void SignsDeterministicallyAndVerifiesItsOwnSignature(string address, string digest, string signature, string raw, bool valid, bool rfc6979)
+    public void SignsDeterministicallyAndVerifiesItsOwnSignature(string address, string digest, string signature, string raw, bool valid,
+        bool rfc6979)
     {
         _ = (raw, valid);
         var alice = AgentIdentity.FromSeed(AliceSeed);

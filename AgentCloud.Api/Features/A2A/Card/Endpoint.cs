@@ -18,7 +18,8 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
         {
             s.Summary = "An agent's A2A agent card";
             s.Description = "The A2A 1.0 agent card: name, config.description, the JSON-RPC interface at /a2a/{agent_id}, skills " +
-                "(config.skills, or one named after the behaviour), streaming, push notifications, bearer security. An agent whose config has " +
+                "(config.skills, or one named after the behaviour), streaming, push notifications, bearer security. An agent whose " +
+                "config has " +
                 "\"public\": true shows its card to anyone; any other needs its owner's token.";
             s.Responses[200] = "The agent card.";
             s.Responses[401] = "A private agent's card, without a valid token.";
@@ -28,7 +29,8 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
 
     public override async Task HandleAsync(CancellationToken ct)
     {
-        var agent = int.TryParse(Route<string>("agent_id", isRequired: false), NumberStyles.None, CultureInfo.InvariantCulture, out var agentId)
+        var agent = int.TryParse(Route<string>("agent_id", isRequired: false), NumberStyles.None, CultureInfo.InvariantCulture,
+            out var agentId)
             ? await conversations.AgentAsync(null, agentId, ct)
             : null;
         var caller = User.Identity?.IsAuthenticated == true ? User.UserId() : (int?)null;
@@ -80,7 +82,8 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
             Capabilities = new AgentCapabilities { Streaming = true, PushNotifications = true, ExtendedAgentCard = false },
             SecuritySchemes = new Dictionary<string, SecurityScheme>
             {
-                ["bearer"] = new() { HttpAuthSecurityScheme = new() { Scheme = "Bearer", BearerFormat = "JWT", Description = "An AgentCloud access token (POST /login)." } },
+                ["bearer"] = new() { HttpAuthSecurityScheme = new()
+                    { Scheme = "Bearer", BearerFormat = "JWT", Description = "An AgentCloud access token (POST /login)." } },
             },
             SecurityRequirements = [new SecurityRequirement { Schemes = new Dictionary<string, StringList> { ["bearer"] = new() } }],
             DefaultInputModes = modes,

@@ -24,7 +24,8 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         {
             s.Summary = "A2A 1.0 JSON-RPC endpoint of one of the caller's agents";
             s.Description = "Methods: SendMessage, SendStreamingMessage (SSE), GetTask, ListTasks, CancelTask, SubscribeToTask " +
-                "(SSE), Create/Get/Delete TaskPushNotificationConfig, ListTaskPushNotificationConfigs, and the 0.3 names message/send, message/stream, tasks/get, tasks/cancel, tasks/resubscribe. A task is a " +
+                "(SSE), Create/Get/Delete TaskPushNotificationConfig, ListTaskPushNotificationConfigs, and the 0.3 names message/send, " +
+                "message/stream, tasks/get, tasks/cancel, tasks/resubscribe. A task is a " +
                 "message (task id = message id, contextId = session).";
             s.Responses[200] = "A JSON-RPC response (or an array of them), or an event stream.";
             s.Responses[204] = "A request or batch of notifications only: JSON-RPC answers nothing.";
@@ -35,7 +36,8 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
     public override async Task HandleAsync(CancellationToken ct)
     {
         var userId = User.UserId();
-        var agent = int.TryParse(Route<string>("agent_id", isRequired: false), NumberStyles.None, CultureInfo.InvariantCulture, out var agentId)
+        var agent = int.TryParse(Route<string>("agent_id", isRequired: false), NumberStyles.None, CultureInfo.InvariantCulture,
+            out var agentId)
             ? await conversations.AgentAsync(userId, agentId, ct)
             : null;
         if (agent is null)
@@ -133,7 +135,8 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         return isNotification ? null : answer;
     }
 
-    private async Task StreamAsync(int userId, int agentId, JsonNode? id, string method, JsonObject parameters, bool legacy, CancellationToken ct)
+    private async Task StreamAsync(int userId, int agentId, JsonNode? id, string method, JsonObject parameters, bool legacy,
+        CancellationToken ct)
     {
         Shared.Messaging.MessageRow message;
         try
@@ -218,7 +221,8 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         var echoId = idValid ? id : null;
         if (!idValid || request["jsonrpc"] is not JsonValue version || version.GetValueKind() != JsonValueKind.String
             || version.GetValue<string>() != "2.0"
-            || request["method"] is not JsonValue method || method.GetValueKind() != JsonValueKind.String || method.GetValue<string>().Length == 0)
+            || request["method"] is not JsonValue method || method.GetValueKind() != JsonValueKind.String
+                || method.GetValue<string>().Length == 0)
         {
             return JsonRpcMessages.Error(echoId, JsonRpcErrorCodes.InvalidRequest, "Request payload validation error");
         }

@@ -60,7 +60,8 @@ public static class A2AMethods
 
     public static bool IsStreaming(string method) => method is SendStreamingMessage or SubscribeToTask;
 
-    /// <summary>The API scope a method needs: sending, canceling or setting where a task is pushed is messages:send, reading agents:read.</summary>
+    /// <summary>The API scope a method needs: sending, canceling or setting where a task is pushed is messages:send, reading
+    /// agents:read.</summary>
     public static string Scope(string method) => method is SendMessage or SendStreamingMessage or CancelTask
             or CreateTaskPushNotificationConfig or DeleteTaskPushNotificationConfig
         ? Infrastructure.ApiScopes.MessagesSend

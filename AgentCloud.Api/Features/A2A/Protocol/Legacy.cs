@@ -35,7 +35,9 @@ public static class Legacy
             answer["task"] is JsonObject task ? Task(task) : answer["message"] is JsonObject message ? Message(message) : answer,
         JsonObject task when method is A2AMethods.GetTask or A2AMethods.CancelTask => Task(task),
         JsonObject list when method == A2AMethods.ListTasks && list["tasks"] is JsonArray tasks =>
-            new JsonObject { ["tasks"] = new JsonArray([.. tasks.Select(t => (JsonNode)Task(t!.AsObject()))]), ["nextPageToken"] = list["nextPageToken"]?.DeepClone(), ["pageSize"] = list["pageSize"]?.DeepClone(), ["totalSize"] = list["totalSize"]?.DeepClone() },
+            new JsonObject { ["tasks"] = new JsonArray([.. tasks.Select(t => (JsonNode)Task(t!.AsObject()))]),
+                ["nextPageToken"] = list["nextPageToken"]?.DeepClone(), ["pageSize"] = list["pageSize"]?.DeepClone(),
+                ["totalSize"] = list["totalSize"]?.DeepClone() },
         _ => result,
     };
 

@@ -5,7 +5,8 @@ namespace AgentCloud.Api.Features.A2A.Protocol;
 
 public sealed record AuthenticationInfo
 {
-    /// <summary>An HTTP authentication scheme (Bearer, Basic, …): the push is sent with <c>Authorization: {scheme} {credentials}</c>.</summary>
+    /// <summary>An HTTP authentication scheme (Bearer, Basic, …): the push is sent with <c>Authorization: {scheme}
+    /// {credentials}</c>.</summary>
     public string? Scheme { get; init; }
     public string? Credentials { get; init; }
 }

@@ -28,7 +28,8 @@ public static class TaskStates
     public const string Rejected = "TASK_STATE_REJECTED";
     public const string AuthRequired = "TASK_STATE_AUTH_REQUIRED";
 
-    public static readonly IReadOnlyList<string> All = [Submitted, Working, Completed, Failed, Canceled, InputRequired, Rejected, AuthRequired];
+    public static readonly IReadOnlyList<string> All = [Submitted, Working, Completed, Failed, Canceled, InputRequired, Rejected,
+        AuthRequired];
 
     public static bool IsTerminal(string state) => state is Completed or Failed or Canceled or Rejected;
 }

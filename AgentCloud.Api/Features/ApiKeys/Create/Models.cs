@@ -28,7 +28,8 @@ public sealed class Request
                 .Must(name => name is null || name.Length <= 100).WithMessage("name must be at most 100 characters long.")
                 .Must(name => name is null || !name.Any(char.IsControl)).WithMessage("name must not contain control characters.");
             RuleFor(r => r.Scopes)
-                .Must(scopes => scopes is { Count: > 0 }).WithMessage($"scopes must list at least one of {string.Join(", ", ApiScopes.All)}.")
+                .Must(scopes => scopes is { Count: > 0 }).WithMessage(
+                    $"scopes must list at least one of {string.Join(", ", ApiScopes.All)}.")
                 .Must(scopes => scopes is null || scopes.All(ApiScopes.All.Contains))
                 .WithMessage($"scopes may hold only {string.Join(", ", ApiScopes.All)}.");
             RuleFor(r => r.AgentIds)

@@ -5,7 +5,8 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Auth.Login;
 
-public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIssuer tokens, LoginThrottle throttle) : Endpoint<Request, Response>
+public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIssuer tokens, LoginThrottle throttle) : Endpoint<Request,
+    Response>
 {
     public override void Configure()
     {
@@ -31,7 +32,8 @@ public sealed class Endpoint(UserStore users, PasswordHashing passwords, TokenIs
     {
         if (throttle.Blocked(request.Username) is { } wait)
         {
-            HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds))
+                .ToString(CultureInfo.InvariantCulture);
             await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status429TooManyRequests,
                 "Too many failed logins for this account. Try again later."));
             return;

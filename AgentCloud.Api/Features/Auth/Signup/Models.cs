@@ -17,12 +17,14 @@ public sealed class Request
             RuleFor(r => r.Username)
                 .NotEmpty().WithMessage("username is required.")
                 .Length(3, 50).WithMessage("username must be 3 to 50 characters long.")
-                .Must(name => !Usernames.HasInvisibleCharacters(name)).WithMessage("username must not contain invisible or control characters.")
+                .Must(name => !Usernames.HasInvisibleCharacters(name))
+                    .WithMessage("username must not contain invisible or control characters.")
                 .Matches("^[A-Za-z0-9_.-]*$").WithMessage("username may contain only letters, digits, '_', '.' and '-'.");
             RuleFor(r => r.Email)
                 .NotEmpty().WithMessage("email is required.")
                 .MaximumLength(100).WithMessage("email must be at most 100 characters long.")
-                .Must(email => !Usernames.HasInvisibleCharacters(email)).WithMessage("email must not contain invisible or control characters.")
+                .Must(email => !Usernames.HasInvisibleCharacters(email))
+                    .WithMessage("email must not contain invisible or control characters.")
                 .Must(BeAnEmailAddress).WithMessage("email must be a valid email address.");
             RuleFor(r => r.Password)
                 .NotEmpty().WithMessage("password is required.")

@@ -18,7 +18,8 @@ public sealed class Endpoint(LogStore logs) : Endpoint<Request, Response>
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        var (page, next) = Paging.Page(await logs.ReadAsync(request.ToQuery(), ct), request.ParsedLimit, row => Cursors.ForLog(row.Timestamp, row.Id));
+        var (page, next) = Paging.Page(await logs.ReadAsync(request.ToQuery(), ct), request.ParsedLimit,
+            row => Cursors.ForLog(row.Timestamp, row.Id));
         await Send.OkAsync(new Response([.. page.Select(LogResponse.From)], next), ct);
     }
 }

@@ -42,7 +42,8 @@ public sealed class Endpoint : EndpointWithoutRequest
             ResourceName = "AgentCloud",
         };
         HttpContext.Response.Headers.CacheControl = "public, max-age=300";
-        return Send.StringAsync(System.Text.Json.JsonSerializer.Serialize(metadata, McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ProtectedResourceMetadata))),
+        return Send.StringAsync(System.Text.Json.JsonSerializer.Serialize(metadata,
+            McpJsonUtilities.DefaultOptions.GetTypeInfo(typeof(ProtectedResourceMetadata))),
             contentType: "application/json", cancellation: ct);
     }
 

@@ -59,7 +59,8 @@ public sealed class MessageEventStream(MessageEventFeed feed, IOptions<HttpJsonO
         var response = context.Response;
         try
         {
-            await foreach (var item in feed.FollowAsync(message, lastEventId, ServerSentEvents.TokenExpiry(context.User), cancellationToken))
+            await foreach (var item in feed.FollowAsync(message, lastEventId, ServerSentEvents.TokenExpiry(context.User),
+                cancellationToken))
             {
                 if (item.Type == FeedEventTypes.Heartbeat)
                 {
@@ -70,10 +71,12 @@ public sealed class MessageEventStream(MessageEventFeed feed, IOptions<HttpJsonO
                 var data = item.Message is { } row
                     ? JsonSerializer.Serialize(MessageResponse.From(row), json.Value.SerializerOptions)
                     : item.DataJson ?? "null";
-                await ServerSentEvents.WriteAsync(response, item.Id.ToString(CultureInfo.InvariantCulture), item.Type, data, cancellationToken);
+                await ServerSentEvents.WriteAsync(response, item.Id.ToString(CultureInfo.InvariantCulture), item.Type, data,
+                    cancellationToken);
             }
         }
-        catch (Exception exception) when (cancellationToken.IsCancellationRequested && exception is OperationCanceledException or IOException)
+        catch (Exception exception) when (cancellationToken.IsCancellationRequested
+            && exception is OperationCanceledException or IOException)
         {
             // The client went away: the normal end of a stream.
         }

@@ -18,7 +18,8 @@ public sealed class Endpoint(MessageStore messages) : Endpoint<Request, Response
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
-        var (page, next) = Paging.Page(await messages.ListAsync(request.ToQuery(), ct), request.ParsedLimit, row => Cursors.ForMessage(row.Seq));
+        var (page, next) = Paging.Page(await messages.ListAsync(request.ToQuery(), ct), request.ParsedLimit,
+            row => Cursors.ForMessage(row.Seq));
         await Send.OkAsync(new Response([.. page.Select(MessageResponse.From)], next), ct);
     }
 }

@@ -6,7 +6,8 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Post;
 
-public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events.MessageEventStream stream) : Endpoint<Request, MessageResponse>
+public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events.MessageEventStream stream) : Endpoint<Request,
+    MessageResponse>
 {
     public override void Configure()
     {
@@ -50,7 +51,8 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events
             MessageRules.CurrentTraceparent(), request.ClientKey, ct);
         if (sent.Outcome != SendOutcome.Sent)
         {
-            await Send.ResultAsync(sent.Outcome == SendOutcome.KeyReused ? MessageProblems.IdempotencyKeyReused() : AgentProblems.NotFound());
+            await Send.ResultAsync(sent.Outcome == SendOutcome.KeyReused ? MessageProblems.IdempotencyKeyReused()
+                : AgentProblems.NotFound());
             return;
         }
 

@@ -39,9 +39,11 @@ public sealed class Request
     public string? Stream { get; init; }
 
     public bool WantsStream(HttpRequest request) =>
-        Stream == "true" || request.Headers.Accept.Any(accept => accept?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
+        Stream == "true" || request.Headers.Accept.Any(accept =>
+            accept?.Contains("text/event-stream", StringComparison.OrdinalIgnoreCase) == true);
 
-    public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
+    public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(
+        int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
 
     public sealed class Validator : Validator<Request>
     {

@@ -36,7 +36,8 @@ public sealed class Request
     [QueryParam]
     public string? Wait { get; init; }
 
-    public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
+    public TimeSpan? WaitTime => Wait is null ? null : TimeSpan.FromSeconds(
+        int.Parse(Wait, NumberStyles.None, CultureInfo.InvariantCulture));
 
     public string NormalTarget => Address.Normalize(Target!);
 

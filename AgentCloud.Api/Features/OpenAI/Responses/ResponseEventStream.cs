@@ -16,7 +16,8 @@ namespace AgentCloud.Api.Features.OpenAI.Responses;
 /// </summary>
 public sealed class ResponseEventStream(MessageEventFeed feed, ResponseStore store)
 {
-    public async Task WriteAsync(HttpContext context, MessageRow message, ResponseEcho echo, long? startingAfter, CancellationToken cancellationToken)
+    public async Task WriteAsync(HttpContext context, MessageRow message, ResponseEcho echo, long? startingAfter,
+        CancellationToken cancellationToken)
     {
         await ServerSentEvents.StartAsync(context, cancellationToken);
         var writer = new Writer(context.Response, message.Id, startingAfter, cancellationToken);
@@ -58,7 +59,8 @@ public sealed class ResponseEventStream(MessageEventFeed feed, ResponseStore sto
                     case FeedEventTypes.Error:
                         await writer.CloseTextAsync();
                         var ended = item.Message!;
-                        var response = ResponseObjects.Response(ended, echo, writer.Output(), await store.StepsAsync(message.Id, cancellationToken),
+                        var response = ResponseObjects.Response(ended, echo, writer.Output(),
+                            await store.StepsAsync(message.Id, cancellationToken),
                             status: ended.Status == MessageStatus.Canceled ? "cancelled" : "failed");
                         // A cancelled response has no error of its own; the stream still says why it ended.
                         response["error"] = ended.Status == MessageStatus.Canceled
@@ -71,7 +73,8 @@ public sealed class ResponseEventStream(MessageEventFeed feed, ResponseStore sto
 
             await ServerSentEvents.WriteAsync(context.Response, null, null, "[DONE]", cancellationToken);
         }
-        catch (Exception exception) when (cancellationToken.IsCancellationRequested && exception is OperationCanceledException or IOException)
+        catch (Exception exception) when (cancellationToken.IsCancellationRequested
+            && exception is OperationCanceledException or IOException)
         {
             // The client went away.
         }
@@ -152,7 +155,8 @@ public sealed class ResponseEventStream(MessageEventFeed feed, ResponseStore sto
             TextSinceTools = false;
             var callId = Str(call["id"]);
             var arguments = call["arguments"]?.ToJsonString() ?? "{}";
-            var item = ResponseObjects.FunctionCall(ResponseIds.Item("fc", messageId, output.Count + 1), callId, Str(call["name"]), "", "in_progress");
+            var item = ResponseObjects.FunctionCall(ResponseIds.Item("fc", messageId, output.Count + 1), callId, Str(call["name"]), "",
+                "in_progress");
             output.Add(item);
             var index = output.Count - 1;
             var id = Str(item["id"]);

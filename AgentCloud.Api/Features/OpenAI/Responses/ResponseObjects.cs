@@ -89,7 +89,8 @@ public static class ResponseObjects
     public static JsonObject Error(MessageRow message) => new()
     {
         ["code"] = "server_error",
-        ["message"] = $"The agent did not answer: message {message.Id:D} is {message.Status}" + (message.Error is { } reason ? $" ({reason})." : "."),
+        ["message"] = $"The agent did not answer: message {message.Id:D} is {message.Status}"
+            + (message.Error is { } reason ? $" ({reason})." : "."),
     };
 
     /// <summary>The model tokens the run's steps used (zero for behaviours that call no model).</summary>

@@ -43,7 +43,8 @@ public sealed class ResponseStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleAsync<ConversationRow>(new CommandDefinition(
-            $"INSERT INTO response_conversations (user_id, metadata) VALUES (@userId, @metadataJson::jsonb) RETURNING {ConversationColumns}",
+            "INSERT INTO response_conversations (user_id, metadata) VALUES (@userId, @metadataJson::jsonb) " +
+            $"RETURNING {ConversationColumns}",
             new { userId, metadataJson }, cancellationToken: cancellationToken));
     }
 
@@ -87,7 +88,8 @@ public sealed class ResponseStore(NpgsqlDataSource dataSource)
             new { session, userId }, cancellationToken: cancellationToken));
     }
 
-    /// <summary>The conversation's messages to its agent, oldest first (the newest <see cref="MaxConversationMessages"/>), with their steps.</summary>
+    /// <summary>The conversation's messages to its agent, oldest first (the newest <see cref="MaxConversationMessages"/>), with their
+    /// steps.</summary>
     public async Task<IReadOnlyList<(RunSteps.ConversationMessage Message, IReadOnlyList<StepRow> Steps)>> ConversationMessagesAsync(
         int agentId, Guid session, CancellationToken cancellationToken)
     {

@@ -40,7 +40,8 @@ public static class ResponsesDoor
     public static async Task<MessageRow?> FindResponseAsync(HttpContext context, ResponseStore store, int userId, string? id, string? param,
         CancellationToken cancellationToken)
     {
-        var message = ResponseIds.ParseResponse(id) is { } messageId ? await store.ResponseAsync(userId, messageId, cancellationToken) : null;
+        var message = ResponseIds.ParseResponse(id) is { } messageId ? await store.ResponseAsync(userId, messageId, cancellationToken)
+            : null;
         if (message is not null && context.User.MayUseAgent(message.AgentId))
         {
             return message;
@@ -51,11 +52,13 @@ public static class ResponsesDoor
         return null;
     }
 
-    /// <summary>The caller's conversation named <paramref name="id"/> (as <see cref="FindResponseAsync"/> finds a response); null after the 404.</summary>
+    /// <summary>The caller's conversation named <paramref name="id"/> (as <see cref="FindResponseAsync"/> finds a response); null after the
+    /// 404.</summary>
     public static async Task<ConversationRow?> FindConversationAsync(HttpContext context, ResponseStore store, int userId, string? id,
         string? param, CancellationToken cancellationToken)
     {
-        var conversation = ResponseIds.ParseConversation(id) is { } session ? await store.ConversationAsync(userId, session, cancellationToken) : null;
+        var conversation = ResponseIds.ParseConversation(id) is { } session
+            ? await store.ConversationAsync(userId, session, cancellationToken) : null;
         if (conversation is not null && (conversation.AgentId is not { } agentId || context.User.MayUseAgent(agentId)))
         {
             return conversation;
@@ -70,7 +73,8 @@ public static class ResponsesDoor
             param, "not_found");
 
     /// <summary>A response as GET shows it: its output so far from the stored steps.</summary>
-    public static async Task<JsonObject> ResponseAsync(ResponseStore store, int userId, MessageRow message, CancellationToken cancellationToken)
+    public static async Task<JsonObject> ResponseAsync(ResponseStore store, int userId, MessageRow message,
+        CancellationToken cancellationToken)
     {
         var steps = await store.StepsAsync(message.Id, cancellationToken);
         var conversation = await store.IsConversationAsync(userId, message.Session, cancellationToken)
@@ -107,7 +111,8 @@ public static class ResponsesDoor
         {
             if (key.Length > 64 || value is not JsonValue v || !v.TryGetValue<string>(out var text) || text.Length > 512)
             {
-                return $"metadata['{(key.Length > 64 ? key[..64] + "…" : key)}'] must be a string of at most 512 characters (keys at most 64).";
+                return $"metadata['{(key.Length > 64 ? key[..64] + "…" : key)}'] must be a string of at most 512 characters (keys at " +
+                    $"most 64).";
             }
         }
 

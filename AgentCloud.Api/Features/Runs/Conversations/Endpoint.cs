@@ -24,7 +24,8 @@ public sealed class Endpoint(RunStore runs) : Endpoint<Request, Response>
             Cursors.TryReadConversation(request.Cursor, out var seq) ? seq : null, request.ParsedLimit + 1, ct);
         var (page, next) = Paging.Page(rows, request.ParsedLimit, row => Cursors.ForConversation(row.LastSeq));
         await Send.OkAsync(new Response(
-            [.. page.Select(c => new ConversationResponse(c.Session, c.Messages, c.StartedAt.AsUtc(), c.LastMessageAt.AsUtc()))], next), ct);
+            [.. page.Select(c => new ConversationResponse(c.Session, c.Messages, c.StartedAt.AsUtc(), c.LastMessageAt.AsUtc()))], next),
+                ct);
     }
 }
 

@@ -14,7 +14,8 @@ public sealed class Endpoint(RunStore runs) : Endpoint<Messages.Get.Request, Res
         Policies(ApiScopes.AgentsRead);
         Summary(s =>
         {
-            s.Summary = "The stored steps of an llm agent's run of one message (model calls, tool calls and results, the answer), with its usage";
+            s.Summary = "The stored steps of an llm agent's run of one message (model calls, tool calls and results, the answer), with " +
+                "its usage";
             s.Responses[404] = "No such agent or message, or not the caller's.";
         });
     }
@@ -30,7 +31,8 @@ public sealed class Endpoint(RunStore runs) : Endpoint<Messages.Get.Request, Res
 
         await Send.OkAsync(new Response(
             [.. steps.Select(StepResponse.From)],
-            new UsageTotals(steps.Count(s => s.Kind == StepKinds.ModelCall), steps.Sum(s => (long)(s.InputTokens ?? 0)), steps.Sum(s => (long)(s.OutputTokens ?? 0)))), ct);
+            new UsageTotals(steps.Count(s => s.Kind == StepKinds.ModelCall), steps.Sum(s => (long)(s.InputTokens ?? 0)),
+                steps.Sum(s => (long)(s.OutputTokens ?? 0)))), ct);
     }
 }
 

@@ -5,7 +5,8 @@ using Npgsql;
 
 namespace AgentCloud.Api.Features.Users.Usage;
 
-public sealed class Endpoint(QuotaChecks quotas, NpgsqlDataSource dataSource) : EndpointWithoutRequest<IReadOnlyDictionary<string, QuotaUse>>
+public sealed class Endpoint(QuotaChecks quotas, NpgsqlDataSource dataSource) : EndpointWithoutRequest<IReadOnlyDictionary<string,
+    QuotaUse>>
 {
     public override void Configure()
     {

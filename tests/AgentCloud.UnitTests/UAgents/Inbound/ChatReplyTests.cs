@@ -26,7 +26,8 @@ public sealed class ChatReplyTests
         Assert.Equal("11111111-2222-4333-8444-555555555555", ack.Payload?["acknowledged_msg_id"]?.GetValue<string>());
         Assert.True(ack.Payload!.AsObject().ContainsKey("metadata"));
         Assert.Null(ack.Payload["metadata"]);
-        Assert.InRange(DateTimeOffset.Parse(ack.Payload["timestamp"]!.GetValue<string>()), before.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+        Assert.InRange(DateTimeOffset.Parse(ack.Payload["timestamp"]!.GetValue<string>()), before.AddSeconds(-1),
+            DateTimeOffset.UtcNow.AddSeconds(1));
     }
 
     [Fact]
@@ -38,7 +39,8 @@ public sealed class ChatReplyTests
     {
         var before = DateTimeOffset.UtcNow;
 
-        var result = await new DefaultBehavior().HandleAsync(Context(ChatPayload, MessageModels.ChatMessage, ProtocolDigest.AgentChat), default);
+        var result = await new DefaultBehavior().HandleAsync(Context(ChatPayload, MessageModels.ChatMessage, ProtocolDigest.AgentChat),
+            default);
 
         var ack = Assert.Single(result.RepliesToSend);
         AssertAcknowledges(ack, before);
@@ -51,7 +53,8 @@ public sealed class ChatReplyTests
     {
         var before = DateTimeOffset.UtcNow;
 
-        var result = await new EchoBehavior().HandleAsync(Context(ChatPayload, MessageModels.ChatMessage, ProtocolDigest.AgentChat), default);
+        var result = await new EchoBehavior().HandleAsync(Context(ChatPayload, MessageModels.ChatMessage, ProtocolDigest.AgentChat),
+            default);
 
         Assert.Equal(2, result.RepliesToSend.Count);
         AssertAcknowledges(result.RepliesToSend[0], before);

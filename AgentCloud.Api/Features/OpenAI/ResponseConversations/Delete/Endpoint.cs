@@ -5,7 +5,8 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.OpenAI.ResponseConversations.Delete;
 
-/// <summary>Deletes the conversation (nobody can continue or list it again); its messages stay, as OpenAI keeps a deleted conversation's items.</summary>
+/// <summary>Deletes the conversation (nobody can continue or list it again); its messages stay, as OpenAI keeps a deleted conversation's
+/// items.</summary>
 public sealed class Endpoint(ResponseStore store) : EndpointWithoutRequest
 {
     public override void Configure()

@@ -24,7 +24,8 @@ public sealed class Endpoint(ResponseStore store) : EndpointWithoutRequest
     {
         if (await OpenAIErrors.AuthenticateAsync(HttpContext) is not { } userId
             || !await OpenAIErrors.RequireScopeAsync(HttpContext, ApiScopes.AgentsRead)
-            || await ResponsesDoor.FindConversationAsync(HttpContext, store, userId, Route<string>("conversation_id"), null, ct) is not { } row)
+            || await ResponsesDoor.FindConversationAsync(HttpContext, store, userId, Route<string>("conversation_id"), null, ct) is not { }
+                row)
         {
             return;
         }

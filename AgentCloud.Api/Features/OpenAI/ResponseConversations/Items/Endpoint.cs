@@ -39,7 +39,8 @@ public sealed class Endpoint(ResponseStore store) : EndpointWithoutRequest
 
         var limitText = Query<string?>("limit", isRequired: false);
         var limit = 20;
-        if (limitText is not null && !(int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) && limit is >= 1 and <= 100))
+        if (limitText is not null && !(int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit)
+            && limit is >= 1 and <= 100))
         {
             await ResponsesDoor.BadRequestAsync(HttpContext, "limit must be a whole number from 1 to 100.", "limit");
             return;
@@ -52,7 +53,8 @@ public sealed class Endpoint(ResponseStore store) : EndpointWithoutRequest
             return;
         }
 
-        if (await ResponsesDoor.FindConversationAsync(HttpContext, store, userId, Route<string>("conversation_id"), null, ct) is not { } row)
+        if (await ResponsesDoor.FindConversationAsync(HttpContext, store, userId, Route<string>("conversation_id"), null, ct) is not { }
+            row)
         {
             return;
         }

@@ -5,7 +5,8 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.OpenAI.Responses.Cancel;
 
-/// <summary>Cancels a response that has not finished: the message is withdrawn as <c>POST …/messages/{id}/cancel</c> withdraws it.</summary>
+/// <summary>Cancels a response that has not finished: the message is withdrawn as <c>POST …/messages/{id}/cancel</c> withdraws
+/// it.</summary>
 public sealed class Endpoint(ResponseStore store, MessageCancellation cancellation) : EndpointWithoutRequest
 {
     public override void Configure()

@@ -84,14 +84,16 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         Guid session;
         if (previousId is not null)
         {
-            if (await ResponsesDoor.FindResponseAsync(HttpContext, store, userId, previousId, "previous_response_id", ct) is not { } previous)
+            if (await ResponsesDoor.FindResponseAsync(HttpContext, store, userId, previousId, "previous_response_id", ct) is not { }
+                previous)
             {
                 return;
             }
 
             if (previous.AgentId != agent)
             {
-                await ResponsesDoor.BadRequestAsync(HttpContext, $"Response '{previousId}' is a response of {OpenAIErrors.Model(previous.AgentId)}: " +
+                await ResponsesDoor.BadRequestAsync(HttpContext,
+                    $"Response '{previousId}' is a response of {OpenAIErrors.Model(previous.AgentId)}: " +
                     "an agent keeps its own history, so continue it with that model.", "previous_response_id");
                 return;
             }
@@ -101,7 +103,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         }
         else if (conversationId is not null)
         {
-            var bound = ResponseIds.ParseConversation(conversationId) is { } id ? await store.BindConversationAsync(userId, id, agent, ct) : null;
+            var bound = ResponseIds.ParseConversation(conversationId) is { } id ? await store.BindConversationAsync(userId, id, agent, ct)
+                : null;
             if (bound is null)
             {
                 await ResponsesDoor.ConversationNotFoundAsync(HttpContext, conversationId, "conversation");
@@ -110,7 +113,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
 
             if (bound != agent)
             {
-                await ResponsesDoor.BadRequestAsync(HttpContext, $"Conversation '{conversationId}' talks to {OpenAIErrors.Model(bound.Value)}: " +
+                await ResponsesDoor.BadRequestAsync(HttpContext,
+                    $"Conversation '{conversationId}' talks to {OpenAIErrors.Model(bound.Value)}: " +
                     "an agent keeps its own history, so continue it with that model.", "conversation");
                 return;
             }
@@ -125,7 +129,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         SendResult sent;
         try
         {
-            sent = await messages.SendToAgentAsync(userId, agent, payload, session, MessageRules.CurrentTraceparent(), idempotencyKey: null, ct);
+            sent = await messages.SendToAgentAsync(userId, agent, payload, session, MessageRules.CurrentTraceparent(), idempotencyKey: null,
+                ct);
         }
         catch (QuotaExceededException quota)
         {
@@ -252,12 +257,14 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
                 return ($"input[{i}] must be an object.", $"input[{i}]");
             }
 
-            var type = item["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : item["type"] is null ? "message" : null;
+            var type = item["type"] is JsonValue t && t.GetValueKind() == JsonValueKind.String ? t.GetValue<string>() : item["type"] is null
+                ? "message" : null;
             if (type != "message")
             {
                 return (type is null
                     ? $"input[{i}].type must be a string."
-                    : $"input[{i}].type '{type}' is not supported: only message items (the agent runs its own tools and keeps its own history).",
+                    : $"input[{i}].type '{type}' is not supported: only message items (the agent runs its own tools and keeps its own " +
+                        $"history).",
                     $"input[{i}].type");
             }
 
@@ -304,7 +311,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             : null;
     }
 
-    /// <summary>The text sent to the agent: the input string, or the last item's text parts joined (null unless it is the user's).</summary>
+    /// <summary>The text sent to the agent: the input string, or the last item's text parts joined (null unless it is the
+    /// user's).</summary>
     private static string? LastUserText(JsonNode input)
     {
         if (input is JsonValue value)

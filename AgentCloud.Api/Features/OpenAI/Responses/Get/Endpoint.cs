@@ -4,7 +4,8 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.OpenAI.Responses.Get;
 
-/// <summary>A response (a message of one of the caller's agents) as it stands; <c>?stream=true</c> replays its events and follows it.</summary>
+/// <summary>A response (a message of one of the caller's agents) as it stands; <c>?stream=true</c> replays its events and follows
+/// it.</summary>
 public sealed class Endpoint(ResponseStore store, ResponseEventStream events) : EndpointWithoutRequest
 {
     public override void Configure()
@@ -37,7 +38,8 @@ public sealed class Endpoint(ResponseStore store, ResponseEventStream events) : 
         {
             if (!long.TryParse(after, NumberStyles.None, CultureInfo.InvariantCulture, out var number))
             {
-                await ResponsesDoor.BadRequestAsync(HttpContext, "starting_after must be a whole number (a sequence_number).", "starting_after");
+                await ResponsesDoor.BadRequestAsync(HttpContext, "starting_after must be a whole number (a sequence_number).",
+                    "starting_after");
                 return;
             }
 
@@ -52,7 +54,8 @@ public sealed class Endpoint(ResponseStore store, ResponseEventStream events) : 
         var response = await ResponsesDoor.ResponseAsync(store, userId, message, ct);
         if (Query<string?>("stream", isRequired: false) is "true")
         {
-            var echo = new ResponseEcho(response["model"]!.GetValue<string>(), null, response["conversation"]?["id"]?.GetValue<string>(), false, null);
+            var echo = new ResponseEcho(response["model"]!.GetValue<string>(), null, response["conversation"]?["id"]?.GetValue<string>(),
+                false, null);
             await events.WriteAsync(HttpContext, message, echo, startingAfter, ct);
             return;
         }
