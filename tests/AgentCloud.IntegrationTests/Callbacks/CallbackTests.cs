@@ -42,7 +42,7 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         Assert.Equal("done", body["data"]!["status"]!.GetValue<string>());
         Assert.Equal("ring me back", body["data"]!["reply"]!.GetValue<string>());
 
-        var delivery = await MessagingTests.PollAsync(async () =>
+        var delivery = await Wait.ForAsync(async () =>
         {
             var deliveries = await DeliveriesAsync(user, webhook);
             return deliveries is [{ } only] && only["status"]!.GetValue<string>() == "delivered" ? only : null;
@@ -255,7 +255,7 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         }, TimeSpan.FromMinutes(1));
 
         Assert.True(summary["ok"]!.GetValue<bool>());
-        var pushes = await MessagingTests.PollAsync(() => Task.FromResult(
+        var pushes = await Wait.ForAsync(() => Task.FromResult(
             receiver.Requests.Where(r => r.Headers.GetValueOrDefault("x-a2a-notification-token") == "sdk-token")
                 .ToList() is { Count: > 0 } found
                 ? found : null));

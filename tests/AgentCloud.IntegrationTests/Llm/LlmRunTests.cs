@@ -54,21 +54,21 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
             TestApi.RawJson("""{"text":"ask the remote"}"""));
         var id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
 
-        var delivered = await MessagingTests.PollAsync(async () =>
+        var delivered = await Wait.ForAsync(async () =>
             { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; }, seconds: 30);
         Assert.Equal("what time is it", JsonNode.Parse(delivered.Envelope.DecodePayload()!)!["message"]!.GetValue<string>());
         using var reply = await peer.SubmitAsync(peer.Compose(agent["address"]!.GetValue<string>(), MessageModels.Message,
             """{"message":"half past twelve"}""", session: delivered.Envelope.Session));
         Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(reply));
 
-        var message = await MessagingTests.PollAsync(async () =>
+        var message = await Wait.ForAsync(async () =>
         {
             var m = await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}");
             return m["status"]!.GetValue<string>() is "done" or "dead" ? m : null;
         }, seconds: 40);
         Assert.Equal("The remote agent said: half past twelve", message["reply"]!.GetValue<string>());
         // The peer's reply, a new message on the wire, was taken into the run: done with its step, never answered.
-        var inbox = await MessagingTests.PollAsync(async () =>
+        var inbox = await Wait.ForAsync(async () =>
         {
             var items = (await GetJsonAsync(user, $"/agents/{agent["id"]}/messages?direction=inbound"))["items"]!.AsArray();
             return items.Count == 2 && items.All(m => m!["status"]!.GetValue<string>() == "done") ? items : null;
@@ -122,7 +122,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         var id = Guid.Parse((await response.ReadJsonAsync())["id"]!.GetValue<string>());
 
         await using var db = await fixture.OpenDatabaseAsync();
-        var owner = await MessagingTests.PollAsync(async () =>
+        var owner = await Wait.ForAsync(async () =>
             await db.ExecuteScalarAsync<long>("SELECT count(*) FROM run_steps WHERE message_id = @id AND kind = 'tool_result'", new { id })
                 == 1
             && script.Count == 2
@@ -136,7 +136,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         }
 
         await fixture.RestartAsync("agent-worker", victim.ResourceId);
-        var message = await MessagingTests.PollAsync(async () =>
+        var message = await Wait.ForAsync(async () =>
         {
             var m = await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}");
             return m["status"]!.GetValue<string>() is "done" or "dead" ? m : null;
@@ -185,7 +185,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
         using var response = await user.Client.PostAsync($"/agents/{agent["id"]}/messages", TestApi.RawJson("""{"text":"hello"}"""));
         var id = (await response.ReadJsonAsync())["id"]!.GetValue<string>();
 
-        var message = await MessagingTests.PollAsync(async () =>
+        var message = await Wait.ForAsync(async () =>
         {
             var m = await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}");
             return m["status"]!.GetValue<string>() is "done" or "dead" ? m : null;
@@ -298,7 +298,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
 
         var message = await SendAsync(user, agent, "think for a long time");
         var id = message["id"]!.GetValue<string>();
-        var logged = await MessagingTests.PollAsync(() => Task.FromResult(
+        var logged = await Wait.ForAsync(() => Task.FromResult(
             lines.FirstOrDefault(line => line.Contains(id, StringComparison.Ordinal)
                 && line.Contains("wall time", StringComparison.Ordinal))), seconds: 30);
         await workerLogs.StopAsync();
@@ -320,7 +320,7 @@ public sealed class LlmRunTests(AgentCloudFixture fixture)
     private async Task<List<Row>> OutboundAsync(JsonObject agent, int count)
     {
         await using var db = await fixture.OpenDatabaseAsync();
-        return await MessagingTests.PollAsync(async () =>
+        return await Wait.ForAsync(async () =>
         {
             var rows = (await db.QueryAsync<Row>(
                 "SELECT schema_digest AS SchemaDigest, protocol_digest AS ProtocolDigest, payload::text AS Payload FROM messages WHERE " +

@@ -175,7 +175,7 @@ public sealed class ParkedRunTests(AgentCloudFixture fixture)
         var asker = await CreateLlmAgentAsync(user, script, tools: ["send_message"]);
         var id = await PostAsync(user, asker, $"ask {peer.Address}: what time is it");
 
-        var delivered = await MessagingTests.PollAsync(async () =>
+        var delivered = await Wait.ForAsync(async () =>
             { await Task.Yield(); return remote.Received.TryPeek(out var r) ? r : null; },
             seconds: 30);
         await WaitForStatusAsync(user, asker, id, "waiting");
@@ -214,7 +214,7 @@ public sealed class ParkedRunTests(AgentCloudFixture fixture)
     }
 
     private static Task<JsonObject> WaitForStatusAsync(TestUser user, JsonObject agent, string id, string status) =>
-        MessagingTests.PollAsync(async () =>
+        Wait.ForAsync(async () =>
         {
             var message = await GetJsonAsync(user, $"/agents/{agent["id"]}/messages/{id}");
             return message["status"]!.GetValue<string>() == status ? message : null;

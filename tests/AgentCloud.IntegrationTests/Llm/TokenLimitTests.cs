@@ -103,7 +103,7 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
 
     // The agent's inbound messages once <paramref name="count"/> from <paramref name="sender"/> are finished.
     private static async Task<List<JsonObject>> FinishedInboundAsync(TestUser user, JsonObject agent, int count, string sender) =>
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             var items = await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&limit=100");
             return items.Count(m => m["sender"]!.GetValue<string>() == sender && m["status"]!.GetValue<string>() is "done" or "dead") >=

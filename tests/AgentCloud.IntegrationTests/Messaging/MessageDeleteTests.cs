@@ -86,7 +86,7 @@ public sealed class MessageDeleteTests(AgentCloudFixture fixture)
         using var delete = await user.Client.DeleteAsync($"/agents/{agent["id"]}/messages/{held["id"]}");
 
         Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
-        var done = await MessagingTests.PollAsync(async () =>
+        var done = await Wait.ForAsync(async () =>
         {
             using var response = await user.Client.GetAsync($"/agents/{agent["id"]}/messages/{waitingId}");
             var message = await response.ReadJsonAsync();
@@ -108,7 +108,7 @@ public sealed class MessageDeleteTests(AgentCloudFixture fixture)
         using var stuck = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/send", new { target = hanging.Address, text = "slow" });
         var stuckId = (await stuck.ReadJsonAsync())["id"]!.GetValue<string>();
         // The worker's POST is on the wire: it holds the lease.
-        await MessagingTests.PollAsync(async () => hanging.Received.IsEmpty ? null : (object)true);
+        await Wait.ForAsync(async () => hanging.Received.IsEmpty ? null : (object)true);
         using var delete = await user.Client.DeleteAsync($"/agents/{agent["id"]}/messages/{stuckId}");
         Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
 
@@ -118,7 +118,7 @@ public sealed class MessageDeleteTests(AgentCloudFixture fixture)
         var quickId = (await quick.ReadJsonAsync())["id"]!.GetValue<string>();
 
         await using var db = await fixture.OpenDatabaseAsync();
-        await MessagingTests.PollAsync(async () => await db.ExecuteScalarAsync<string>(
+        await Wait.ForAsync(async () => await db.ExecuteScalarAsync<string>(
             "SELECT status FROM messages WHERE id = @id::uuid AND status = 'done'", new { id = quickId }));
         Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE id = @id::uuid", new { id = stuckId }));
         var logs = (await db.QueryAsync<string>("SELECT message FROM agent_logs WHERE agent_id = @id",

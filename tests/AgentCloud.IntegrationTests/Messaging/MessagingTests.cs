@@ -68,7 +68,7 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         var sent = await SendAndWaitAsync(user, forwarder, JsonNode.Parse("{\"relay\": \"me\"}"));
 
         Assert.Equal("done", sent["status"]!.GetValue<string>());
-        var arrived = await PollAsync(async () =>
+        var arrived = await Wait.ForAsync(async () =>
         {
             var items = await ListMessagesAsync(user, target, "?direction=inbound");
             return items.FirstOrDefault(m => m["sender"]!.GetValue<string>() == forwarder["address"]!.GetValue<string>()
@@ -90,7 +90,7 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         // The echo comes back into the sender's inbox as a reply from the echo agent.
-        var reply = await PollAsync(async () =>
+        var reply = await Wait.ForAsync(async () =>
         {
             var items = await ListMessagesAsync(user, sender, "?direction=inbound");
             return items.FirstOrDefault(m => m["sender"]!.GetValue<string>() == echo["address"]!.GetValue<string>()
@@ -150,7 +150,7 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
         using var posted = await user.Client.PostAsJsonAsync($"/agents/{first["id"]}/messages", new { payload = "round and round" });
         Assert.Equal(HttpStatusCode.Accepted, posted.StatusCode);
 
-        var warning = await PollAsync(async () =>
+        var warning = await Wait.ForAsync(async () =>
             (await LogLinesAsync(first)).Concat(await LogLinesAsync(second))
                 .Select(l => l.Level == "WARNING" && l.Message.Contains("limit") ? l.Message : null)
                 .FirstOrDefault(m => m is not null));
@@ -376,28 +376,13 @@ public sealed class MessagingTests(AgentCloudFixture fixture)
     }
 
     internal static async Task<JsonObject> PollUntilFinishedAsync(TestUser user, JsonObject agent, string messageId) =>
-        await PollAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             using var response = await user.Client.GetAsync($"/agents/{agent["id"]}/messages/{messageId}");
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             var message = await response.ReadJsonAsync();
             return message["status"]!.GetValue<string>() is "done" or "dead" ? message : null;
         });
-
-    internal static async Task<T> PollAsync<T>(Func<Task<T?>> attempt, int seconds = 20) where T : class
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (true)
-        {
-            if (await attempt() is { } result)
-            {
-                return result;
-            }
-
-            Assert.True(DateTime.UtcNow < deadline, $"Nothing came within {seconds} s.");
-            await Task.Delay(100);
-        }
-    }
 
     internal static async Task<List<JsonObject>> ListMessagesAsync(TestUser user, JsonObject agent, string query)
     {

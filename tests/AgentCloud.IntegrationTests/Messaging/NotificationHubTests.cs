@@ -89,7 +89,7 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         var waiting = user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=30", new { text = "take your time" },
             timeout.Token);
-        await MessagingTests.PollAsync(async () => waiting.IsCompleted
+        await Wait.ForAsync(async () => waiting.IsCompleted
             ? throw new InvalidOperationException(
                 $"Answered before the model: {(int)(await waiting).StatusCode} {await (await waiting).Content.ReadAsStringAsync()}")
             : script.Count > 0 ? (object)true : null, seconds: 30);
@@ -134,7 +134,7 @@ public sealed class NotificationHubTests(AgentCloudFixture fixture)
 
         await using var db = await fixture.OpenDatabaseAsync();
         var agentId = agent["id"]!.GetValue<int>();
-        await MessagingTests.PollAsync(async () => waiting.IsCompleted
+        await Wait.ForAsync(async () => waiting.IsCompleted
             ? throw new InvalidOperationException($"Answered too early: {(await UagentsPeer.ReadAsync(await waiting)).Body}")
             : await db.ExecuteScalarAsync<long>(
                 "SELECT count(*) FROM messages WHERE agent_id = @agentId AND direction = 'inbound' AND sender = @sender",

@@ -47,7 +47,7 @@ public sealed class CallbackReceiver : IAsyncDisposable
 
     /// <summary>The requests once at least <paramref name="count"/> came (the test fails after <paramref name="seconds"/>).</summary>
     public Task<List<Received>> WaitForAsync(int count, int seconds = 30) =>
-        MessagingTests.PollAsync(() => Task.FromResult(Requests.Count >= count ? Requests.ToList() : null), seconds);
+        Wait.ForAsync(() => Task.FromResult(Requests.Count >= count ? Requests.ToList() : null), seconds);
 
     public async ValueTask DisposeAsync()
     {

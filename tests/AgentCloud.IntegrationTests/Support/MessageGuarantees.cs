@@ -60,14 +60,14 @@ public static class MessageGuarantees
             "ORDER BY id",
             new { agentIds })).ToList();
         var byMessage = rows.ToDictionary(r => r.Id);
-        var handledIds = received.Select(line => Guid.Parse(line.Message.Split(' ')[2])).ToList();
+        var handledIds = received.Select(line => LogText.ReceivedMessageId(line.Message)).ToList();
         var distinct = handledIds.Distinct().Count();
         Assert.Equal(ids.Count, handledIds.Count);
         Assert.Equal(ids.Count, distinct);
 
         foreach (var agentLines in received.GroupBy(line => line.AgentId))
         {
-            var seqs = agentLines.Select(line => byMessage[Guid.Parse(line.Message.Split(' ')[2])].Seq).ToList();
+            var seqs = agentLines.Select(line => byMessage[LogText.ReceivedMessageId(line.Message)].Seq).ToList();
             Assert.Equal(seqs.Order(), seqs);
         }
 

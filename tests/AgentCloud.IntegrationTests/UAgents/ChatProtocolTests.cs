@@ -33,7 +33,7 @@ public sealed class ChatProtocolTests(AgentCloudFixture fixture)
     }
 
     private async Task<List<Row>> WaitForOutboundAsync(JsonObject agent, int count) =>
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             var rows = await RowsAsync(agent);
             return rows.Count(r => r.Direction == "outbound") >= count && rows.All(r => r.Direction != "inbound" || r.Status == "done")
@@ -110,7 +110,7 @@ public sealed class ChatProtocolTests(AgentCloudFixture fixture)
             ack, protocolDigest: ProtocolDigest.AgentChat));
 
         Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
-        var rows = await MessagingTests.PollAsync(async () =>
+        var rows = await Wait.ForAsync(async () =>
         {
             var all = await RowsAsync(agent);
             return all.Any(r => r.Status == "done") ? all : null;

@@ -194,7 +194,7 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
         }
         else
         {
-            var reply = await MessagingTests.PollAsync(async () =>
+            var reply = await Wait.ForAsync(async () =>
                 (await MessagingTests.ListMessagesAsync(owner, echo, "?direction=outbound")).FirstOrDefault());
             Assert.Equal(sender, reply["target"]!.GetValue<string>());
         }
@@ -331,7 +331,7 @@ public sealed class OpenNetworkTests(AgentCloudFixture fixture)
     private sealed record Row(string Status, string? Error);
 
     private Task<Row> WaitUntilFinishedAsync(Guid id, int seconds = 30) =>
-        MessagingTests.PollAsync(async () =>
+        Wait.ForAsync(async () =>
         {
             await using var db = await fixture.OpenDatabaseAsync();
             return await db.QuerySingleAsync<Row>("SELECT status, error FROM messages WHERE id = @id", new { id })

@@ -30,7 +30,7 @@ public sealed class OutboundFaultTests(AgentCloudFixture fixture)
         var agent = await user.CreateAgentAsync("sender");
 
         var stuck = await SendAsync(user, agent, slow.Address);
-        await MessagingTests.PollAsync(async () => { await Task.Yield(); return slow.Received.IsEmpty ? null : (object)true; });
+        await Wait.ForAsync(async () => { await Task.Yield(); return slow.Received.IsEmpty ? null : (object)true; });
 
         // While the slow peer holds its deliveries, ten to the healthy peer each arrive well within one attempt timeout.
         var latencies = new List<TimeSpan>();
@@ -106,7 +106,7 @@ public sealed class OutboundFaultTests(AgentCloudFixture fixture)
     private sealed record Row(string Status, int Attempts, string? DeliveredTo, string? Error);
 
     private async Task<Row> WaitUntilFinishedAsync(Guid id, int seconds = 20) =>
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             await using var db = await fixture.OpenDatabaseAsync();
             var row = await db.QuerySingleAsync<Row>(

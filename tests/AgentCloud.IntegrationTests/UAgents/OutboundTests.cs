@@ -101,7 +101,7 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
         using var posted = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", new { text = "anyone?" });
         Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
 
-        var outbound = await MessagingTests.PollAsync(async () =>
+        var outbound = await Wait.ForAsync(async () =>
             (await MessagingTests.ListMessagesAsync(user, agent, "?direction=outbound")).FirstOrDefault());
         var row = await WaitUntilFinishedAsync(Guid.Parse(outbound["id"]!.GetValue<string>()));
         Assert.Equal("dead", row.Status);
@@ -146,7 +146,7 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
         var agent = await user.CreateAgentAsync("sender");
 
         var stuck = await SendAsync(user, agent, hanging.Address, "slow");
-        await MessagingTests.PollAsync(async () => hanging.Received.IsEmpty ? null : (object)true);
+        await Wait.ForAsync(async () => hanging.Received.IsEmpty ? null : (object)true);
         var started = DateTime.UtcNow;
         var quick = await SendAsync(user, agent, healthy.Address, "fast");
 
@@ -227,13 +227,13 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
         var direct = await WaitUntilFinishedAsync(Guid.Parse(sent["id"]!.GetValue<string>()));
         Assert.Equal("done", direct.Status);
         Assert.Equal(submit, direct.DeliveredTo);
-        var forwarded = await MessagingTests.PollAsync(async () =>
+        var forwarded = await Wait.ForAsync(async () =>
             (await MessagingTests.ListMessagesAsync(user, relay, "?direction=outbound"))
                 .FirstOrDefault(m => m["status"]!.GetValue<string>() is "done" or "dead"));
         Assert.Equal("done", forwarded["status"]!.GetValue<string>());
         Assert.Equal(submit, (await ReadAsync(Guid.Parse(forwarded["id"]!.GetValue<string>()))).DeliveredTo);
 
-        var inbox = await MessagingTests.PollAsync(async () =>
+        var inbox = await Wait.ForAsync(async () =>
         {
             var items = await MessagingTests.ListMessagesAsync(user, receiver, "?direction=inbound");
             return items.Count(m => m["status"]!.GetValue<string>() == "done") >= 2 ? items : null;
@@ -262,7 +262,7 @@ public sealed class OutboundTests(AgentCloudFixture fixture)
     }
 
     private Task<Row> WaitUntilFinishedAsync(Guid id, int seconds = 20) =>
-        MessagingTests.PollAsync(async () => await ReadAsync(id) is { Status: "done" or "dead" } row ? row : null, seconds);
+        Wait.ForAsync(async () => await ReadAsync(id) is { Status: "done" or "dead" } row ? row : null, seconds);
 
     private async Task<List<(string Level, string Message)>> LogsAsync(JsonObject agent)
     {

@@ -67,7 +67,7 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         using var response = await peer.SubmitAsync(envelope);
 
         Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
-        var handled = await MessagingTests.PollAsync(async () =>
+        var handled = await Wait.ForAsync(async () =>
             (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound"))
                 .FirstOrDefault(m => m["sender"]!.GetValue<string>() == peer.Address && m["status"]!.GetValue<string>() == "done"));
         Assert.True(JsonNode.DeepEquals(JsonNode.Parse(Hello()), handled["payload"]));
@@ -182,7 +182,7 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
             Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
         }
 
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
             (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done")).FirstOrDefault());
         Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound"));
         Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=outbound"));
@@ -208,7 +208,7 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
             Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
         }
 
-        var done = await MessagingTests.PollAsync(async () =>
+        var done = await Wait.ForAsync(async () =>
             await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done") is { Count: 2 } items ? items : null);
         Assert.All(done, message => Assert.Equal(session, Guid.Parse(message["session"]!.GetValue<string>())));
         Assert.NotEqual(done[0]["id"]!.GetValue<string>(), done[1]["id"]!.GetValue<string>());
@@ -236,7 +236,7 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
             Assert.Equal((200, "{}"), await UagentsPeer.ReadAsync(response));
         }
 
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
             (await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done")).FirstOrDefault());
         await Task.Delay(TimeSpan.FromSeconds(1));
         Assert.Single(await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound"));
@@ -263,7 +263,7 @@ public sealed class SubmitTests(AgentCloudFixture fixture)
         }));
 
         Assert.All(answers, answer => Assert.Equal((200, "{}"), answer));
-        var done = await MessagingTests.PollAsync(async () =>
+        var done = await Wait.ForAsync(async () =>
             await MessagingTests.ListMessagesAsync(user, agent, "?direction=inbound&status=done&limit=100") is { Count: 9 } items ? items
                 : null);
         await Task.Delay(TimeSpan.FromSeconds(1));

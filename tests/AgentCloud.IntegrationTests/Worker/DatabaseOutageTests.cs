@@ -78,7 +78,7 @@ public sealed class DatabaseOutageTests(AgentCloudFixture fixture)
         }
 
         // Back without restarting anything: within a short grace, then every request succeeds.
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             using var health = await user.Client.GetAsync("/health");
             return health.StatusCode == HttpStatusCode.OK ? health.StatusCode.ToString() : null;
@@ -94,12 +94,12 @@ public sealed class DatabaseOutageTests(AgentCloudFixture fixture)
         Assert.Equal("done", answered["status"]!.GetValue<string>());
 
         await using var db = await fixture.OpenDatabaseAsync();
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
             await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE id = ANY(@accepted) AND status <> 'done'",
                 new { accepted }) == 0 ? "all done" : null, seconds: 60);
         var received = await db.QueryAsync<string>(
             "SELECT message FROM agent_logs WHERE agent_id = ANY(@agents) AND message LIKE 'Received message %'", new { agents });
-        var handled = received.Select(line => Guid.Parse(line.Split(' ')[2])).ToList();
+        var handled = received.Select(line => LogText.ReceivedMessageId(line)).ToList();
         Assert.Equal(accepted.Order(), handled.Order());
     }
 

@@ -27,7 +27,7 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
         Assert.Equal("interval", interval["kind"]!.GetValue<string>());
         Assert.Equal("once", once["kind"]!.GetValue<string>());
 
-        await MessagingTests.PollAsync(async () =>
+        await Wait.ForAsync(async () =>
             (await FiredAsync(user, agent, cron)) >= 3 && await FiredAsync(user, agent, interval) >= 4
                 && await FiredAsync(user, agent, once) == 1 ? "" : null, seconds: 30);
         // A fire may land between the read and the delete: one more than read, never more.
@@ -38,7 +38,7 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
 
         // Long enough for each deleted schedule to have fired twice more: a control schedule, made now, fires twice.
         var control = await CreateAsync(user, agent, new { interval_seconds = 1, text = "control" });
-        await MessagingTests.PollAsync(async () => await FiredAsync(user, agent, control) >= 2 ? "" : null, seconds: 30);
+        await Wait.ForAsync(async () => await FiredAsync(user, agent, control) >= 2 ? "" : null, seconds: 30);
         await DeleteAsync(user, agent, control);
 
         var due = await DueTimesAsync(agent);
@@ -118,7 +118,7 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
             }
         }
 
-        await MessagingTests.PollAsync(async () => await FiredAsync(user, agent, interval) >= 2 ? "" : null, seconds: 30);
+        await Wait.ForAsync(async () => await FiredAsync(user, agent, interval) >= 2 ? "" : null, seconds: 30);
         await DeleteAsync(user, agent, interval);
         var due = await DueTimesAsync(agent);
         // The first due time is made up once (not once per period missed), then the cadence goes on from the present.

@@ -50,7 +50,7 @@ public sealed class WorkerTests(AgentCloudFixture fixture)
         await RestartOneWorkerReplicaAsync();
 
         var expected = AgentIdentity.ForUserAgent(AgentCloudFixture.AgentSeed, id).Address;
-        var address = await MessagingTests.PollAsync(async () =>
+        var address = await Wait.ForAsync(async () =>
         {
             using var response = await user.Client.GetAsync($"/agents/{id}");
             return (await response.ReadJsonAsync())["address"]?.GetValue<string>();
