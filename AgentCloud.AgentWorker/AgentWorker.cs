@@ -101,8 +101,7 @@ public sealed class AgentWorker(
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(
             "SELECT pg_advisory_xact_lock(@Lock)", agent, transaction, cancellationToken: cancellationToken));
-        var id = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
-            "SELECT id FROM agents WHERE address = @Address", agent, transaction, cancellationToken: cancellationToken));
+        var id = await MessageTable.FindLocalAgentAsync(connection, transaction, backendAgent.Address, cancellationToken);
         id ??= await connection.ExecuteScalarAsync<int>(new CommandDefinition(
             "INSERT INTO agents (name, user_id, address) VALUES (@Name, NULL, @Address) RETURNING id",
             agent, transaction, cancellationToken: cancellationToken));
