@@ -1,16 +1,19 @@
-// Drives an AgentCloud agent with the official A2A JavaScript SDK: card discovery, send, stream, get,
-// list, cancel. Env: BASE_URL, TOKEN, AGENT_ID (an echo agent), SLOW_AGENT_ID (one whose head of line is
-// held, so its messages stay queued). Prints one JSON summary line; exits non-zero on any failure.
+// Drives an AgentCloud agent with the official A2A JavaScript SDK over one binding: card discovery (and the
+// extended card), send, stream, get, list, subscribe, cancel. Env: BASE_URL, TOKEN, AGENT_ID (an echo agent),
+// SLOW_AGENT_ID (one whose head of line is held, so its messages stay queued), TRANSPORT (JSONRPC, the
+// default, or HTTP+JSON). Prints one JSON summary line; exits non-zero on any failure.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { CancelTaskRequest, GetTaskRequest, ListTasksRequest, Message, TaskState } from '@a2a-js/sdk';
-import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory, RestTransportFactory } from '@a2a-js/sdk/client';
 
 const { BASE_URL, TOKEN, AGENT_ID, SLOW_AGENT_ID } = process.env;
+const TRANSPORT = process.env.TRANSPORT ?? 'JSONRPC';
 const withToken = (url, init = {}) =>
   fetch(url, { ...init, headers: { ...(init.headers ?? {}), Authorization: `Bearer ${TOKEN}` } });
+const transports = () => [TRANSPORT === 'HTTP+JSON' ? new RestTransportFactory({ fetchImpl: withToken }) : new JsonRpcTransportFactory({ fetchImpl: withToken })];
 const factory = new ClientFactory({
-  transports: [new JsonRpcTransportFactory({ fetchImpl: withToken })],
+  transports: transports(),
   cardResolver: new DefaultAgentCardResolver({ fetchImpl: withToken }),
 });
 const userMessage = (text, contextId) =>
@@ -18,9 +21,11 @@ const userMessage = (text, contextId) =>
 const textOf = (parts) => parts.map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
 
 const client = await factory.createFromUrl(`${BASE_URL}/a2a/${AGENT_ID}/`);
+assert.equal(client.transport.protocolName, TRANSPORT);
+// extendedAgentCard is set, so the client fetches the extended card over the binding it chose.
 const card = await client.getAgentCard();
 assert.equal(card.capabilities.streaming, true);
-assert.equal(card.supportedInterfaces[0].protocolBinding, 'JSONRPC');
+assert.deepEqual(card.supportedInterfaces.map((i) => `${i.protocolBinding} ${i.protocolVersion}`), ['JSONRPC 1.0', 'HTTP+JSON 1.0']);
 
 const task = await client.sendMessage(userMessage('hello over A2A'));
 assert.equal(task.status.state, TaskState.TASK_STATE_COMPLETED);
@@ -47,15 +52,23 @@ assert.equal(listed.tasks.length, 2);
 
 // polling: SendMessage returns at once (returnImmediately) instead of waiting for the answer.
 const pollingFactory = new ClientFactory({
-  transports: [new JsonRpcTransportFactory({ fetchImpl: withToken })],
+  transports: transports(),
   cardResolver: new DefaultAgentCardResolver({ fetchImpl: withToken }),
   clientConfig: { polling: true },
 });
 const slow = await pollingFactory.createFromUrl(`${BASE_URL}/a2a/${SLOW_AGENT_ID}/`);
 const queued = await slow.sendMessage(userMessage('wait in line'));
 assert.equal(queued.status.state, TaskState.TASK_STATE_SUBMITTED);
+// subscribe to the queued task (its first event, the task, says the subscription is open); canceling it ends the
+// subscription with the final state.
+const subscription = slow.resubscribeTask({ id: queued.id })[Symbol.asyncIterator]();
+const first = await subscription.next();
+assert.equal(first.value.payload.$case, 'task');
 const canceled = await slow.cancelTask(CancelTaskRequest.fromJSON({ id: queued.id }));
 assert.equal(canceled.status.state, TaskState.TASK_STATE_CANCELED);
+let lastEvent = first.value;
+for (let next = await subscription.next(); !next.done; next = await subscription.next()) lastEvent = next.value;
+assert.equal(lastEvent.payload.value.status.state, TaskState.TASK_STATE_CANCELED);
 let notCancelable;
 try {
   await slow.cancelTask(CancelTaskRequest.fromJSON({ id: queued.id }));
@@ -70,8 +83,10 @@ try {
   notFound = error;
 }
 assert.ok(notFound, 'an unknown task fails');
+assert.equal(notFound.name, 'TaskNotFoundError');
+assert.equal(notCancelable.name, 'TaskNotCancelableError');
 
 console.log(JSON.stringify({
-  ok: true, card: card.name, task: task.id, streamedEvents: streamed.length, canceled: canceled.id,
+  ok: true, transport: client.transport.protocolName, card: card.name, task: task.id, streamedEvents: streamed.length, canceled: canceled.id,
   notCancelable: notCancelable.constructor.name, notFound: notFound.constructor.name,
 }));

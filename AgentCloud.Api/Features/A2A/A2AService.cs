@@ -11,8 +11,9 @@ using AgentCloud.Shared.Messaging;
 namespace AgentCloud.Api.Features.A2A;
 
 /// <summary>
-/// The A2A methods over the message core for one agent of the caller. A method either returns a result
-/// or throws <see cref="JsonRpcException"/>; the streaming ones write server-sent events themselves.
+/// The A2A methods over the message core for one agent of the caller, for both bindings (JSON-RPC and HTTP+JSON call the
+/// same methods, so each rule is here once). A method either returns a result or throws <see cref="JsonRpcException"/>, which
+/// each binding writes in its own error shape; the streaming ones yield the events and the binding frames them.
 /// </summary>
 public sealed class A2AService(MessageStore messages, MessageWaiter waiter, MessageCancellation cancellation, Conversations conversations,
     MessageEventFeed feed, A2APushConfigs pushConfigs)
@@ -22,11 +23,17 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
     private const int DefaultPageSize = 50;
     private const int MaxPageSize = 100;
 
-    public async Task<JsonNode?> CallAsync(int userId, int agentId, string method, JsonObject parameters,
+    /// <param name="baseUrl">Scheme, host and path base the caller used: the extended card names its interfaces with it.</param>
+    public async Task<JsonNode?> CallAsync(int userId, DoorAgent agent, string baseUrl, string method, JsonObject parameters,
         CancellationToken cancellationToken)
     {
+        var agentId = agent.Id;
         switch (method)
         {
+            case A2AMethods.GetExtendedAgentCard:
+                // The caller is the owner (both bindings admit no one else): the card as the owner sees it.
+                return Serialize(Card.Endpoint.CardFor(agent, baseUrl));
+
             case A2AMethods.SendMessage:
             {
                 var request = Parse<SendMessageRequest>(parameters);

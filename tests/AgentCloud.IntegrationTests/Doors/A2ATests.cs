@@ -5,7 +5,10 @@ using System.Text.Json.Nodes;
 
 namespace AgentCloud.IntegrationTests;
 
-/// <summary>The A2A door over raw HTTP: agent cards, JSON-RPC errors and batches, 0.3 names, other users' agents.</summary>
+/// <summary>
+/// The A2A door over raw HTTP: agent cards, JSON-RPC errors and batches, 0.3 names, other users' agents, the HTTP+JSON binding's
+/// errors, A2A-Version.
+/// </summary>
 [Collection(AgentCloudCollection.Name)]
 public sealed class A2ATests(AgentCloudFixture fixture)
 {
@@ -199,6 +202,86 @@ public sealed class A2ATests(AgentCloudFixture fixture)
             Fill("""{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"@0"}}""", task["id"])));
         Assert.Equal(-32001, await ErrorCodeAsync(stranger, $"/a2a/{strangersAgent["id"]}",
             Fill("""{"jsonrpc":"2.0","id":1,"method":"CancelTask","params":{"id":"@0"}}""", task["id"])));
+    }
+
+    [Fact]
+    public async Task TheRestBindingAnswersBadInputWithGoogleRpcStatusErrorsAndChangesNothing()
+    {
+        var user = await fixture.CreateUserAsync();
+        var stranger = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+        var path = $"/a2a/{agent["id"]}";
+        var finished = await SendAsync(user, path, "done already");
+        var send = Fill("""{"message":{"messageId":"@0","role":"ROLE_USER","parts":[{"text":"x"}]}}""", Guid.NewGuid());
+
+        using var anonymous = await fixture.CreateApiClient().PostAsync($"{path}/message:send", TestApi.RawJson(send));
+        Assert.Equal("Bearer", anonymous.Headers.WwwAuthenticate.Single().Scheme);
+        await AssertRestErrorAsync(anonymous, HttpStatusCode.Unauthorized, "UNAUTHENTICATED");
+        using var theirs = await stranger.Client.PostAsync($"{path}/message:send", TestApi.RawJson(send));
+        await AssertRestErrorAsync(theirs, HttpStatusCode.NotFound, "NOT_FOUND");
+        foreach (var bad in new[] { "{not json", "[1]", """{"message":{"role":"ROLE_USER","parts":[]}}""", """{"message":{"role":"ROLE_AGENT","parts":[{"text":"x"}]}}""",
+            """{"message":{"role":"ROLE_USER","parts":[{"text":"x"}],"contextId":"not-a-uuid"}}""", """{"message":"text"}""" })
+        {
+            using var response = await user.Client.PostAsync($"{path}/message:send", TestApi.RawJson(bad));
+            await AssertRestErrorAsync(response, HttpStatusCode.BadRequest, "INVALID_ARGUMENT");
+        }
+
+        using var unknown = await user.Client.GetAsync($"{path}/tasks/{Guid.NewGuid()}");
+        Assert.Equal("TASK_NOT_FOUND", Reason(await AssertRestErrorAsync(unknown, HttpStatusCode.NotFound, "NOT_FOUND")));
+        using var notOurs = await user.Client.GetAsync($"{path}/tasks/not-a-task");
+        await AssertRestErrorAsync(notOurs, HttpStatusCode.NotFound, "NOT_FOUND");
+        using var badLength = await user.Client.GetAsync($"{path}/tasks/{finished["id"]}?historyLength=many");
+        await AssertRestErrorAsync(badLength, HttpStatusCode.BadRequest, "INVALID_ARGUMENT");
+        using var badPage = await user.Client.GetAsync($"{path}/tasks?pageSize=1000");
+        await AssertRestErrorAsync(badPage, HttpStatusCode.BadRequest, "INVALID_ARGUMENT");
+        using var badStatus = await user.Client.GetAsync($"{path}/tasks?status=sleeping");
+        await AssertRestErrorAsync(badStatus, HttpStatusCode.BadRequest, "INVALID_ARGUMENT");
+        using var completed = await user.Client.GetAsync($"{path}/tasks?status=completed&historyLength=0");
+        Assert.Equal(finished["id"]!.GetValue<string>(), (await completed.ReadJsonAsync())["tasks"]![0]!["id"]!.GetValue<string>());
+        using var ended = await user.Client.PostAsync($"{path}/tasks/{finished["id"]}:subscribe", null);
+        Assert.Equal("UNSUPPORTED_OPERATION",
+            Reason(await AssertRestErrorAsync(ended, HttpStatusCode.BadRequest, "FAILED_PRECONDITION")));
+        using var cancelEnded = await user.Client.PostAsync($"{path}/tasks/{finished["id"]}:cancel", null);
+        Assert.Equal("TASK_NOT_CANCELABLE",
+            Reason(await AssertRestErrorAsync(cancelEnded, HttpStatusCode.BadRequest, "FAILED_PRECONDITION")));
+        using var badPush = await user.Client.PostAsync($"{path}/tasks/{finished["id"]}/pushNotificationConfigs", TestApi.RawJson("""{"url":"ftp://x"}"""));
+        await AssertRestErrorAsync(badPush, HttpStatusCode.BadRequest, "INVALID_ARGUMENT");
+
+        var future = new HttpRequestMessage(HttpMethod.Post, $"{path}/message:send") { Content = TestApi.RawJson(send) };
+        future.Headers.Add("A2A-Version", "9.9");
+        using var unsupported = await user.Client.SendAsync(future);
+        Assert.Equal("VERSION_NOT_SUPPORTED",
+            Reason(await AssertRestErrorAsync(unsupported, HttpStatusCode.BadRequest, "FAILED_PRECONDITION")));
+        var futureRpc = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = TestApi.RawJson(Fill("""{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"@0"}}""", finished["id"])),
+        };
+        futureRpc.Headers.Add("A2A-Version", "2.0");
+        using var unsupportedRpc = await user.Client.SendAsync(futureRpc);
+        Assert.Equal(-32009, (await unsupportedRpc.ReadJsonAsync())["error"]!["code"]!.GetValue<int>());
+        var current = new HttpRequestMessage(HttpMethod.Get, $"{path}/extendedAgentCard");
+        current.Headers.Add("A2A-Version", "1.0");
+        using var card = await user.Client.SendAsync(current);
+        Assert.Equal(HttpStatusCode.OK, card.StatusCode);
+        Assert.Equal("HTTP+JSON", (await card.ReadJsonAsync())["supportedInterfaces"]![1]!["protocolBinding"]!.GetValue<string>());
+
+        using var history = await user.Client.GetAsync($"/agents/{agent["id"]}/messages");
+        Assert.Single((await history.ReadJsonAsync())["items"]!.AsArray());
+    }
+
+    private static string Reason(JsonObject error) => error["details"]![0]!["reason"]!.GetValue<string>();
+
+    /// <summary>A google.rpc.Status error of the HTTP+JSON binding: its status and code, a message; the error object.</summary>
+    private static async Task<JsonObject> AssertRestErrorAsync(HttpResponseMessage response, HttpStatusCode status, string name)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == status, $"Expected {(int)status}, got {(int)response.StatusCode}: {text}");
+        var error = JsonNode.Parse(text)!["error"]!.AsObject();
+        Assert.Equal((int)status, error["code"]!.GetValue<int>());
+        Assert.Equal(name, error["status"]!.GetValue<string>());
+        Assert.False(string.IsNullOrEmpty(error["message"]!.GetValue<string>()));
+        Assert.NotNull(error["details"]!.AsArray());
+        return error;
     }
 
     /// <summary>The template with @0, @1, … replaced by the values (JSON braces make interpolation unreadable).</summary>

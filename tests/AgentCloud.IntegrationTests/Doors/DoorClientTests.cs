@@ -11,17 +11,22 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
 {
     private static readonly TimeSpan ScriptTimeout = TimeSpan.FromMinutes(2);
 
-    [Fact]
-    public async Task TheOfficialA2AJavaScriptClientDiscoversSendsStreamsGetsListsAndCancels()
+    [Theory]
+    [InlineData("JSONRPC")]
+    [InlineData("HTTP+JSON")]
+    public async Task TheOfficialA2AJavaScriptClientDiscoversSendsStreamsGetsListsSubscribesAndCancels(string transport)
     {
         var user = await fixture.CreateUserAsync();
         var echo = await user.CreateAgentAsync(config: new { behavior = "stream", delay_ms = 10, description = "Says it back" });
         var slow = await user.CreateAgentAsync(config: new { behavior = "echo" });
         await fixture.HoldHeadOfLineAsync(slow);
 
-        var summary = await NodeClients.RunAsync("a2a.mjs", Environment(user, ("AGENT_ID", echo), ("SLOW_AGENT_ID", slow)), ScriptTimeout);
+        var environment = Environment(user, ("AGENT_ID", echo), ("SLOW_AGENT_ID", slow));
+        environment["TRANSPORT"] = transport;
+        var summary = await NodeClients.RunAsync("a2a.mjs", environment, ScriptTimeout);
 
         Assert.True(summary["ok"]!.GetValue<bool>());
+        Assert.Equal(transport, summary["transport"]!.GetValue<string>());
         Assert.Equal(echo["name"]!.GetValue<string>(), summary["card"]!.GetValue<string>());
         Assert.True(summary["streamedEvents"]!.GetValue<int>() >= 4, "task, working, the deltas, the final status");
     }

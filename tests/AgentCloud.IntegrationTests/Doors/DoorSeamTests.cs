@@ -27,6 +27,7 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
 
         using var a2a = await client.SendAsync(Post($"/a2a/{other["id"]}", SendMessage("hello"), key), timeout.Token);
         using var a2aAllowed = await client.SendAsync(Post($"/a2a/{mine["id"]}", SendMessage("hello"), key), timeout.Token);
+        using var a2aRest = await client.SendAsync(Post($"/a2a/{other["id"]}/message:send", RestSendMessage("hello"), key), timeout.Token);
         using var chat = await client.SendAsync(Post("/v1/chat/completions", Chat(other, "hello"), key), timeout.Token);
         using var models = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, "/v1/models").WithBearer(key), timeout.Token);
         var listed = await McpToolAsync(client, key, "list_agents", new JsonObject(), timeout.Token);
@@ -36,6 +37,7 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
             timeout.Token);
 
         await a2a.AssertProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(HttpStatusCode.NotFound, a2aRest.StatusCode);
         Assert.Equal("TASK_STATE_COMPLETED",
             (await a2aAllowed.ReadJsonAsync())["result"]!["task"]!["status"]!["state"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.NotFound, chat.StatusCode);
@@ -68,6 +70,10 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         using var a2aList = await client.SendAsync(Post($"/a2a/{agent["id"]}",
             """{"jsonrpc":"2.0","id":2,"method":"ListTasks","params":{}}""", key),
             timeout.Token);
+        using var a2aRest = await client.SendAsync(Post($"/a2a/{agent["id"]}/message:stream", RestSendMessage("hello"), key),
+            timeout.Token);
+        using var a2aRestList = await client.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/a2a/{agent["id"]}/tasks").WithBearer(key),
+            timeout.Token);
         using var chat = await client.SendAsync(Post("/v1/chat/completions", Chat(agent, "hello"), key), timeout.Token);
         var mcpSend = await McpToolAsync(client, key, "send_message",
             new JsonObject { ["agent_id"] = agent["id"]!.GetValue<int>(), ["text"] = "hello", ["wait_seconds"] = 0 }, timeout.Token);
@@ -80,6 +86,9 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
         Assert.Equal(HttpStatusCode.OK, a2aStream.StatusCode);
         Assert.Equal(-32040, (await a2aStream.ReadJsonAsync())["error"]!["code"]!.GetValue<int>());
         Assert.Equal(0, (await a2aList.ReadJsonAsync())["result"]!["totalSize"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.Forbidden, a2aRest.StatusCode);
+        Assert.Equal("PERMISSION_DENIED", (await a2aRest.ReadJsonAsync())["error"]!["status"]!.GetValue<string>());
+        Assert.Equal(0, (await a2aRestList.ReadJsonAsync())["totalSize"]!.GetValue<int>());
         Assert.Equal(HttpStatusCode.Forbidden, chat.StatusCode);
         var chatError = (await chat.ReadJsonAsync())["error"]!;
         Assert.Equal("insufficient_permissions", chatError["code"]!.GetValue<string>());
@@ -111,6 +120,8 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
             SendMessage("one too many").Replace("\"SendMessage\"", "\"SendStreamingMessage\"", StringComparison.Ordinal), token),
                 timeout.Token);
         using var chat = await client.SendAsync(Post("/v1/chat/completions", Chat(agent, "one too many"), token), timeout.Token);
+        using var a2aRest = await client.SendAsync(Post($"/a2a/{agent["id"]}/message:send", RestSendMessage("one too many"), token),
+            timeout.Token);
         var mcp = await McpToolAsync(client, token, "send_message",
             new JsonObject { ["agent_id"] = agent["id"]!.GetValue<int>(), ["text"] = "one too many", ["wait_seconds"] = 0 }, timeout.Token);
 
@@ -124,6 +135,9 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
 
         Assert.Equal(HttpStatusCode.TooManyRequests, chat.StatusCode);
         Assert.NotNull(chat.Headers.RetryAfter);
+        Assert.Equal(HttpStatusCode.TooManyRequests, a2aRest.StatusCode);
+        Assert.NotNull(a2aRest.Headers.RetryAfter);
+        Assert.Equal("RESOURCE_EXHAUSTED", (await a2aRest.ReadJsonAsync())["error"]!["status"]!.GetValue<string>());
         var chatError = (await chat.ReadJsonAsync())["error"]!;
         Assert.Equal("insufficient_quota", chatError["type"]!.GetValue<string>());
         Assert.Equal("messages_per_day", chatError["code"]!.GetValue<string>());
@@ -235,6 +249,9 @@ public sealed class DoorSeamTests(AgentCloudFixture fixture)
                 },
             },
         }.ToJsonString();
+
+    /// <summary>A SendMessageRequest as A2A's HTTP+JSON binding posts it (the JSON-RPC params on their own).</summary>
+    private static string RestSendMessage(string text) => JsonNode.Parse(SendMessage(text))!["params"]!.ToJsonString();
 
     private static string Chat(JsonObject agent, string text) =>
         new JsonObject

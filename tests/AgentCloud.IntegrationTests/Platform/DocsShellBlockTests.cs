@@ -20,6 +20,7 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
         ("docs/llm-agents.md", null, ["You told me your favourite colour is teal.", "\"status\": \"done\"", "\"value\": \"teal\""]),
         ("docs/doors.md", "/messages", ["event: accepted", "event: done"]),
         ("docs/doors.md", "/v1/responses", ["\"status\": \"completed\"", "event: response.completed"]),
+        ("docs/doors.md", "message:send", ["TASK_STATE_COMPLETED", "\"artifactUpdate\"", "TASK_NOT_CANCELABLE"]),
         ("docs/uagents.md", null, ["\"delivery\": \"remote\"", "\"status\": \"done\""]),
         // Each block ends by deleting what it made (the schedules block also fails unless its one-time schedule fired).
         ("docs/schedules-and-limits.md", null, ["204"]),

@@ -17,8 +17,9 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
         Summary(s =>
         {
             s.Summary = "An agent's A2A agent card";
-            s.Description = "The A2A 1.0 agent card: name, config.description, the JSON-RPC interface at /a2a/{agent_id}, skills " +
-                "(config.skills, or one named after the behaviour), streaming, push notifications, bearer security. An agent whose " +
+            s.Description = "The A2A 1.0 agent card: name, config.description, the JSON-RPC and HTTP+JSON interfaces at /a2a/{agent_id}, " +
+                "skills (config.skills, or one named after the behaviour), streaming, push notifications, bearer security. An agent " +
+                "whose " +
                 "config has " +
                 "\"public\": true shows its card to anyone; any other needs its owner's token.";
             s.Responses[200] = "The agent card.";
@@ -52,7 +53,7 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
             }
         }
 
-        var card = CardFor(agent, $"{HttpContext.Request.Scheme}://{HttpContext.Request.Host}{HttpContext.Request.PathBase}");
+        var card = CardFor(agent, JsonRpc.Endpoint.BaseUrl(HttpContext));
         HttpContext.Response.Headers.CacheControl = isPublic ? "public, max-age=60" : "private, max-age=60";
         await Send.StringAsync(JsonSerializer.Serialize(card, A2AJson.Options), contentType: "application/json", cancellation: ct);
     }
@@ -64,22 +65,20 @@ public sealed class Endpoint(Conversations conversations) : EndpointWithoutReque
             ? d
             : $"An AgentCloud agent ({agent.Behavior} behaviour).";
         var modes = new[] { "text/plain", "application/json" };
+        var url = $"{baseUrl}/a2a/{agent.Id.ToString(CultureInfo.InvariantCulture)}";
         return new AgentCard
         {
             Name = agent.Name,
             Description = description,
+            // Both bindings at one URL: JSON-RPC is POST /a2a/{id} itself, HTTP+JSON the paths below it (/message:send, /tasks, …).
             SupportedInterfaces =
             [
-                new AgentInterface
-                {
-                    Url = $"{baseUrl}/a2a/{agent.Id.ToString(CultureInfo.InvariantCulture)}",
-                    ProtocolBinding = ProtocolBindings.JsonRpc,
-                    ProtocolVersion = "1.0",
-                },
+                new AgentInterface { Url = url, ProtocolBinding = ProtocolBindings.JsonRpc, ProtocolVersion = A2AVersions.Current },
+                new AgentInterface { Url = url, ProtocolBinding = ProtocolBindings.HttpJson, ProtocolVersion = A2AVersions.Current },
             ],
             Provider = new AgentProvider { Organization = "AgentCloud", Url = baseUrl },
             Version = "1.0.0",
-            Capabilities = new AgentCapabilities { Streaming = true, PushNotifications = true, ExtendedAgentCard = false },
+            Capabilities = new AgentCapabilities { Streaming = true, PushNotifications = true, ExtendedAgentCard = true },
             SecuritySchemes = new Dictionary<string, SecurityScheme>
             {
                 ["bearer"] = new() { HttpAuthSecurityScheme = new()

@@ -24,8 +24,8 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         {
             s.Summary = "A2A 1.0 JSON-RPC endpoint of one of the caller's agents";
             s.Description = "Methods: SendMessage, SendStreamingMessage (SSE), GetTask, ListTasks, CancelTask, SubscribeToTask " +
-                "(SSE), Create/Get/Delete TaskPushNotificationConfig, ListTaskPushNotificationConfigs, and the 0.3 names message/send, " +
-                "message/stream, tasks/get, tasks/cancel, tasks/resubscribe. A task is a " +
+                "(SSE), Create/Get/Delete TaskPushNotificationConfig, ListTaskPushNotificationConfigs, GetExtendedAgentCard, and the 0.3 " +
+                "names message/send, message/stream, tasks/get, tasks/cancel, tasks/resubscribe. A task is a " +
                 "message (task id = message id, contextId = session).";
             s.Responses[200] = "A JSON-RPC response (or an array of them), or an event stream.";
             s.Responses[204] = "A request or batch of notifications only: JSON-RPC answers nothing.";
@@ -70,7 +70,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
             var answers = new JsonArray();
             foreach (var item in batch)
             {
-                if (await CallAsync(userId, agent.Id, item, inBatch: true, ct) is { } answer)
+                if (await CallAsync(userId, agent, item, inBatch: true, ct) is { } answer)
                 {
                     answers.Add(answer);
                 }
@@ -86,11 +86,11 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
             return;
         }
 
-        await WriteAnswerAsync(await CallAsync(userId, agent.Id, root, inBatch: false, ct), ct);
+        await WriteAnswerAsync(await CallAsync(userId, agent, root, inBatch: false, ct), ct);
     }
 
     /// <summary>One request's answer; null for a notification (no id), which gets none.</summary>
-    private async Task<JsonObject?> CallAsync(int userId, int agentId, JsonNode? node, bool inBatch, CancellationToken ct)
+    private async Task<JsonObject?> CallAsync(int userId, DoorAgent agent, JsonNode? node, bool inBatch, CancellationToken ct)
     {
         if (Validate(node) is { } invalid)
         {
@@ -114,8 +114,10 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
             }
 
             RequireScope(method);
+            A2AVersions.Check(HttpContext.Request.Headers[A2AVersions.Header], ProtocolBindings.JsonRpc);
             var parameters = Parameters(request)!;
-            var result = await a2a.CallAsync(userId, agentId, method, legacy ? Legacy.Parameters(parameters) : parameters, ct);
+            var result = await a2a.CallAsync(userId, agent, BaseUrl(HttpContext), method,
+                legacy ? Legacy.Parameters(parameters) : parameters, ct);
             answer = JsonRpcMessages.Result(id, legacy ? Legacy.Result(method, result) : result);
         }
         catch (JsonRpcException error)
@@ -142,6 +144,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         try
         {
             RequireScope(method);
+            A2AVersions.Check(HttpContext.Request.Headers[A2AVersions.Header], ProtocolBindings.JsonRpc);
             message = await a2a.StartStreamAsync(userId, agentId, method, parameters, ct);
         }
         catch (JsonRpcException error)
@@ -244,6 +247,9 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         JsonObject parameters => parameters,
         _ => null,
     };
+
+    /// <summary>Scheme, host and path base of the request, as the card names the interfaces.</summary>
+    public static string BaseUrl(HttpContext context) => $"{context.Request.Scheme}://{context.Request.Host}{context.Request.PathBase}";
 
     private Task WriteAnswerAsync(JsonNode? answer, CancellationToken ct)
     {

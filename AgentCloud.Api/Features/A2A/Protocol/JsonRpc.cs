@@ -40,6 +40,7 @@ public static class A2AMethods
     public const string GetTaskPushNotificationConfig = "GetTaskPushNotificationConfig";
     public const string ListTaskPushNotificationConfigs = "ListTaskPushNotificationConfigs";
     public const string DeleteTaskPushNotificationConfig = "DeleteTaskPushNotificationConfig";
+    public const string GetExtendedAgentCard = "GetExtendedAgentCard";
 
     private static readonly Dictionary<string, string> Legacy = new(StringComparer.Ordinal)
     {
@@ -56,7 +57,7 @@ public static class A2AMethods
     public static bool IsKnown(string method) =>
         method is SendMessage or SendStreamingMessage or GetTask or ListTasks or CancelTask or SubscribeToTask
             or CreateTaskPushNotificationConfig or GetTaskPushNotificationConfig or ListTaskPushNotificationConfigs
-            or DeleteTaskPushNotificationConfig;
+            or DeleteTaskPushNotificationConfig or GetExtendedAgentCard;
 
     public static bool IsStreaming(string method) => method is SendStreamingMessage or SubscribeToTask;
 
