@@ -323,7 +323,7 @@ CREATE TABLE public.run_steps (
     output_tokens integer,
     duration_ms double precision,
     created_at timestamp without time zone DEFAULT (now() AT TIME ZONE 'utc'::text) NOT NULL,
-    CONSTRAINT run_steps_kind_check CHECK (((kind)::text = ANY ((ARRAY['model_call'::character varying, 'tool_call'::character varying, 'tool_result'::character varying, 'answer'::character varying])::text[])))
+    CONSTRAINT run_steps_kind_check CHECK (((kind)::text = ANY ((ARRAY['model_call'::character varying, 'tool_call'::character varying, 'tool_result'::character varying, 'answer'::character varying, 'approval'::character varying])::text[])))
 );
 
 ALTER TABLE public.run_steps ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
@@ -349,6 +349,25 @@ CREATE TABLE public.token_usage_daily (
     outsider boolean NOT NULL,
     input_tokens bigint DEFAULT 0 NOT NULL,
     output_tokens bigint DEFAULT 0 NOT NULL
+);
+
+CREATE TABLE public.tool_approvals (
+    id uuid NOT NULL,
+    message_id uuid NOT NULL,
+    agent_id integer NOT NULL,
+    call_id text NOT NULL,
+    tool text NOT NULL,
+    arguments jsonb NOT NULL,
+    requested_at timestamp without time zone DEFAULT (now() AT TIME ZONE 'utc'::text) NOT NULL,
+    expires_at timestamp without time zone NOT NULL,
+    decision text,
+    decided_arguments jsonb,
+    reason text,
+    decided_by_user integer,
+    decided_by_key integer,
+    decided_via text,
+    decided_at timestamp without time zone,
+    CONSTRAINT tool_approvals_decision_check CHECK ((decision = ANY (ARRAY['approved'::text, 'denied'::text, 'expired'::text])))
 );
 
 CREATE TABLE public.usage_daily (
@@ -449,6 +468,12 @@ ALTER TABLE ONLY public.schema_migrations
 ALTER TABLE ONLY public.token_usage_daily
     ADD CONSTRAINT token_usage_daily_pkey PRIMARY KEY (agent_id, day, outsider);
 
+ALTER TABLE ONLY public.tool_approvals
+    ADD CONSTRAINT tool_approvals_message_id_call_id_key UNIQUE (message_id, call_id);
+
+ALTER TABLE ONLY public.tool_approvals
+    ADD CONSTRAINT tool_approvals_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.usage_daily
     ADD CONSTRAINT usage_daily_pkey PRIMARY KEY (user_id, day, shard);
 
@@ -513,6 +538,10 @@ CREATE INDEX revoked_tokens_by_expiry ON public.revoked_tokens USING btree (expi
 CREATE INDEX run_steps_by_session ON public.run_steps USING btree (agent_id, session, message_id, step_index);
 
 CREATE INDEX token_usage_daily_by_user ON public.token_usage_daily USING btree (user_id, day);
+
+CREATE INDEX tool_approvals_by_agent ON public.tool_approvals USING btree (agent_id, requested_at);
+
+CREATE INDEX tool_approvals_pending ON public.tool_approvals USING btree (agent_id, requested_at) WHERE (decision IS NULL);
 
 CREATE UNIQUE INDEX users_email_lower_key ON public.users USING btree (lower((email)::text));
 
@@ -588,6 +617,12 @@ ALTER TABLE ONLY public.token_usage_daily
 
 ALTER TABLE ONLY public.token_usage_daily
     ADD CONSTRAINT token_usage_daily_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.tool_approvals
+    ADD CONSTRAINT tool_approvals_agent_id_fkey FOREIGN KEY (agent_id) REFERENCES public.agents(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.tool_approvals
+    ADD CONSTRAINT tool_approvals_message_id_fkey FOREIGN KEY (message_id) REFERENCES public.messages(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.usage_daily
     ADD CONSTRAINT usage_daily_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;

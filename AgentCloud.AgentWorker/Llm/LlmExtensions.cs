@@ -20,6 +20,7 @@ public static class LlmExtensions
         builder.Services.AddSingleton<McpTools>();
         builder.Services.AddBuiltInTools();
         builder.Services.AddSingleton<RunStore>();
+        builder.Services.AddSingleton<ApprovalGate>();
         builder.Services.AddSingleton<TokenBudget>();
         builder.Services.AddSingleton<ILlmRunner, LlmRunner>();
         builder.Services.AddHostedService<ModelCatalogReport>();

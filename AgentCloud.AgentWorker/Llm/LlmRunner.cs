@@ -25,6 +25,7 @@ public sealed class LlmRunner(
     ChatClients clients,
     McpTools mcpTools,
     BuiltInToolRegistry builtIns,
+    ApprovalGate approvals,
     RunStore store,
     TokenBudget budget,
     IRunEvents events,
@@ -85,7 +86,7 @@ public sealed class LlmRunner(
             };
         }
 
-        var started = run.Steps.Count > 0 ? DateTime.SpecifyKind(run.Steps[0].CreatedAt, DateTimeKind.Utc) : DateTime.UtcNow;
+        var firstStep = run.Steps.Count > 0 ? DateTime.SpecifyKind(run.Steps[0].CreatedAt, DateTimeKind.Utc) : DateTime.UtcNow;
         var earlier = await store.ReadAsync(db => RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, message.Seq,
             MaxEarlierMessages, cancellationToken), cancellationToken);
         var history = Trim([.. earlier.Select(e => RunSteps.Turns(e.Message, e.Steps, finishedOnly: true)).Where(t => t.Count > 0)],
@@ -94,6 +95,8 @@ public sealed class LlmRunner(
 
         while (true)
         {
+            // The wall-time limit counts the run's own time, not the time people took to approve its calls.
+            var started = firstStep + ApprovalGate.Waited(run.Steps);
             if (run.Steps.LastOrDefault(s => s.Kind == StepKinds.Answer) is { } answer)
             {
                 return Answer(context, answer.Json["text"]?.GetValue<string>() ?? "", run);
@@ -107,7 +110,12 @@ public sealed class LlmRunner(
                 var calls = (run.Steps[lastModelCall].Json["tool_calls"] as JsonArray ?? []).OfType<JsonObject>().ToList();
                 foreach (var call in calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolCall, call) is null))
                 {
-                    await CallToolAsync(context, run, call, tools, started, cancellationToken);
+                    // A call config.approve names waits for its decision first (the run parks meanwhile); calls after it wait too.
+                    var approval = call["error"] is null && tools.ContainsKey(call["name"]?.GetValue<string>() ?? "")
+                        ? await approvals.PassAsync(context, config, run, StepOf(run, lastModelCall, StepKinds.Approval, call), call,
+                            cancellationToken)
+                        : null;
+                    await CallToolAsync(context, run, call, tools, started, approval, cancellationToken);
                 }
 
                 foreach (var call in calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolResult, call) is null))
@@ -226,7 +234,7 @@ public sealed class LlmRunner(
     /// arguments).
     /// </summary>
     private async Task CallToolAsync(BehaviorContext context, RunState run, JsonObject call, IReadOnlyDictionary<string, AITool> tools,
-        DateTime started, CancellationToken cancellationToken)
+        DateTime started, ApprovalOutcome? approval, CancellationToken cancellationToken)
     {
         var settings = llmOptions.Value;
         var message = context.Message;
@@ -237,10 +245,16 @@ public sealed class LlmRunner(
 
         CheckWallTime(message, started);
         var name = call["name"]?.GetValue<string>() ?? "";
-        var arguments = call["arguments"] as JsonObject ?? [];
+        // An approved call runs with the arguments the person approved (maybe edited); a denied one ends as the denial's error.
+        var arguments = approval?.Arguments ?? call["arguments"] as JsonObject ?? [];
         var data = new JsonObject { ["id"] = call["id"]?.GetValue<string>() ?? "", ["name"] = name, ["arguments"] = arguments.DeepClone() };
+        if (approval is not null)
+        {
+            data["approval"] = approval.Shown();
+        }
+
         await PublishAsync(message.Id, RunEventTypes.ToolCall, data.DeepClone(), cancellationToken);
-        var error = call["error"]?.GetValue<string>()
+        var error = call["error"]?.GetValue<string>() ?? approval?.Error
             ?? (tools.ContainsKey(name) ? null : $"There is no tool '{name}'; the tools are: {string.Join(", ", tools.Keys)}.");
         var tool = error is null ? builtIns.Find(name) : null;
         if (error is not null)

@@ -358,7 +358,10 @@ public sealed class MessageHandler(
         wait.Kind == RunWait.Reply
             ? $"Message {messageId} waits for the reply of {UntrustedText.ForLog(wait.AwaitsFrom ?? "", 200)} to message {wait.Awaits} "
               + $"(until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker"
-            : $"Message {messageId} waits for {wait.Kind} (until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker";
+            : wait.Kind == RunWait.ApprovalKind
+                ? $"Message {messageId} waits for a person to approve its call of {wait.Shown["tool"]} (approval {wait.Approval}, until "
+                  + $"{wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker"
+                : $"Message {messageId} waits for {wait.Kind} (until {wait.Until:yyyy-MM-ddTHH:mm:ssZ}), holding no worker";
 
     /// <summary>Records a failed attempt (fenced like a success): retry after a backoff, or dead after the last attempt.</summary>
     private async Task FailAsync(NpgsqlConnection connection, MessageRow message, string behaviorName, Exception exception,

@@ -45,6 +45,7 @@ public static class ApiExtensions
         builder.Services.AddSingleton<LogFollower>();
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<Features.Schedules.ScheduleStore>();
+        builder.Services.AddSingleton<Features.Approvals.ApprovalStore>();
         builder.Services.AddSingleton<Features.Runs.RunStore>();
         builder.Services.AddSingleton<MessageWaiter>();
         builder.Services.AddSingleton<Features.Webhooks.WebhookStore>();

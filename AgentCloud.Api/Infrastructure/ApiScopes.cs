@@ -14,9 +14,14 @@ public static class ApiScopes
     public const string AgentsRead = "agents:read";
     public const string AgentsWrite = "agents:write";
     public const string MessagesSend = "messages:send";
+    /// <summary>
+    /// Deciding the tool calls an agent's config makes wait for a person (docs/approvals.md): a power of its own, so a key that
+    /// sends the agent messages (a chat front end) cannot approve what the agent does with them.
+    /// </summary>
+    public const string ApprovalsWrite = "approvals:write";
     public const string Session = "session";
 
-    public static readonly IReadOnlyList<string> All = [AgentsRead, AgentsWrite, MessagesSend];
+    public static readonly IReadOnlyList<string> All = [AgentsRead, AgentsWrite, MessagesSend, ApprovalsWrite];
 
     public static IServiceCollection AddScopePolicies(this IServiceCollection services)
     {

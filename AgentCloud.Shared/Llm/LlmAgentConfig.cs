@@ -37,13 +37,21 @@ public sealed class McpServerCatalog
 
 /// <summary>
 /// An llm agent's config: <c>{"behavior": "llm", "model", "instructions", "temperature", "max_output_tokens", "tools",
-/// "reply_timeout_seconds"}</c>.
+/// "reply_timeout_seconds", "approve", "approval_timeout_seconds"}</c>.
 /// </summary>
 /// <param name="ReplyTimeoutSeconds">How long a send_message waits for the reply (the worker's SendMessageReplyTimeout without it).</param>
+/// <param name="Approve">The tools a person approves before they run (<see cref="ApprovalPatterns"/>; docs/approvals.md).</param>
+/// <param name="ApprovalTimeoutSeconds">How long a call waits for its approval before it counts as denied.</param>
 public sealed partial record LlmAgentConfig(string? Model, string? Instructions, float? Temperature, int? MaxOutputTokens,
-    IReadOnlyList<string> Tools, int? ReplyTimeoutSeconds = null)
+    IReadOnlyList<string> Tools, int? ReplyTimeoutSeconds = null, IReadOnlyList<string>? Approve = null, int ApprovalTimeoutSeconds =
+        LlmAgentConfig.DefaultApprovalTimeoutSeconds)
 {
     public const int MaxReplyTimeoutSeconds = 7 * 24 * 3600;
+    public const int DefaultApprovalTimeoutSeconds = 24 * 3600;
+    public const int MaxApprovalTimeoutSeconds = 30 * 24 * 3600;
+
+    /// <summary>Whether a call of <paramref name="tool"/> waits for a person's approval.</summary>
+    public bool NeedsApproval(string tool) => ApprovalPatterns.Matches(Approve ?? [], tool);
 
     public const int MaxInstructionsLength = 16 * 1024;
     public const int MaxOutputTokensLimit = 1_000_000;
@@ -56,7 +64,10 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
         config["temperature"] is JsonValue t && t.TryGetValue<double>(out var temperature) ? (float)temperature : null,
         config["max_output_tokens"] is JsonValue m && m.TryGetValue<int>(out var max) ? max : null,
         config["tools"] is JsonArray tools ? [.. tools.Select(tool => tool!.GetValue<string>())] : [],
-        config["reply_timeout_seconds"] is JsonValue r && r.TryGetValue<int>(out var seconds) ? seconds : null);
+        config["reply_timeout_seconds"] is JsonValue r && r.TryGetValue<int>(out var seconds) ? seconds : null,
+        config["approve"] is JsonArray approve ? [.. approve.Select(pattern => pattern!.GetValue<string>())] : [],
+        config["approval_timeout_seconds"] is JsonValue a
+            && a.TryGetValue<int>(out var approvalSeconds) ? approvalSeconds : DefaultApprovalTimeoutSeconds);
 
     public static IReadOnlyList<string> Validate(JsonObject config, ModelCatalog models, McpServerCatalog mcp)
     {
@@ -103,6 +114,39 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
             problems.Add($"config.reply_timeout_seconds must be a whole number from 1 to {MaxReplyTimeoutSeconds}.");
         }
 
+        if (config["approval_timeout_seconds"] is { } approvalTimeout
+            && (approvalTimeout is not JsonValue av || !av.TryGetValue<int>(out var approvalSeconds)
+                || approvalSeconds is < 1 or > MaxApprovalTimeoutSeconds))
+        {
+            problems.Add($"config.approval_timeout_seconds must be a whole number from 1 to {MaxApprovalTimeoutSeconds}.");
+        }
+
+        if (config["approve"] is { } approve)
+        {
+            if (approve is not JsonArray patterns || patterns.Count > MaxTools
+                || patterns.Any(t => t?.GetValueKind() != JsonValueKind.String))
+            {
+                problems.Add($"config.approve must be an array of at most {MaxTools} tool names, {{server}}.* or *.");
+            }
+            else
+            {
+                var names = patterns.Select(t => t!.GetValue<string>()).ToList();
+                foreach (var name in names.Where(name => name != ApprovalPatterns.Everything && !IsKnownTool(name, mcp)).Distinct())
+                {
+                    problems.Add($"config.approve: '{name}' is not a tool; name one of {string.Join(", ", BuiltInTools.All)}"
+                        + (mcp.Servers.Count == 0
+                            ? ""
+                            : $", {{server}}.{{tool}} or {{server}}.* of the MCP servers {string.Join(", ", mcp.Servers.Keys.Order())}")
+                        + ", or * for every tool.");
+                }
+
+                if (names.Distinct().Count() != names.Count)
+                {
+                    problems.Add("config.approve must not list a tool twice.");
+                }
+            }
+        }
+
         if (config["tools"] is { } tools)
         {
             if (tools is not JsonArray list || list.Count > MaxTools || list.Any(t => t?.GetValueKind() != JsonValueKind.String))
@@ -147,4 +191,21 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
     private static partial Regex ToolPart();
+}
+
+/// <summary>
+/// The patterns of <c>config.approve</c>: a tool's name (<c>send_message</c>, <c>files.delete</c>), <c>{server}.*</c> for every tool
+/// of an MCP server, or <c>*</c> for every tool. Names match exactly (case matters, as tool names do).
+/// </summary>
+public static class ApprovalPatterns
+{
+    public const string Everything = "*";
+
+    public static bool Matches(IEnumerable<string> patterns, string tool) => patterns.Any(pattern => Matches(pattern, tool));
+
+    public static bool Matches(string pattern, string tool) =>
+        pattern == Everything
+        || string.Equals(pattern, tool, StringComparison.Ordinal)
+        || (pattern.Length > 2 && pattern.EndsWith(".*", StringComparison.Ordinal)
+            && tool.Length > pattern.Length - 1 && tool.StartsWith(pattern[..^1], StringComparison.Ordinal));
 }

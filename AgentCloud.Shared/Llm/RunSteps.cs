@@ -17,6 +17,11 @@ public static class StepKinds
     public const string ToolResult = "tool_result";
     /// <summary>data: <c>{"text"}</c>: the run's answer, the last step.</summary>
     public const string Answer = "answer";
+    /// <summary>
+    /// data: <c>{"id", "name", "arguments", "approval_id", "expires_at"}</c>: a call that waits for a person's approval (its row in
+    /// tool_approvals, <see cref="ToolApprovals"/>); its tool_call step follows once decided, with the decision in <c>"approval"</c>.
+    /// </summary>
+    public const string Approval = "approval";
 }
 
 /// <summary>
@@ -35,6 +40,10 @@ public static class RunEventTypes
     public const string ToolResult = StepKinds.ToolResult;
     /// <summary>The run parked; data: what it waits for (<c>{"kind", "message_id", "from", "until"}</c>, see ParkedRuns).</summary>
     public const string Waiting = "waiting";
+    /// <summary>A call waits for a person's approval; data: the approval as <c>GET /approvals</c> shows it.</summary>
+    public const string ApprovalRequested = "approval_requested";
+    /// <summary>A person decided (or the approval expired); data: the approval with its decision.</summary>
+    public const string ApprovalDecided = "approval_decided";
 }
 
 public sealed class StepRow

@@ -19,10 +19,12 @@ public sealed class FinishedMessages(NotificationHub hub, ILogger<FinishedMessag
     /// if no read succeeded) when <paramref name="timeout"/> runs out. The message is already stored, so a read
     /// that fails is no reason to fail the wait: it is tried again.
     /// </summary>
+    /// <param name="alsoOn">Channels besides message_finished whose notifications (for this message) make it read again: run_events,
+    /// for a wait that also ends when the run parks for a person (A2A's input-required).</param>
     public async Task<T> WaitAsync<T>(Guid messageId, T seen, Func<CancellationToken, Task<T>> read, Func<T, bool> isFinished,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        TimeSpan timeout, CancellationToken cancellationToken, IReadOnlyList<string>? alsoOn = null)
     {
-        using var finished = hub.Subscribe(NotifyChannels.MessageFinished, messageId.ToString("D"));
+        using var finished = hub.Subscribe([NotifyChannels.MessageFinished, .. alsoOn ?? []], messageId.ToString("D"));
         var started = Stopwatch.GetTimestamp();
         while (!isFinished(seen))
         {

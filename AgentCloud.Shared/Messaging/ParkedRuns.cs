@@ -68,9 +68,10 @@ public static class ParkedRuns
     /// Parks the fenced message: <c>waiting</c> with what it waits for, its lease released, this attempt not counted (a
     /// park is no failure; the claim that resumes it counts one again). True when what it waits for has already come.
     /// </summary>
-    public static Task<bool> ParkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MessageRow message, RunWait wait,
-        CancellationToken cancellationToken) =>
-        connection.ExecuteScalarAsync<bool>(new CommandDefinition(
+    public static async Task<bool> ParkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MessageRow message, RunWait wait,
+        CancellationToken cancellationToken)
+    {
+        var woken = await connection.ExecuteScalarAsync<bool>(new CommandDefinition(
             $"""
             UPDATE messages m
             SET status = '{Waiting}', lease_owner = NULL, lease_until = NULL, attempts = GREATEST(m.attempts - 1, 0),
@@ -84,6 +85,10 @@ public static class ParkedRuns
                 awaitsAfter = wait.AwaitsAfter,
             },
             transaction, cancellationToken: cancellationToken));
+        return wait.Approval is { } approval
+            ? await Llm.ToolApprovals.WakeIfDecidedAsync(connection, transaction, message.Id, approval, cancellationToken) || woken
+            : woken;
+    }
 
     /// <summary>
     /// Marks a reply the run took into its steps done, in the step's transaction, so it is never handled behind the run.

@@ -1,7 +1,10 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.A2A.Protocol;
+using AgentCloud.Api.Features.Approvals;
+using AgentCloud.Api.Infrastructure;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Features.Messages.Events;
@@ -16,7 +19,7 @@ namespace AgentCloud.Api.Features.A2A;
 /// each binding writes in its own error shape; the streaming ones yield the events and the binding frames them.
 /// </summary>
 public sealed class A2AService(MessageStore messages, MessageWaiter waiter, MessageCancellation cancellation, Conversations conversations,
-    MessageEventFeed feed, A2APushConfigs pushConfigs)
+    MessageEventFeed feed, A2APushConfigs pushConfigs, ApprovalStore approvals)
 {
     /// <summary>SendMessage waits at most this long for the answer, then returns the task as it stands.</summary>
     public static readonly TimeSpan SendWait = TimeSpan.FromSeconds(30);
@@ -24,7 +27,7 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
     private const int MaxPageSize = 100;
 
     /// <param name="baseUrl">Scheme, host and path base the caller used: the extended card names its interfaces with it.</param>
-    public async Task<JsonNode?> CallAsync(int userId, DoorAgent agent, string baseUrl, string method, JsonObject parameters,
+    public async Task<JsonNode?> CallAsync(ClaimsPrincipal caller, DoorAgent agent, string baseUrl, string method, JsonObject parameters,
         CancellationToken cancellationToken)
     {
         var agentId = agent.Id;
@@ -37,10 +40,14 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
             case A2AMethods.SendMessage:
             {
                 var request = Parse<SendMessageRequest>(parameters);
-                var message = await SendAsync(userId, agentId, request, cancellationToken);
+                var sent = await SendAsync(caller, agentId, request, cancellationToken);
+                var message = sent.Message;
                 if (request.Configuration?.ReturnImmediately != true)
                 {
-                    message = await waiter.WaitUntilFinishedAsync(message, SendWait, cancellationToken);
+                    // Until it ends, or until it requires input again (another approval than the one just answered).
+                    message = await waiter.WaitUntilFinishedOrAsync(message,
+                        row => Tasks.WaitsForApproval(row)?["approval_id"]?.GetValue<string>() is { } pending && pending != sent.Answered,
+                        SendWait, cancellationToken);
                 }
 
                 return Serialize(new SendMessageResponse { Task = Tasks.From(message, request.Configuration?.HistoryLength) });
@@ -69,7 +76,7 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
                 if (!canceled)
                 {
                     throw JsonRpcException.Info(JsonRpcErrorCodes.TaskNotCancelable, "Task cannot be canceled", "TASK_NOT_CANCELABLE",
-                        new JsonObject { ["taskId"] = request.Id, ["state"] = Tasks.State(message.Status) });
+                        new JsonObject { ["taskId"] = request.Id, ["state"] = Tasks.State(message) });
                 }
 
                 return Serialize(Tasks.From(message));
@@ -97,12 +104,12 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
 
     /// <summary>SendStreamingMessage and SubscribeToTask: checks first (errors still come as a plain JSON-RPC answer), then the
     /// stream.</summary>
-    public async Task<MessageRow> StartStreamAsync(int userId, int agentId, string method, JsonObject parameters,
+    public async Task<Sent> StartStreamAsync(ClaimsPrincipal caller, int agentId, string method, JsonObject parameters,
         CancellationToken cancellationToken)
     {
         if (method == A2AMethods.SendStreamingMessage)
         {
-            return await SendAsync(userId, agentId, Parse<SendMessageRequest>(parameters), cancellationToken);
+            return await SendAsync(caller, agentId, Parse<SendMessageRequest>(parameters), cancellationToken);
         }
 
         var request = Parse<SubscribeToTaskRequest>(parameters);
@@ -110,27 +117,53 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
         if (MessageStatus.IsFinal(message.Status))
         {
             throw JsonRpcException.Info(JsonRpcErrorCodes.UnsupportedOperation, "The task is in a terminal state", "UNSUPPORTED_OPERATION",
-                new JsonObject { ["taskId"] = request.Id, ["state"] = Tasks.State(message.Status) });
+                new JsonObject { ["taskId"] = request.Id, ["state"] = Tasks.State(message) });
         }
 
-        return message;
+        return new Sent(message, null, null);
     }
+
+    /// <summary>
+    /// What a send did: the task (new, or the one whose approval it answered), the run event after which its stream goes on (the
+    /// decision's), and the approval it answered.
+    /// </summary>
+    public sealed record Sent(MessageRow Message, long? AfterEvent, string? Answered);
 
     /// <summary>
     /// The task first, then an artifact update per text delta (appended to the "answer" artifact), and the
     /// final status; a run that streamed no text gets its whole answer as one artifact update before it.
     /// </summary>
-    public async IAsyncEnumerable<JsonNode> StreamAsync(MessageRow message, DateTimeOffset until,
+    /// A run that parks for a person's approval ends the stream with the input-required status (A2A's interrupted state); the
+    /// answer, sent in the task, streams on from the decision.
+    public async IAsyncEnumerable<JsonNode> StreamAsync(Sent sent, DateTimeOffset until,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        var message = sent.Message;
         var taskId = message.Id.ToString("D");
         var contextId = message.Session.ToString("D");
         var streamedText = false;
         var working = false;
-        await foreach (var item in feed.FollowAsync(message, null, until, cancellationToken))
+        if (sent.AfterEvent is not null)
         {
+            yield return Serialize(new StreamResponse { Task = Tasks.From(message) });
+        }
+
+        await foreach (var item in feed.FollowAsync(message, sent.AfterEvent, until, cancellationToken))
+        {
+            var waitsFor = item.Type == RunEventTypes.Waiting && item.DataJson is { } json ? ApprovalIdOf(json) : null;
             switch (item.Type)
             {
+                case RunEventTypes.Waiting when waitsFor is { } approval && approval != sent.Answered:
+                    // An approval still pending (not one a replay passes that was decided since) interrupts the stream.
+                    if (await messages.FindAsync(message.AgentId, message.Id, cancellationToken) is { } current
+                        && Tasks.WaitsForApproval(current)?["approval_id"]?.GetValue<string>() == approval)
+                    {
+                        yield return Serialize(new StreamResponse { StatusUpdate = new() { TaskId = taskId, ContextId = contextId,
+                            Status = Tasks.Status(current) } });
+                        yield break;
+                    }
+
+                    break;
                 case FeedEventTypes.Accepted:
                     yield return Serialize(new StreamResponse { Task = Tasks.From(item.Message!) });
                     break;
@@ -186,7 +219,11 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
         }
     }
 
-    private async Task<MessageRow> SendAsync(int userId, int agentId, SendMessageRequest request, CancellationToken cancellationToken)
+    private static string? ApprovalIdOf(string waitingJson) =>
+        JsonNode.Parse(waitingJson) is JsonObject waiting && waiting["approval_id"] is JsonValue id
+            && id.TryGetValue<string>(out var text) ? text : null;
+
+    private async Task<Sent> SendAsync(ClaimsPrincipal caller, int agentId, SendMessageRequest request, CancellationToken cancellationToken)
     {
         var message = request.Message ?? throw JsonRpcException.InvalidParams("message", "A message is required.");
         if (message.Parts.Count == 0)
@@ -201,9 +238,7 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
 
         if (!string.IsNullOrEmpty(message.TaskId))
         {
-            throw JsonRpcException.Info(JsonRpcErrorCodes.UnsupportedOperation,
-                "Each message is its own task here: send without taskId, with the same contextId to continue the conversation",
-                "UNSUPPORTED_OPERATION", new JsonObject { ["taskId"] = message.TaskId });
+            return await AnswerAsync(caller, agentId, message, cancellationToken);
         }
 
         Guid session;
@@ -235,7 +270,7 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
             ? await pushConfigs.ValidAsync(Parse<TaskPushNotificationConfig>(pushJson), "configuration.taskPushNotificationConfig.",
                 cancellationToken)
             : null;
-        var sent = (await messages.SendToAgentAsync(userId, agentId, payloadJson, session, MessageRules.CurrentTraceparent(),
+        var sent = (await messages.SendToAgentAsync(caller.UserId(), agentId, payloadJson, session, MessageRules.CurrentTraceparent(),
                 idempotencyKey: null, cancellationToken)).Message
             ?? throw TaskNotFound(""); // the agent vanished between the check and the send
         if (push is not null)
@@ -243,7 +278,65 @@ public sealed class A2AService(MessageStore messages, MessageWaiter waiter, Mess
             await pushConfigs.SaveAsync(agentId, sent.Id, push, cancellationToken);
         }
 
-        return sent;
+        return new Sent(sent, null, null);
+    }
+
+    /// <summary>
+    /// A message in a task that requires input (A2A: the client continues the task with its taskId): the answer to the approval the
+    /// task waits for, decided as REST's POST …/approvals/{id} does (with approvals:write). Any other task takes no message.
+    /// </summary>
+    private async Task<Sent> AnswerAsync(ClaimsPrincipal caller, int agentId, Message message, CancellationToken cancellationToken)
+    {
+        var task = Guid.TryParse(message.TaskId, out var taskId) ? await conversations.InboundAsync(agentId, taskId,
+            cancellationToken) : null;
+        if (task is null || Tasks.WaitsForApproval(task)?["approval_id"]?.GetValue<string>() is not { } waiting
+            || !Guid.TryParse(waiting, out var approvalId))
+        {
+            throw JsonRpcException.Info(JsonRpcErrorCodes.UnsupportedOperation,
+                "This task requires no input: each message is its own task here, so send without taskId, with the same contextId to "
+                + "continue the conversation",
+                "UNSUPPORTED_OPERATION", new JsonObject { ["taskId"] = message.TaskId,
+                    ["state"] = task is null ? null : Tasks.State(task) });
+        }
+
+        if (!caller.HasScope(ApiScopes.ApprovalsWrite))
+        {
+            throw JsonRpcException.Info(JsonRpcErrorCodes.Forbidden, $"This API key lacks the scope '{ApiScopes.ApprovalsWrite}'",
+                "PERMISSION_DENIED",
+                new JsonObject { ["scope"] = ApiScopes.ApprovalsWrite, ["taskId"] = message.TaskId });
+        }
+
+        if (Tasks.ApprovalAnswer(message) is not var (approve, arguments, reason))
+        {
+            throw JsonRpcException.InvalidParams("message.parts",
+                "The task waits for an approval: answer with the text approve, or deny: reason, or a data part "
+                + "{\"decision\": \"approve\" | \"deny\", \"arguments\"?: {…}, \"reason\"?}.");
+        }
+
+        if (reason is { } why && (why.Length > Approvals.Decide.Request.MaxReasonLength || why.Contains('\0')))
+        {
+            throw JsonRpcException.InvalidParams("message.parts",
+                $"A reason is at most {Approvals.Decide.Request.MaxReasonLength} characters, without U+0000.");
+        }
+
+        if (arguments is not null && arguments.ToJsonString().Length > Approvals.Decide.Request.MaxArgumentsLength)
+        {
+            throw JsonRpcException.InvalidParams("message.parts",
+                $"The arguments are at most {Approvals.Decide.Request.MaxArgumentsLength} characters of JSON.");
+        }
+
+        var (outcome, row, decidedEvent) = await approvals.DecideAsync(agentId, approvalId, approve, arguments,
+            string.IsNullOrWhiteSpace(reason) ? null : reason,
+            Approvals.Decide.Endpoint.Decider(caller, Approvals.Decide.ApprovalDoors.A2A), cancellationToken);
+        if (outcome != Shared.Llm.DecideOutcome.Decided)
+        {
+            throw JsonRpcException.Info(JsonRpcErrorCodes.UnsupportedOperation, "The approval was decided already or expired",
+                "APPROVAL_DECIDED",
+                new JsonObject { ["taskId"] = message.TaskId, ["approvalId"] = waiting, ["decision"] = row?.Decision });
+        }
+
+        var current = await messages.FindAsync(agentId, task.Id, cancellationToken) ?? task;
+        return new Sent(current, decidedEvent, waiting);
     }
 
     private async Task<ListTasksResponse> ListAsync(int agentId, ListTasksRequest request, CancellationToken cancellationToken)

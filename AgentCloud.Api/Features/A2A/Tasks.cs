@@ -15,6 +15,16 @@ public static class Tasks
 {
     public const string AnswerArtifactId = "answer";
 
+    /// <summary>The task's state: a run waiting for a person's approval of a tool call requires input (docs/approvals.md).</summary>
+    public static string State(MessageRow row) => WaitsForApproval(row) is not null ? TaskStates.InputRequired : State(row.Status);
+
+    /// <summary>What a waiting run waits for when it is an approval (<c>waiting_for</c>, kind approval), else null.</summary>
+    public static JsonObject? WaitsForApproval(MessageRow row) =>
+        row.Status == MessageStatus.Waiting && row.WaitingFor is { } json && JsonNode.Parse(json) is JsonObject waiting
+            && waiting["kind"]?.GetValue<string>() == Shared.Messaging.Behaviors.RunWait.ApprovalKind
+            ? waiting
+            : null;
+
     public static string State(string status) => status switch
     {
         MessageStatus.Queued => TaskStates.Submitted,
@@ -61,9 +71,10 @@ public static class Tasks
 
     public static TaskStatus Status(MessageRow row) => new()
     {
-        State = State(row.Status),
+        State = State(row),
         Message = row.Status switch
         {
+            MessageStatus.Waiting when WaitsForApproval(row) is { } approval => ApprovalRequest(row, approval),
             MessageStatus.Done => AgentMessage(row),
             MessageStatus.Dead or MessageStatus.Canceled when row.Error is { } error => new Message
             {
@@ -77,6 +88,66 @@ public static class Tasks
         },
         Timestamp = row.UpdatedAt.AsUtc().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
     };
+
+    /// <summary>
+    /// The status message of a task that requires a person's approval: what the agent wants to call, and how to answer in this
+    /// task (a data part <c>{"decision": "approve" | "deny", "arguments"?, "reason"?}</c>, or the text approve or "deny: reason").
+    /// </summary>
+    public static Message ApprovalRequest(MessageRow row, JsonObject waiting) => new()
+    {
+        MessageId = $"{row.Id:D}-approval-{waiting["approval_id"]?.GetValue<string>()}",
+        ContextId = row.Session.ToString("D"),
+        TaskId = row.Id.ToString("D"),
+        Role = Roles.Agent,
+        Parts =
+        [
+            new Part
+            {
+                Text = $"The agent wants to call {waiting["tool"]?.GetValue<string>()} with "
+                    + $"{waiting["arguments"]?.ToJsonString() ?? "{}"}. Answer in this task: approve, or deny: reason (or a data part "
+                    + "{\"decision\": \"approve\" | \"deny\", \"arguments\", \"reason\"}).",
+                MediaType = "text/plain",
+            },
+            new Part { Data = new JsonObject { ["approval"] = waiting.DeepClone() }, MediaType = "application/json" },
+        ],
+    };
+
+    /// <summary>
+    /// A client's answer to an approval, from the message it sent in the task: a data part <c>{"decision", "arguments"?, "reason"?}</c>
+    /// or a text part "approve", "deny" or "deny: reason". Null when it is neither.
+    /// </summary>
+    public static (bool Approve, JsonObject? Arguments, string? Reason)? ApprovalAnswer(Message message)
+    {
+        if (message.Parts.FirstOrDefault(p => p.Data is JsonObject)?.Data is JsonObject data)
+        {
+            if (data["decision"] is not JsonValue d || !d.TryGetValue<string>(out var decision) || decision is not ("approve" or "deny"))
+            {
+                return null;
+            }
+
+            if (data["arguments"] is { } arguments && (arguments is not JsonObject || decision == "deny"))
+            {
+                return null;
+            }
+
+            var reason = data["reason"] is JsonValue r && r.TryGetValue<string>(out var text) ? text : null;
+            return (decision == "approve", (JsonObject?)data["arguments"]?.DeepClone(), reason);
+        }
+
+        var said = string.Join("\n", message.Parts.Where(p => p.Text is not null).Select(p => p.Text)).Trim();
+        if (said.Equals("approve", StringComparison.OrdinalIgnoreCase) || said.Equals("approved", StringComparison.OrdinalIgnoreCase))
+        {
+            return (true, null, null);
+        }
+
+        if (said.StartsWith("deny", StringComparison.OrdinalIgnoreCase))
+        {
+            var rest = said[4..].TrimStart(':', ' ', '-').Trim();
+            return said.Length == 4 || said[4] is ':' or ' ' ? (false, null, rest.Length == 0 ? null : rest) : null;
+        }
+
+        return null;
+    }
 
     public static Artifact Answer(string replyJson) => new() { ArtifactId = AnswerArtifactId, Name = "answer", Parts = Parts(replyJson) };
 

@@ -10,4 +10,11 @@ public sealed class MessageWaiter(MessageStore messages, FinishedMessages finish
     public Task<MessageRow> WaitUntilFinishedAsync(MessageRow message, TimeSpan timeout, CancellationToken cancellationToken) =>
         finished.WaitAsync(message.Id, message, async ct => await messages.FindAsync(message.AgentId, message.Id, ct) ?? message,
             row => MessageStatus.IsFinal(row.Status), timeout, cancellationToken);
+
+    /// <summary>As <see cref="WaitUntilFinishedAsync"/>, but also done waiting once <paramref name="settled"/> holds (read again on each
+    /// run event).</summary>
+    public Task<MessageRow> WaitUntilFinishedOrAsync(MessageRow message, Func<MessageRow, bool> settled, TimeSpan timeout,
+        CancellationToken cancellationToken) =>
+        finished.WaitAsync(message.Id, message, async ct => await messages.FindAsync(message.AgentId, message.Id, ct) ?? message,
+            row => MessageStatus.IsFinal(row.Status) || settled(row), timeout, cancellationToken, [RunEvents.Channel]);
 }

@@ -45,9 +45,12 @@ public sealed class RunParksException(RunWait wait) : Exception($"The run waits 
 /// an inbound message in reply to <paramref name="Awaits"/>, or the next message from <paramref name="AwaitsFrom"/> in its
 /// session after seq <paramref name="AwaitsAfter"/> (a remote uAgent cannot say what it answers).
 /// </summary>
-public sealed record RunWait(string Kind, DateTime Until, Guid? Awaits, string? AwaitsFrom, long? AwaitsAfter, JsonObject Shown)
+/// <paramref name="Approval"/>: the tool approval it waits for (its decision wakes it, <see cref="Llm.ToolApprovals"/>).
+public sealed record RunWait(string Kind, DateTime Until, Guid? Awaits, string? AwaitsFrom, long? AwaitsAfter, JsonObject Shown,
+    Guid? Approval = null)
 {
     public const string Reply = "reply";
+    public const string ApprovalKind = "approval";
 }
 
 /// <summary>A failure that another attempt cannot fix (a refused key, an unknown model, a run limit): the message is dead at

@@ -22,6 +22,7 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
         ("docs/doors.md", "/v1/responses", ["\"status\": \"completed\"", "event: response.completed"]),
         ("docs/doors.md", "message:send", ["TASK_STATE_COMPLETED", "\"artifactUpdate\"", "TASK_NOT_CANCELABLE"]),
         ("docs/uagents.md", null, ["\"delivery\": \"remote\"", "\"status\": \"done\""]),
+        ("docs/approvals.md", null, ["\"status\": \"approved\"", "\"reply\": \"Noted: teal.\""]),
         // Each block ends by deleting what it made (the schedules block also fails unless its one-time schedule fired).
         ("docs/schedules-and-limits.md", null, ["204"]),
     ];

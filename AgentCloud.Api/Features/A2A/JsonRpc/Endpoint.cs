@@ -70,7 +70,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
             var answers = new JsonArray();
             foreach (var item in batch)
             {
-                if (await CallAsync(userId, agent, item, inBatch: true, ct) is { } answer)
+                if (await CallAsync(agent, item, inBatch: true, ct) is { } answer)
                 {
                     answers.Add(answer);
                 }
@@ -82,15 +82,15 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
 
         if (Streaming(root) is { } call)
         {
-            await StreamAsync(userId, agent.Id, call.Id, call.Method, call.Parameters, call.Legacy, ct);
+            await StreamAsync(agent.Id, call.Id, call.Method, call.Parameters, call.Legacy, ct);
             return;
         }
 
-        await WriteAnswerAsync(await CallAsync(userId, agent, root, inBatch: false, ct), ct);
+        await WriteAnswerAsync(await CallAsync(agent, root, inBatch: false, ct), ct);
     }
 
     /// <summary>One request's answer; null for a notification (no id), which gets none.</summary>
-    private async Task<JsonObject?> CallAsync(int userId, DoorAgent agent, JsonNode? node, bool inBatch, CancellationToken ct)
+    private async Task<JsonObject?> CallAsync(DoorAgent agent, JsonNode? node, bool inBatch, CancellationToken ct)
     {
         if (Validate(node) is { } invalid)
         {
@@ -116,7 +116,7 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
             RequireScope(method);
             A2AVersions.Check(HttpContext.Request.Headers[A2AVersions.Header], ProtocolBindings.JsonRpc);
             var parameters = Parameters(request)!;
-            var result = await a2a.CallAsync(userId, agent, BaseUrl(HttpContext), method,
+            var result = await a2a.CallAsync(User, agent, BaseUrl(HttpContext), method,
                 legacy ? Legacy.Parameters(parameters) : parameters, ct);
             answer = JsonRpcMessages.Result(id, legacy ? Legacy.Result(method, result) : result);
         }
@@ -137,15 +137,14 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
         return isNotification ? null : answer;
     }
 
-    private async Task StreamAsync(int userId, int agentId, JsonNode? id, string method, JsonObject parameters, bool legacy,
-        CancellationToken ct)
+    private async Task StreamAsync(int agentId, JsonNode? id, string method, JsonObject parameters, bool legacy, CancellationToken ct)
     {
-        Shared.Messaging.MessageRow message;
+        A2AService.Sent message;
         try
         {
             RequireScope(method);
             A2AVersions.Check(HttpContext.Request.Headers[A2AVersions.Header], ProtocolBindings.JsonRpc);
-            message = await a2a.StartStreamAsync(userId, agentId, method, parameters, ct);
+            message = await a2a.StartStreamAsync(User, agentId, method, parameters, ct);
         }
         catch (JsonRpcException error)
         {

@@ -114,7 +114,7 @@ public abstract class RestEndpoint(A2AService a2a, Conversations conversations) 
     /// <summary>Calls the method and answers its result; <paramref name="status"/> 204 answers nothing.</summary>
     protected async Task CallAsync(RestCall call, JsonObject parameters, CancellationToken ct, int status = StatusCodes.Status200OK)
     {
-        var result = await A2A.CallAsync(call.UserId, call.Agent, call.BaseUrl, Method, parameters, ct);
+        var result = await A2A.CallAsync(User, call.Agent, call.BaseUrl, Method, parameters, ct);
         HttpContext.Response.StatusCode = status;
         if (status != StatusCodes.Status204NoContent)
         {
@@ -125,7 +125,7 @@ public abstract class RestEndpoint(A2AService a2a, Conversations conversations) 
     /// <summary>SendStreamingMessage and SubscribeToTask: checks answer plain errors, then the events as SSE of StreamResponses.</summary>
     protected async Task StreamAsync(RestCall call, JsonObject parameters, CancellationToken ct)
     {
-        var message = await A2A.StartStreamAsync(call.UserId, call.Agent.Id, Method, parameters, ct);
+        var message = await A2A.StartStreamAsync(User, call.Agent.Id, Method, parameters, ct);
         await ServerSentEvents.StartAsync(HttpContext, ct);
         try
         {
