@@ -98,6 +98,17 @@ public sealed class AgentCloudApi(HttpClient http, SessionToken session, IHttpCo
 
     public Task DeleteApiKeyAsync(int keyId, CancellationToken ct) => SendAsync(HttpMethod.Delete, $"/api-keys/{keyId}", null, ct);
 
+    /// <summary>Pending approvals of every agent of the caller.</summary>
+    public Task<ApprovalList> PendingApprovalsAsync(CancellationToken ct) =>
+        SendAsync<ApprovalList>(HttpMethod.Get, "/approvals", null, ct);
+
+    public Task<ApprovalInfo> ApprovalAsync(int agentId, Guid approvalId, CancellationToken ct) =>
+        SendAsync<ApprovalInfo>(HttpMethod.Get, $"/agents/{agentId}/approvals/{approvalId}", null, ct);
+
+    public Task<ApprovalInfo> DecideAsync(int agentId, Guid approvalId, bool approve, string? reason, CancellationToken ct) =>
+        SendAsync<ApprovalInfo>(HttpMethod.Post, $"/agents/{agentId}/approvals/{approvalId}",
+            new { decision = approve ? "approve" : "deny", reason = string.IsNullOrWhiteSpace(reason) ? null : reason }, ct);
+
     public Task<List<WebhookInfo>> WebhooksAsync(CancellationToken ct) =>
         SendAsync<List<WebhookInfo>>(HttpMethod.Get, "/webhooks", null, ct);
 

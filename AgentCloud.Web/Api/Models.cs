@@ -109,3 +109,12 @@ public sealed record ScheduleInfo(Guid Id, int AgentId, string? Name, string Kin
 }
 
 public sealed record ScheduleList(IReadOnlyList<ScheduleInfo> Schedules);
+
+/// <summary>A tool call that waits (or waited) for a person's approval (docs/approvals.md).</summary>
+public sealed record ApprovalInfo(Guid Id, int AgentId, Guid MessageId, Guid Session, string CallId, string Tool, JsonObject Arguments,
+    string Status, DateTime RequestedAt, DateTime ExpiresAt, JsonObject? DecidedArguments, string? Reason, ApprovalDecider? DecidedBy,
+    DateTime? DecidedAt);
+
+public sealed record ApprovalDecider(int? UserId, int? ApiKeyId, string? Via);
+
+public sealed record ApprovalList(IReadOnlyList<ApprovalInfo> Items);

@@ -351,6 +351,53 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AToolCallThatNeedsApprovalIsApprovedOnTheChatAndDeniedFromTheApprovalsPage()
+    {
+        var script = fixture.Models.NewScript((_, body) => body["messages"]!.AsArray()[^1]!["role"]!.GetValue<string>() == "tool"
+            ? new TextReply($"The tool said: {LlmAgentTests.LastToolResult(body)}")
+            : new ToolCallsReply(("call_1", "remember", """{"key":"colour","value":"teal"}""")));
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("careful", new
+        {
+            behavior = "llm", instructions = script.Marker, tools = new[] { "remember" }, approve = new[] { "remember" },
+        });
+        await using var browser = await ConsoleBrowser.OpenAsync(fixture);
+        var page = browser.Page;
+
+        await browser.LogInAsync(user, $"agents/{agent["id"]}/chat");
+        await browser.WaitUntilInteractiveAsync("form.composer");
+        await page.GetByLabel("Message", new() { Exact = true }).FillAsync("My colour is teal; remember it.");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Send" }).ClickAsync();
+        var card = page.Locator(".approval-card[data-status=pending]");
+        await Expect(card).ToContainTextAsync("remember");
+        await Expect(card.Locator("pre")).ToContainTextAsync("teal");
+        await browser.ScreenshotAsync("chat-approval");
+        await card.GetByRole(AriaRole.Button, new() { Name = "Approve" }).ClickAsync();
+        await Expect(page.Locator(".approval-card[data-status=approved]")).ToBeVisibleAsync();
+        await Expect(page.Locator(".bubble.agent[data-state=done] .answer")).ToContainTextAsync("The tool said:");
+
+        // A second one, sent elsewhere: listed on the Approvals page and on its message's page, denied from the list.
+        using var sent = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "Remember it again." });
+        var id = (await sent.ReadJsonAsync())["id"]!.GetValue<string>();
+        await Wait.ForAsync(async () =>
+            (await LlmAgentTests.GetJsonAsync(user,
+                $"/agents/{agent["id"]}/messages/{id}"))["status"]!.GetValue<string>() == "waiting" ? "" : null);
+        await page.GotoAsync($"agents/{agent["id"]}/messages/{id}");
+        await Expect(page.Locator("#waiting-for")).ToContainTextAsync("your approval");
+        await Expect(page.Locator(".approval-card[data-status=pending]")).ToBeVisibleAsync();
+        await page.GotoAsync("approvals");
+        await browser.WaitUntilInteractiveAsync("ul.approvals");
+        await AssertAccessibleAsync(page, "approvals");
+        await page.GetByLabel("Reason (optional; on a denial the model reads it)").FillAsync("once is enough");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Deny" }).ClickAsync();
+        await Expect(page.Locator(".approval-card[data-status=denied]")).ToContainTextAsync("once is enough");
+        var done = await Wait.ForAsync(async () =>
+            await LlmAgentTests.GetJsonAsync(user,
+                $"/agents/{agent["id"]}/messages/{id}") is { } m && m["status"]!.GetValue<string>() == "done" ? m : null);
+        Assert.Equal("The tool said: A person denied this call: once is enough", done["reply"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task EveryPageHasNoSeriousAccessibilityViolations()
     {
         var script = fixture.Models.NewScript(new ToolCallsReply(("call_1", "recall", """{"key":"colour"}""")),
@@ -370,7 +417,8 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
         foreach (var path in new[]
         {
             "agents", "agents/new", $"agents/{agent["id"]}/edit", $"agents/{agent["id"]}/chat?session={message["session"]}",
-            $"agents/{agent["id"]}/messages/{message["id"]}", $"agents/{agent["id"]}/log", "keys", "webhooks", "agents/999999/chat",
+            $"agents/{agent["id"]}/messages/{message["id"]}", $"agents/{agent["id"]}/log", "keys", "webhooks", "approvals",
+                "agents/999999/chat",
         })
         {
             await page.GotoAsync(path);
