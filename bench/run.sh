@@ -438,10 +438,15 @@ if want llm || want stream; then
         json llm.load load "\"$(load_average)\""
     fi
     if want stream; then
-        for streams in 1 32; do
-            say "Streaming: $streams concurrent stream(s), first token after $STREAM_TTFT_MS ms (load $(load_average))"
-            "${TOOL[@]}" stream --name "stream.s$streams" --api "$API" --conn "$CONN" --state "$RESULTS/state.json" --model "$MODEL" \
-                --streams "$streams" --messages $((streams == 1 ? 50 : 10)) --ttft-ms "$STREAM_TTFT_MS" --out "$DATA/stream.s$streams.json"
+        # Our own SSE (stream.sN) and the Responses door's stream (stream.responses.sN), each at 1 and 32 streams.
+        for door in messages responses; do
+            prefix=$([ "$door" = messages ] && echo stream || echo stream.responses)
+            for streams in 1 32; do
+                say "Streaming ($door): $streams concurrent stream(s), first token after $STREAM_TTFT_MS ms (load $(load_average))"
+                "${TOOL[@]}" stream --name "$prefix.s$streams" --door "$door" --api "$API" --conn "$CONN" --state "$RESULTS/state.json" \
+                    --model "$MODEL" --streams "$streams" --messages $((streams == 1 ? 50 : 10)) --ttft-ms "$STREAM_TTFT_MS" \
+                    --out "$DATA/$prefix.s$streams.json"
+            done
         done
         json stream.load load "\"$(load_average)\""
     fi

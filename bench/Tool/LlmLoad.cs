@@ -88,18 +88,26 @@ public static class LlmLoad
         var streams = args.Int("streams", 32);
         var perStream = args.Int("messages", 10);
         var ttft = args.Int("ttft-ms", 50);
+        // messages: POST …/messages?stream=true (our own SSE); responses: POST /v1/responses with stream: true.
+        var door = args.Optional("door") ?? "messages";
+        if (door is not ("messages" or "responses"))
+        {
+            throw new ArgumentException("--door is messages or responses.");
+        }
+
         var run = Guid.NewGuid().ToString("N")[..8];
         using var client = Client(api, token, streams + 4);
         var agents = await CreateAgentsAsync(client, $"bench-stream-{run}", LlmConfig(ttft), streams);
+        Func<HttpClient, int, string, Task<StreamResult>> streamOne = door == "responses" ? StreamResponseAsync : StreamMessageAsync;
 
         // A warm-up message per agent: the first run of a process pays for JIT and connection set-up.
-        await Task.WhenAll(agents.Select(agent => StreamOneAsync(client, agent, $"{run}-warm-{agent}")));
+        await Task.WhenAll(agents.Select(agent => streamOne(client, agent, $"{run}-warm-{agent}")));
         var results = (await Task.WhenAll(agents.Select(async (agent, a) =>
         {
             var mine = new List<StreamResult>();
             for (var m = 0; m < perStream; m++)
             {
-                mine.Add(await StreamOneAsync(client, agent, $"{run}-stream-{a}-{m}"));
+                mine.Add(await streamOne(client, agent, $"{run}-stream-{a}-{m}"));
             }
 
             return mine;
@@ -116,6 +124,7 @@ public static class LlmLoad
         Stats.Write(args.Get("out"), new JsonObject
         {
             ["name"] = args.Get("name"),
+            ["door"] = door,
             ["streams"] = streams,
             ["messages"] = results.Count,
             ["configured_ttft_ms"] = ttft,
@@ -190,7 +199,7 @@ public static class LlmLoad
     }
 
     /// <summary>POST ?stream=true; milliseconds from sending to the first delta and to accepted, and whether done came.</summary>
-    private static async Task<StreamResult> StreamOneAsync(HttpClient client, int agent, string key)
+    private static async Task<StreamResult> StreamMessageAsync(HttpClient client, int agent, string key)
     {
         var sentAt = DateTime.UtcNow;
         var start = Stopwatch.GetTimestamp();
@@ -235,6 +244,63 @@ public static class LlmLoad
         catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
         {
             Console.WriteLine($"  stream of {key}: {e.Message}");
+        }
+
+        return new StreamResult(key, firstDelta, accepted, false, messageId, sentAt, firstDeltaAt);
+    }
+
+    /// <summary>
+    /// POST /v1/responses with stream: true, read as <see cref="StreamMessageAsync"/> reads our own stream: response.created
+    /// is the accepted (its response id names the message), the first response.output_text.delta the first delta,
+    /// response.completed the end.
+    /// </summary>
+    private static async Task<StreamResult> StreamResponseAsync(HttpClient client, int agent, string key)
+    {
+        var sentAt = DateTime.UtcNow;
+        var start = Stopwatch.GetTimestamp();
+        var firstDeltaAt = DateTime.MinValue;
+        Guid? messageId = null;
+        var afterCreated = false;
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/responses")
+        {
+            Content = new StringContent(new JsonObject { ["model"] = $"agent-{agent}", ["input"] = key, ["stream"] = true }.ToJsonString(),
+                Encoding.UTF8, "application/json"),
+        };
+        double firstDelta = double.NaN, accepted = double.NaN;
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (afterCreated && line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    var id = JsonNode.Parse(line[6..])!["response"]!["id"]!.GetValue<string>();
+                    messageId = Guid.ParseExact(id["resp_".Length..], "N");
+                    afterCreated = false;
+                }
+
+                switch (line)
+                {
+                    case "event: response.created" when double.IsNaN(accepted):
+                        accepted = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        afterCreated = true;
+                        break;
+                    case "event: response.output_text.delta" when double.IsNaN(firstDelta):
+                        firstDelta = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        firstDeltaAt = DateTime.UtcNow;
+                        break;
+                    case "event: response.completed":
+                        return new StreamResult(key, firstDelta, accepted, true, messageId, sentAt, firstDeltaAt);
+                    case "event: response.failed":
+                        return new StreamResult(key, firstDelta, accepted, false, messageId, sentAt, firstDeltaAt);
+                }
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
+        {
+            Console.WriteLine($"  response stream of {key}: {e.Message}");
         }
 
         return new StreamResult(key, firstDelta, accepted, false, messageId, sentAt, firstDeltaAt);

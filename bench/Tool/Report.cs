@@ -180,19 +180,22 @@ public static class Report
                 $"beyond echo: {F(M(key, "overhead_beyond_echo_p50"), "0.0")} ms at p50", null);
         }
 
-        foreach (var streams in new[] { 1, 32 })
+        foreach (var (prefix, door) in new[] { ("stream", ""), ("stream.responses", " (/v1/responses)") })
         {
-            var key = $"stream.s{streams}";
-            if (results.ContainsKey(key))
+            foreach (var streams in new[] { 1, 32 })
             {
-                Row($"streaming, {streams} stream(s): first delta at the client − model's time to first token, p50 / p99 ms",
-                    Lat(key), $"model TTFT {F(M(key, "server_first_token_p50"), "0.0")}", double.NaN, streams == 32 ? "p99 < 20 ms" : "",
-                    streams == 32 ? Check(M(key, "p99"), p => p < 20) : null);
-                string Leg(string leg) => $"{F(M(key, $"{leg}_p50"), "0.0")} / {F(M(key, $"{leg}_p99"), "0.0")}";
-                Row($"streaming, {streams} stream(s), where it goes (p50 / p99 ms): accept (of which after the row's transaction began) " +
-                    $"| pickup | publish | deliver",
-                    $"{Leg("accept")} ({Leg("accept_tx")}) \\| {Leg("pickup")} \\| {Leg("publish")} \\| {Leg("deliver")}", "", double.NaN,
-                        "", null);
+                var key = $"{prefix}.s{streams}";
+                if (results.ContainsKey(key))
+                {
+                    Row($"streaming{door}, {streams} stream(s): first delta at the client − model's time to first token, p50 / p99 ms",
+                        Lat(key), $"model TTFT {F(M(key, "server_first_token_p50"), "0.0")}", double.NaN,
+                        streams == 32 ? "p99 < 20 ms" : "", streams == 32 ? Check(M(key, "p99"), p => p < 20) : null);
+                    string Leg(string leg) => $"{F(M(key, $"{leg}_p50"), "0.0")} / {F(M(key, $"{leg}_p99"), "0.0")}";
+                    Row($"streaming{door}, {streams} stream(s), where it goes (p50 / p99 ms): accept (of which after the row's " +
+                        "transaction began) | pickup | publish | deliver",
+                        $"{Leg("accept")} ({Leg("accept_tx")}) \\| {Leg("pickup")} \\| {Leg("publish")} \\| {Leg("deliver")}", "",
+                        double.NaN, "", null);
+                }
             }
         }
 
