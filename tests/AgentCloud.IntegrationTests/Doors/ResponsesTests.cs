@@ -109,6 +109,14 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         Assert.Equal(["message", "function_call", "function_call_output", "message"], items.Select(i => i!["type"]!.GetValue<string>()));
         Assert.Equal("My colour is teal.", items[0]!["content"]![0]!["text"]!.GetValue<string>());
         Assert.Equal(output.ToJsonString(), new JsonArray([.. items.Skip(1).Select(i => i!.DeepClone())]).ToJsonString());
+
+        // Deleting the response deletes the message: it is gone from the conversation too.
+        using var deleted = await user.Client.DeleteAsync($"/v1/responses/{response["id"]}");
+        Assert.True((await deleted.ReadJsonAsync())["deleted"]!.GetValue<bool>());
+        using var gone = await user.Client.GetAsync($"/v1/responses/{response["id"]}");
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        using var emptied = await user.Client.GetAsync($"/v1/conversations/{conversation}/items");
+        Assert.Empty((await emptied.ReadJsonAsync())["data"]!.AsArray());
     }
 
     [Fact]
@@ -176,6 +184,7 @@ public sealed class ResponsesTests(AgentCloudFixture fixture)
         foreach (var (method, path) in new[]
         {
             (HttpMethod.Get, $"/v1/responses/{theirResponse}"), (HttpMethod.Post, $"/v1/responses/{theirResponse}/cancel"),
+            (HttpMethod.Delete, $"/v1/responses/{theirResponse}"),
             (HttpMethod.Get, $"/v1/responses/{missingResponse}"), (HttpMethod.Get, "/v1/responses/garbage"),
             (HttpMethod.Get, $"/v1/conversations/{theirConversation}"), (HttpMethod.Get, $"/v1/conversations/{theirConversation}/items"),
             (HttpMethod.Delete, $"/v1/conversations/{theirConversation}"), (HttpMethod.Get, $"/v1/conversations/{missingConversation}"),
