@@ -5,7 +5,9 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.OpenAI.Responses.Delete;
 
-/// <summary>Deletes a response: the message, as <c>DELETE /agents/{id}/messages/{id}</c> deletes it (a running one then commits nothing).</summary>
+/// <summary>
+/// Deletes a response: the message, as <c>DELETE /agents/{id}/messages/{id}</c> deletes it (a running one then commits nothing).
+/// </summary>
 public sealed class Endpoint(ResponseStore store, MessageStore messages) : EndpointWithoutRequest
 {
     public override void Configure()
