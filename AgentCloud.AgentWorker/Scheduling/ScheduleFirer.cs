@@ -123,7 +123,7 @@ public sealed class ScheduleFirer(NpgsqlDataSource dataSource, QuotaChecks quota
             await transaction.SaveAsync(Savepoint, cancellationToken);
             try
             {
-                await quotas.CheckQueueAsync(connection, transaction, schedule.AgentId, MessageDirection.Inbound, cancellationToken);
+                await quotas.CheckOwnerLaneAsync(connection, transaction, schedule.AgentId, schedule.UserId, cancellationToken);
                 var (row, repeat) = await MessageTable.EnqueueAsync(connection, transaction, message, cancellationToken,
                     await quotas.CountMessageAsync(connection, transaction, schedule.UserId, cancellationToken));
                 if (repeat)

@@ -136,7 +136,8 @@ public static partial class MessageTable
     /// Queues owners' messages to their agents, many in one statement and one commit, with no transaction of the caller's: the
     /// batch (which PostgreSQL runs as one implicit transaction) takes the users' turns on their days (<paramref name="day"/>),
     /// then one statement checks each send's agent is its user's (locked <c>FOR KEY SHARE</c>, so it cannot be deleted under the
-    /// insert), has an address and room in its inbox (<paramref name="queueCap"/>, as it was before this statement), and that the
+    /// insert), has an address and room in its inbox's owner lane (<paramref name="queueCap"/>, as it was before this statement), and
+    /// that the
     /// user's day has room for it in the order given; it inserts those that pass, in that order, and counts them. A repeat of a
     /// sender's idempotency key stores and counts nothing and finds the first copy. Returns one result per send, in order.
     /// </summary>
@@ -154,7 +155,7 @@ public static partial class MessageTable
                     WITH ORDINALITY AS i(id, agent_id, user_id, sender, session, payload, idempotency_key, traceparent, fallback_address, n)
             ),
             agent AS (
-                SELECT id, user_id, address, ({InboxIsFull("agents.id")}) AS queue_full
+                SELECT id, user_id, address, ({OwnerLaneIsFull("agents.id", "agents.user_id")}) AS queue_full
                 FROM agents WHERE id = ANY(@agentIds) FOR KEY SHARE
             ),
             day AS (

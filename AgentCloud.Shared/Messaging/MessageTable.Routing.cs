@@ -37,50 +37,70 @@ public static partial class MessageTable
         connection.QueryPreparedSingleOrDefaultAsync<int?>("SELECT id FROM agents WHERE address = @address", new { address }, transaction,
             cancellationToken);
 
-    /// <summary>Whether an agent's <paramref name="direction"/> queue holds <paramref name="cap"/> unfinished messages or more.</summary>
-    public static async Task<bool> QueueIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
-        string direction,
+    /// <summary>Whether an agent's outbox holds <paramref name="cap"/> unfinished messages or more.</summary>
+    public static async Task<bool> OutboxIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, int cap,
+        CancellationToken cancellationToken) =>
+        (await connection.QueryPreparedAsync<bool>(OutboxIsFull, new { agentId, cap }, transaction, cancellationToken)).Single();
+
+    /// <summary>Whether the owner's lane of agent <paramref name="agentId"/>'s inbox holds <paramref name="cap"/> unfinished ones.</summary>
+    public static async Task<bool> OwnerLaneIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        int ownerId,
         int cap, CancellationToken cancellationToken) =>
-        (await connection.QueryPreparedAsync<bool>(direction == MessageDirection.Inbound ? InboxOfParameterIsFull : OutboxIsFull,
-            new { agentId, cap }, transaction, cancellationToken)).Single();
+        (await connection.QueryPreparedAsync<bool>(OwnerLaneOfParametersIsFull, new { agentId, ownerId, cap }, transaction,
+            cancellationToken)).Single();
 
     /// <summary>
-    /// Whether the inbox of the agent <paramref name="agentId"/> (a column or parameter) holds <c>@cap</c> unfinished
-    /// messages. It counts (up to the cap) only when it must: <c>seq</c> is one sequence for every queue, so a queue holds at
-    /// most as many messages as have arrived since its oldest unfinished one, a few index probes away; when that is fewer
-    /// than the cap, the queue cannot be full. (Counting a backlog of thousands was a few milliseconds a send.) The inbox's
-    /// one index of unfinished rows, messages_inbox_heads, keeps each lane in seq order: its oldest is the older of its head
-    /// (the owner lane's first, if any) and the other lane's first, one probe each. ("NOT other lane" would not do: the
-    /// planner turns it into a LIKE the index cannot answer, and reads every entry of the agent.)
+    /// Whether the inbox of the agent <paramref name="agentId"/> (a column or parameter) holds <c>@cap</c> unfinished messages
+    /// from its owner <paramref name="ownerId"/> (a column or parameter): the owner's lane, which nobody else can fill. It
+    /// counts (up to the cap) only when it must: <c>seq</c> is one sequence for every queue, so a queue holds at most as many
+    /// messages as have arrived since its oldest unfinished one, one probe of messages_inbox_by_sender (migration 0120) away;
+    /// when that is fewer than the cap, the queue cannot be full. (Counting a backlog of thousands was a few milliseconds a send.)
     /// </summary>
-    public static string InboxIsFull(string agentId) => FullQueueQuery(
-        $"{Inbound} AND agent_id = {agentId} AND {Pending}",
-        oldest: $"""
-            LEAST((SELECT seq FROM messages WHERE {Inbound} AND agent_id = {agentId} AND {Pending} ORDER BY {OtherLane}, seq LIMIT 1),
-                  {OldestOf($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}")})
-            """);
+    public static string OwnerLaneIsFull(string agentId, string ownerId) =>
+        FullQueueQuery($"{Inbound} AND agent_id = {agentId} AND {Pending} AND sender = '{Senders.UserPrefix}' || {ownerId}");
 
-    private static readonly string InboxOfParameterIsFull = InboxIsFull("@agentId");
+    private static readonly string OwnerLaneOfParametersIsFull = OwnerLaneIsFull("@agentId", "@ownerId");
 
     // The same of an agent's outbox (parameter @agentId), on messages_outbox_by_agent (migration 0076).
     private static readonly string OutboxIsFull = FullQueueQuery($"{Outbound} AND agent_id = @agentId AND {Pending}");
 
     /// <summary>
     /// Whether the inbox of the agent <paramref name="agentId"/> (a column, for a query on <c>agents</c>) holds <c>@cap</c>
-    /// unfinished messages from others than its owner, as <see cref="InboxIsFull"/> decides it.
+    /// unfinished messages from others than its owner, as <see cref="OwnerLaneIsFull"/> decides it for the owner's lane.
     /// </summary>
-    // Its own text, not a flag of InboxIsFull's: a prepared statement's generic plan cannot see which way a flag goes, and
-    // with "(NOT @othersOnly OR …)" and min(seq) it read every pending row of the agent to find the oldest (7 ms at 3,000
+    // Its own text, not a flag: a prepared statement's generic plan cannot see which way a flag goes, and with
+    // "(NOT @othersOnly OR …)" and min(seq) it read every pending row of the agent to find the oldest (7 ms at 3,000
     // waiting). Hence also ORDER BY seq LIMIT 1 rather than min(seq).
-    public static string InboxOtherLaneIsFull(string agentId) =>
-        FullQueueQuery($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}");
+    public static string InboxOtherLaneIsFull(string agentId, string cap = "@cap") =>
+        FullQueueQuery($"{Inbound} AND agent_id = {agentId} AND {Pending} AND {OtherLane}", cap);
 
-    // The queue's oldest seq is its first in seq order, one index probe; the whole inbox, which no index keeps in seq order,
-    // says how to find its oldest (see InboxIsFull).
-    private static string FullQueueQuery(string queue, string? oldest = null) => $"""
+    /// <summary>
+    /// Room in agent <paramref name="agentId"/>'s inbox for one more message from an agent of user <paramref name="senderUserId"/>
+    /// (<c>/send</c>): the other lane (everyone but the owner's own posts) takes <paramref name="cap"/> messages from outsiders
+    /// and up to twice that from the owner's own agents, so outsiders cannot fill it for them either; all of one outside user's
+    /// agents together at most <paramref name="perOutsider"/> (one probe of messages_inbox_by_sender per agent of theirs).
+    /// </summary>
+    public static async Task<InboxRoom> InboxRoomForAgentOfAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        int senderUserId, int cap, int perOutsider, CancellationToken cancellationToken) =>
+        (await connection.QueryPreparedAsync<InboxRoom>(InboxRoomForAgentOf,
+            new { agentId, senderUserId, cap, ownCap = 2 * cap, perOutsider }, transaction, cancellationToken)).Single();
+
+    private static readonly string InboxRoomForAgentOf = $"""
+        SELECT CASE WHEN a.user_id IS NOT DISTINCT FROM @senderUserId THEN ({InboxOtherLaneIsFull("@agentId", "@ownCap")})
+                    ELSE ({InboxOtherLaneIsFull("@agentId")}) END AS lane_full,
+               COALESCE(a.user_id IS DISTINCT FROM @senderUserId
+                   AND (SELECT count(*) FROM (SELECT 1 FROM messages
+                                              WHERE {Inbound} AND agent_id = @agentId AND {Pending}
+                                                AND sender IN (SELECT address FROM agents mine WHERE mine.user_id = @senderUserId)
+                                              LIMIT @perOutsider) AS theirs) >= @perOutsider, false) AS share_full
+        FROM agents a WHERE a.id = @agentId
+        """;
+
+    // The queue's oldest seq is its first in seq order, one index probe.
+    private static string FullQueueQuery(string queue, string cap = "@cap") => $"""
         SELECT COALESCE(
-            (SELECT max(seq) FROM messages) - {oldest ?? OldestOf(queue)} >= @cap - 1
-            AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE {queue} LIMIT @cap) AS pending) >= @cap,
+            (SELECT max(seq) FROM messages) - {OldestOf(queue)} >= {cap} - 1
+            AND (SELECT count(*) FROM (SELECT 1 FROM messages WHERE {queue} LIMIT {cap}) AS pending) >= {cap},
             false)
         """;
 
@@ -102,3 +122,6 @@ public static partial class MessageTable
         connection.ExecuteScalarAsync<long>(new CommandDefinition(
             $"SELECT count(*) FROM messages WHERE {Inbound} AND {Pending}", cancellationToken: cancellationToken));
 }
+
+/// <summary>Whether a message from an agent fits an inbox: the other lane as a whole, and the sending user's share of it.</summary>
+public sealed record InboxRoom(bool LaneFull, bool ShareFull);

@@ -26,8 +26,15 @@ public sealed class QuotaOptions
     /// <summary>Messages one user may send per UTC day (to their agents, and from them with /send).</summary>
     public int MessagesPerDay { get; set; } = 10_000;
 
-    /// <summary>Unfinished messages one agent may have waiting, in each direction; sends beyond it wait for the queue to drain.</summary>
+    /// <summary>
+    /// Unfinished messages one agent may have waiting in its outbox, and in each lane of its inbox: its owner's posts, and
+    /// everyone else's (the owner's own agents may go on to twice this, so outsiders cannot fill the lane for them); sends
+    /// beyond it wait for the queue to drain.
+    /// </summary>
     public int QueuedMessagesPerAgent { get; set; } = 1_000;
+
+    /// <summary>Of an agent's inbox, the unfinished messages all the agents of one other user may have waiting together.</summary>
+    public int QueuedMessagesPerOutsider { get; set; } = 100;
 
     /// <summary>Schedules one agent may have.</summary>
     public int SchedulesPerAgent { get; set; } = 20;
@@ -54,6 +61,7 @@ public static class QuotaNames
     public const string ConfigBytesPerUser = "config_bytes_per_user";
     public const string MessagesPerDay = "messages_per_day";
     public const string QueuedMessagesPerAgent = "queued_messages_per_agent";
+    public const string QueuedMessagesPerOutsider = "queued_messages_per_outsider";
     public const string SchedulesPerAgent = "schedules_per_agent";
     public const string InputTokensPerDay = "input_tokens_per_day";
     public const string OutputTokensPerDay = "output_tokens_per_day";
@@ -87,6 +95,7 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     {
         builder.Services.AddOptions<QuotaOptions>().BindConfiguration(QuotaOptions.Section)
             .Validate(o => o.AgentsPerUser > 0 && o.ConfigBytesPerUser > 0 && o.MessagesPerDay > 0 && o.QueuedMessagesPerAgent > 0
+                    && o.QueuedMessagesPerOutsider > 0
                     && o.SchedulesPerAgent > 0 && o.ScheduleMinInterval > TimeSpan.Zero
                     && o.InputTokensPerDay > 0 && o.OutputTokensPerDay > 0 && o.OutsiderTokenSharePercent is >= 0 and <= 100,
                 "Quotas must be positive.")
@@ -129,19 +138,42 @@ public sealed class QuotaChecks(IOptions<QuotaOptions> options)
     }
 
     /// <summary>
-    /// Room in agent <paramref name="agentId"/>'s <paramref name="direction"/> queue for one more message. (Sends
-    /// racing into one agent can overshoot its cap by as many as arrive at once: a bound, not a hole.)
+    /// Room in agent <paramref name="agentId"/>'s outbox for one more message. (Sends racing into one queue can overshoot its
+    /// cap by as many as arrive at once: a bound, not a hole; so for the other checks.)
     /// </summary>
-    public async Task CheckQueueAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, string direction,
+    public async Task CheckOutboxAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
+        CancellationToken cancellationToken) =>
+        CheckQueue(await MessageTable.OutboxIsFullAsync(connection, transaction, agentId, options.Value.QueuedMessagesPerAgent,
+            cancellationToken));
+
+    /// <summary>Room in agent <paramref name="agentId"/>'s inbox for one more message of its owner <paramref name="ownerId"/>.</summary>
+    public async Task CheckOwnerLaneAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, int ownerId,
+        CancellationToken cancellationToken) =>
+        CheckQueue(await MessageTable.OwnerLaneIsFullAsync(connection, transaction, agentId, ownerId, options.Value.QueuedMessagesPerAgent,
+            cancellationToken));
+
+    /// <summary>
+    /// Room in agent <paramref name="agentId"/>'s inbox for one more message from an agent of user <paramref name="senderUserId"/>
+    /// (<see cref="MessageTable.InboxRoomForAgentOfAsync"/>): the other lane, and an outside user's share of it.
+    /// </summary>
+    public async Task CheckInboxForAgentOfAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId, int senderUserId,
         CancellationToken cancellationToken)
     {
-        var limit = options.Value.QueuedMessagesPerAgent;
-        CheckQueue(await MessageTable.QueueIsFullAsync(connection, transaction, agentId, direction, limit,
-            cancellationToken));
+        var limits = options.Value;
+        var room = await MessageTable.InboxRoomForAgentOfAsync(connection, transaction, agentId, senderUserId,
+            limits.QueuedMessagesPerAgent,
+            limits.QueuedMessagesPerOutsider, cancellationToken);
+        if (room.ShareFull)
+        {
+            throw new QuotaExceededException(QuotaNames.QueuedMessagesPerOutsider, limits.QueuedMessagesPerOutsider,
+                $"Quota {QuotaNames.QueuedMessagesPerOutsider} reached: your agents already have {limits.QueuedMessagesPerOutsider} "
+                + "unfinished messages waiting for this agent. Try again once it has worked through some.", TimeSpan.FromSeconds(10));
+        }
+
+        CheckQueue(room.LaneFull);
     }
 
-    /// <summary>The check of <see cref="CheckQueueAsync"/> on an answer already had (<see cref="MessageTable.QueueIsFullAsync"/> at the
-    /// limit).</summary>
+    /// <summary>The answer to a full queue (<see cref="CheckOwnerLaneAsync"/>, <see cref="CheckOutboxAsync"/> …), once known.</summary>
     public void CheckQueue(bool full)
     {
         var limit = options.Value.QueuedMessagesPerAgent;

@@ -127,8 +127,16 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
             return new SendResult(SendOutcome.Unresolvable);
         }
 
-        // A local target's inbox fills (whoever owns it); a remote one's queue is this agent's outbox.
-        await quotas.CheckQueueAsync(connection, transaction, route.AgentId, route.Direction, cancellationToken);
+        // A local target's inbox fills (its other lane, and this user's share of it unless the target is theirs too); a remote
+        // one's queue is this agent's outbox.
+        if (route.IsLocal)
+        {
+            await quotas.CheckInboxForAgentOfAsync(connection, transaction, route.AgentId, userId, cancellationToken);
+        }
+        else
+        {
+            await quotas.CheckOutboxAsync(connection, transaction, route.AgentId, cancellationToken);
+        }
         var send = new OutgoingSend(agentId, sender, target, session, payloadJson)
         {
             Traceparent = traceparent,

@@ -15,6 +15,7 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
     private const long ConfigBytesPerUser = 1024 * 1024;
     private const int MessagesPerDay = 10_000;
     private const int QueuedMessagesPerAgent = 1_000;
+    private const int QueuedMessagesPerOutsider = 100;
 
     [Fact]
     public async Task TheHundredAndFirstAgentIs403NamingTheQuota()
@@ -130,28 +131,62 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
             "SELECT sum(messages) FROM usage_daily WHERE user_id = @id AND day = (now() AT TIME ZONE 'utc')::date", new { id = user.Id }));
     }
 
+    /// <summary>
+    /// Another user's <c>/send</c> flood fills the other lane and that user's share of it, never the owner's lane; the owner's own
+    /// agents keep room beyond what outsiders may fill; and the owner's own lane has the same cap.
+    /// </summary>
     [Fact]
-    public async Task AFullQueueRefusesTheOwnerAndOtherUsersWith429()
+    public async Task AStrangersFloodLeavesTheOwnerRoomAndIsCappedPerSender()
     {
         var victim = await fixture.CreateUserAsync();
         var agent = await victim.CreateAgentAsync("flooded", new { behavior = "echo" });
+        var helper = await victim.CreateAgentAsync("the owner's other agent");
         var flooder = await fixture.CreateUserAsync();
         var sender = await flooder.CreateAgentAsync("flooder");
-        await FillQueueAsync(agent, QueuedMessagesPerAgent);
+        var bystander = await fixture.CreateUserAsync();
+        var other = await bystander.CreateAgentAsync("bystander");
+        var target = agent["address"]!.GetValue<string>();
+        await FillQueueAsync(agent, QueuedMessagesPerOutsider, sender["address"]!.GetValue<string>());
 
-        using var own = await victim.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "mine" });
-        using var foreign = await flooder.Client.PostAsJsonAsync($"/agents/{sender["id"]}/send",
-            new { target = agent["address"]!.GetValue<string>(), text = "flood" });
+        using (var overShare = await flooder.Client.PostAsJsonAsync($"/agents/{sender["id"]}/send", new { target, text = "flood" }))
+        {
+            var problem = await overShare.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+            Assert.Equal("queued_messages_per_outsider", problem["quota"]!.GetValue<string>());
+            Assert.Equal(QueuedMessagesPerOutsider, problem["limit"]!.GetValue<int>());
+        }
 
-        Assert.Equal("queued_messages_per_agent", (await own.AssertProblemAsync(
-            HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
-        Assert.Equal("queued_messages_per_agent", (await foreign.AssertProblemAsync(
-            HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
-        Assert.NotNull(own.Headers.RetryAfter);
+        // Other strangers fill the rest of the other lane (as many users' floods would): the bystander is refused too.
+        await FillQueueAsync(agent, QueuedMessagesPerAgent - QueuedMessagesPerOutsider,
+            "agent1qstrangerstrangerstrangerstrangerstrangerstrangerstrang");
+        using (var foreign = await bystander.Client.PostAsJsonAsync($"/agents/{other["id"]}/send", new { target, text = "hello" }))
+        {
+            Assert.Equal("queued_messages_per_agent",
+                (await foreign.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
+        }
+
+        // The owner is answered at once, and the owner's own agents still get in.
+        using (var own = await victim.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", new { text = "mine" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, own.StatusCode);
+        }
+
+        using (var fromHelper = await victim.Client.PostAsJsonAsync($"/agents/{helper["id"]}/send", new { target, text = "mine too" }))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, fromHelper.StatusCode);
+        }
+
+        // The owner's lane has its own cap.
+        await FillQueueAsync(agent, QueuedMessagesPerAgent, $"user:{victim.Id}");
+        using (var ownFull = await victim.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "one too many" }))
+        {
+            Assert.Equal("queued_messages_per_agent",
+                (await ownFull.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
+            Assert.NotNull(ownFull.Headers.RetryAfter);
+        }
 
         // Purging the flood makes room at once.
         using var purge = await victim.Client.DeleteAsync($"/agents/{agent["id"]}/messages?status=failed");
-        Assert.Equal(QueuedMessagesPerAgent, (await purge.ReadJsonAsync())["deleted"]!.GetValue<int>());
+        Assert.Equal(2 * QueuedMessagesPerAgent, (await purge.ReadJsonAsync())["deleted"]!.GetValue<int>());
         using var after = await victim.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?wait=20", new { text = "mine" });
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
@@ -208,18 +243,18 @@ public sealed class QuotaTests(AgentCloudFixture fixture)
     }
 
     /// <summary>Unfinished inbound messages that are not due for an hour, so no worker takes them meanwhile.</summary>
-    internal static async Task FillQueueAsync(AgentCloudFixture fixture, JsonObject agent, int count)
+    internal static async Task FillQueueAsync(AgentCloudFixture fixture, JsonObject agent, int count, string sender = "user:0")
     {
         await using var db = await fixture.OpenDatabaseAsync();
         await db.ExecuteAsync(
             """
             INSERT INTO messages (agent_id, direction, sender, target, session, payload, status, attempts, available_at)
-            SELECT @id, 'inbound', 'user:0', @address, gen_random_uuid(), to_jsonb(n), 'failed', 1,
+            SELECT @id, 'inbound', @sender, @address, gen_random_uuid(), to_jsonb(n), 'failed', 1,
                    (now() AT TIME ZONE 'utc') + interval '1 hour'
             FROM generate_series(1, @count) AS n
             """,
-            new { id = agent["id"]!.GetValue<int>(), address = agent["address"]!.GetValue<string>(), count });
+            new { id = agent["id"]!.GetValue<int>(), address = agent["address"]!.GetValue<string>(), count, sender });
     }
 
-    private Task FillQueueAsync(JsonObject agent, int count) => FillQueueAsync(fixture, agent, count);
+    private Task FillQueueAsync(JsonObject agent, int count, string sender = "user:0") => FillQueueAsync(fixture, agent, count, sender);
 }
