@@ -517,6 +517,8 @@ CREATE UNIQUE INDEX messages_dedup_key ON public.messages USING btree (agent_id,
 
 CREATE UNIQUE INDEX messages_idempotency_key ON public.messages USING btree (sender, idempotency_key) WHERE (idempotency_key IS NOT NULL);
 
+CREATE INDEX messages_inbox_by_sender ON public.messages USING btree (agent_id, sender, seq) WHERE (((direction)::text = 'inbound'::text) AND ((status)::text = ANY ((ARRAY['queued'::character varying, 'processing'::character varying, 'failed'::character varying])::text[])));
+
 CREATE INDEX messages_inbox_heads ON public.messages USING btree (agent_id, (((sender)::text !~~ 'user:%'::text)), seq) WHERE (((direction)::text = 'inbound'::text) AND ((status)::text = ANY ((ARRAY['queued'::character varying, 'processing'::character varying, 'failed'::character varying])::text[])));
 
 CREATE UNIQUE INDEX messages_one_in_flight ON public.messages USING btree (agent_id) WHERE (((direction)::text = 'inbound'::text) AND ((status)::text = 'processing'::text));
