@@ -40,6 +40,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             s.Responses[404] = "No such model (agent) of the caller.";
             s.Responses[403] = "The API key lacks messages:send, or a standing quota is reached (OpenAI-style error).";
             s.Responses[429] = "A quota is reached: see Retry-After (OpenAI-style insufficient_quota error).";
+            s.Responses[502] = "The message ended without an answer (dead or cancelled); OpenAI-style error naming it.";
+            s.Responses[504] = "No answer within the wait; OpenAI-style error naming the message, which is still handled.";
         });
     }
 
