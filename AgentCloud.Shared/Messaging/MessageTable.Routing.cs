@@ -42,7 +42,7 @@ public static partial class MessageTable
         CancellationToken cancellationToken) =>
         (await connection.QueryPreparedAsync<bool>(OutboxIsFull, new { agentId, cap }, transaction, cancellationToken)).Single();
 
-    /// <summary>Whether the owner's lane of agent <paramref name="agentId"/>'s inbox holds <paramref name="cap"/> unfinished ones.</summary>
+    /// <summary>Whether the owner's lane of agent <paramref name="agentId"/>'s inbox holds <paramref name="cap"/> unfinished.</summary>
     public static async Task<bool> OwnerLaneIsFullAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, int agentId,
         int ownerId,
         int cap, CancellationToken cancellationToken) =>
