@@ -26,10 +26,12 @@ public sealed class LlmOptions
 
     /// <summary>
     /// Model calls one worker has in flight at once on one model connection (all its models), so a provider's own limit on
-    /// concurrent requests is not exceeded; more wait their turn (a 429 is still retried with backoff).
+    /// concurrent requests is not exceeded; more wait their turn (a 429 is still retried with backoff). The default matches
+    /// <see cref="Messaging.MessagingOptions.MaxRunsInFlight"/>: hosted providers limit requests and tokens per minute (and
+    /// answer 429), not requests at once; set it lower for a server that queues, such as one local GPU.
     /// </summary>
     [Range(1, 100_000)]
-    public int MaxConcurrentCallsPerConnection { get; set; } = 64;
+    public int MaxConcurrentCallsPerConnection { get; set; } = 256;
 
     /// <summary>Retries of one model call on 429, 5xx and network errors (with backoff, honouring Retry-After) before the attempt
     /// fails.</summary>

@@ -199,6 +199,37 @@ public static class Report
             }
         }
 
+        if (results.ContainsKey("waits.llm"))
+        {
+            Row($"runs that wait: {F(M("waits.llm", "runs"))} llm runs to as many agents, model latency " +
+                $"{F(M("waits.llm", "latency_ms"))} ms, one worker: all done, ms (most in flight; worker KB per run in flight)",
+                $"{F(M("waits.llm", "wall_ms"))} ({F(M("waits.llm", "in_flight_max"))}; {F(M("waits.llm", "kb_per_run_in_flight"))} KB)",
+                $"{F(M("waits.echo", "wall_ms"))} (as many echo messages)", M("waits.llm", "wall_ms") / M("waits.echo", "wall_ms"),
+                $"≤ 2 × latency + echo = {F(M("waits.llm", "goal_ms"))} ms",
+                Check(M("waits.llm", "wall_ms"), wall => wall <= M("waits.llm", "goal_ms")));
+        }
+
+        if (results.ContainsKey("waits.delegate"))
+        {
+            var asked = M("waits.delegate", "delegations");
+            Row($"runs that wait: {F(asked)} delegations at once (llm asker → llm peer, latency " +
+                $"{F(M("waits.delegate", "latency_ms"))} ms): answered, slowest ms",
+                $"{F(M("waits.delegate", "answered"))}, {F(M("waits.delegate", "max"))}", "", double.NaN,
+                "all answered, slowest ≤ 4,000 ms",
+                Check(M("waits.delegate", "max"), slowest => slowest <= 4000 && M("waits.delegate", "answered") == asked));
+        }
+
+        foreach (var (key, label, count) in new[]
+            { ("waits.chain", "chains of depth 3", "chains"), ("waits.cycle", "cycles A → B → A", "cycles") })
+        {
+            if (results.ContainsKey(key))
+            {
+                Row($"runs that wait: {F(M(key, count))} {label}: answered, slowest ms",
+                    $"{F(M(key, "answered"))}, {F(M(key, "max"))}", "",
+                    double.NaN, "all answered", Check(M(key, "answered"), answered => answered == M(key, count)));
+            }
+        }
+
         foreach (var via in new[] { "submit", "api" })
         {
             var key = $"hot.{via}";

@@ -69,11 +69,14 @@ public sealed class SessionTests(AgentCloudFixture fixture)
     }
 
     [Fact]
-    public async Task LogoutOfAllEndsEveryToken()
+    public async Task LogoutOfAllEndsEveryTokenButNotTheApiKeys()
     {
         var user = await fixture.CreateUserAsync();
         using var otherDevice = fixture.CreateApiClient();
         var otherToken = await LoginAsync(otherDevice, user.Username, user.Password);
+        // Decided (RELIABILITY.md, "Risks decided"): API keys are machine credentials, ended one by one with DELETE /api-keys/{id}.
+        using var mint = await user.Client.PostAsJsonAsync("/api-keys", new { name = "deploy", scopes = new[] { "agents:read" } });
+        var key = (await mint.ReadJsonAsync())["key"]!.GetValue<string>();
 
         using var logout = await user.Client.PostAsync("/logout?all=true", null);
 
@@ -82,6 +85,8 @@ public sealed class SessionTests(AgentCloudFixture fixture)
         using var other = await Me(otherDevice, otherToken);
         await ended.AssertProblemAsync(HttpStatusCode.Unauthorized);
         await other.AssertProblemAsync(HttpStatusCode.Unauthorized);
+        using var byKey = await Me(otherDevice, key);
+        Assert.Equal(HttpStatusCode.OK, byKey.StatusCode);
         var again = await LoginAsync(otherDevice, user.Username, user.Password);
         using var fresh = await Me(otherDevice, again);
         Assert.Equal(HttpStatusCode.OK, fresh.StatusCode);
