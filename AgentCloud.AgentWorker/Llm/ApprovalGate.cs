@@ -32,91 +32,133 @@ public sealed record ApprovalOutcome(ApprovalRow Row, JsonObject Arguments, stri
 }
 
 /// <summary>
-/// The gate before a call of a tool that <c>config.approve</c> names (docs/approvals.md). The first time, the call is stored as an
-/// <c>approval</c> step with its pending row (<see cref="ToolApprovals.RequestAsync"/>) and the run parks until a decision or the
-/// expiry; once decided, the call goes on with the approved (maybe edited) arguments, or ends as the denial's error. Nothing of
-/// the tool happens here: its effect commits with the call's tool_call step, after this, once.
+/// The gate before the calls of a model turn that <c>config.approve</c> names (docs/approvals.md). All of the turn's such calls are
+/// asked at once: each is stored as an <c>approval</c> step with its pending row (<see cref="ToolApprovals.RequestAsync"/>), in one
+/// transaction, and the run parks until every one is decided or expired; then the calls go on with the approved (maybe edited)
+/// arguments, or end as the denial's error. Nothing of a tool happens here: its effect commits with the call's tool_call step,
+/// after this, once.
 /// </summary>
 public sealed class ApprovalGate(RunStore store, IRunEvents events, Wakeups wakeups, ILogger<ApprovalGate> logger)
 {
-    /// <summary>Null when the call needs no approval; else its decision. Throws <see cref="RunParksException"/> while there is
-    /// none.</summary>
-    public async Task<ApprovalOutcome?> PassAsync(BehaviorContext context, LlmAgentConfig config, RunState run, StepRow? requested,
-        JsonObject call, CancellationToken cancellationToken)
+    /// <summary>
+    /// The decisions of the turn's <paramref name="calls"/> that need one, by call id (a call that needs none is not in it). Asks
+    /// for those not asked yet; throws <see cref="RunParksException"/> while any is undecided.
+    /// </summary>
+    /// <param name="approvalStepOf">The call's approval step, if stored.</param>
+    public async Task<IReadOnlyDictionary<string, ApprovalOutcome>> PassAsync(BehaviorContext context, LlmAgentConfig config,
+        RunState run, IReadOnlyList<JsonObject> calls, Func<JsonObject, StepRow?> approvalStepOf, CancellationToken cancellationToken)
     {
-        var name = call["name"]?.GetValue<string>() ?? "";
-        if (!config.NeedsApproval(name))
+        var gated = calls.Where(call => config.NeedsApproval(call["name"]?.GetValue<string>() ?? "")).ToList();
+        if (gated.Count == 0)
         {
-            return null;
+            return new Dictionary<string, ApprovalOutcome>();
+        }
+
+        await RequestAsync(context, config, run, [.. gated.Where(call => approvalStepOf(call) is null)], cancellationToken);
+        var rows = new List<ApprovalRow>();
+        foreach (var call in gated)
+        {
+            rows.Add(await DecisionAsync(context, Guid.Parse(approvalStepOf(call)!.Json["approval_id"]!.GetValue<string>()),
+                cancellationToken));
+        }
+
+        // The one that expires first (the first asked, of calls asked together) is what the run shows it waits for; a decision of
+        // another wakes it to wait on.
+        if (rows.Where(row => row.Decision is null).OrderBy(row => row.ExpiresAt).FirstOrDefault() is { } pending)
+        {
+            throw Park(pending);
+        }
+
+        var outcomes = new Dictionary<string, ApprovalOutcome>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            outcomes[row.CallId] = Outcome(config, row);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>Stores the calls' approval steps and pending rows in one transaction, then tells the run's streams.</summary>
+    private async Task RequestAsync(BehaviorContext context, LlmAgentConfig config, RunState run, IReadOnlyList<JsonObject> calls,
+        CancellationToken cancellationToken)
+    {
+        if (calls.Count == 0)
+        {
+            return;
         }
 
         var message = context.Message;
-        ApprovalRow row;
-        if (requested is null)
+        var asked = calls.Select(call => (Id: Guid.NewGuid(), CallId: call["id"]?.GetValue<string>() ?? "",
+            Name: call["name"]?.GetValue<string>() ?? "", Arguments: call["arguments"] as JsonObject ?? [])).ToList();
+        var steps = asked.Select(a => new NewStep(StepKinds.Approval, new JsonObject
         {
-            var id = Guid.NewGuid();
-            var callId = call["id"]?.GetValue<string>() ?? "";
-            var arguments = call["arguments"] as JsonObject ?? [];
-            var data = new JsonObject { ["id"] = callId, ["name"] = name, ["arguments"] = arguments.DeepClone(),
-                ["approval_id"] = id.ToString("D") };
-            row = (await store.CommitStepsAsync(run, [new NewStep(StepKinds.Approval, data)], async (connection, transaction) =>
+            ["id"] = a.CallId, ["name"] = a.Name, ["arguments"] = a.Arguments.DeepClone(), ["approval_id"] = a.Id.ToString("D"),
+        })).ToList();
+        await store.CommitStepsAsync(run, steps, async (connection, transaction) =>
+        {
+            for (var i = 0; i < asked.Count; i++)
             {
-                var stored = await ToolApprovals.RequestAsync(connection, transaction, id, message, callId, name, arguments,
-                    TimeSpan.FromSeconds(config.ApprovalTimeoutSeconds), cancellationToken);
-                data["expires_at"] = ApprovalView.From(stored).ExpiresAt.ToString("O", CultureInfo.InvariantCulture);
-                return stored;
-            }, cancellationToken))!;
-            wakeups.Post(RunEvents.Channel, message.Id.ToString("D"));
+                var stored = await ToolApprovals.RequestAsync(connection, transaction, asked[i].Id, message, asked[i].CallId,
+                    asked[i].Name, asked[i].Arguments, TimeSpan.FromSeconds(config.ApprovalTimeoutSeconds), cancellationToken);
+                steps[i].Data["expires_at"] = ApprovalView.From(stored).ExpiresAt.ToString("O", CultureInfo.InvariantCulture);
+            }
+
+            return true;
+        }, cancellationToken);
+        wakeups.Post(RunEvents.Channel, message.Id.ToString("D"));
+        foreach (var a in asked)
+        {
             logger.LogInformation("The call {CallId} of {Tool} in the run of message {MessageId} waits for approval {ApprovalId}",
-                callId, name, message.Id, id);
-            var step = run.Steps[^1];
+                a.CallId, a.Name, message.Id, a.Id);
+        }
+
+        foreach (var step in run.Steps.TakeLast(steps.Count))
+        {
             await events.PublishAsync(message.Id, RunEventTypes.Step, new JsonObject
             {
                 ["step_index"] = step.StepIndex, ["kind"] = step.Kind, ["data"] = step.Json,
             }, cancellationToken);
-            throw Park(row);
         }
+    }
 
-        var approvalId = Guid.Parse(requested.Json["approval_id"]!.GetValue<string>());
-        row = await store.ReadAsync(db => ToolApprovals.GetAsync(db, null, context.AgentId, approvalId, cancellationToken),
+    /// <summary>The approval as it stands: decided, expired (marked so now if its time ran out), or still pending.</summary>
+    private async Task<ApprovalRow> DecisionAsync(BehaviorContext context, Guid approvalId, CancellationToken cancellationToken)
+    {
+        var row = await store.ReadAsync(db => ToolApprovals.GetAsync(db, null, context.AgentId, approvalId, cancellationToken),
             cancellationToken)
             ?? throw new PermanentBehaviorException($"The approval {approvalId} of this run is gone.");
-        if (row.Decision is null)
+        if (row.Decision is not null || DateTime.UtcNow < DateTime.SpecifyKind(row.ExpiresAt, DateTimeKind.Utc))
         {
-            if (DateTime.UtcNow < DateTime.SpecifyKind(row.ExpiresAt, DateTimeKind.Utc))
-            {
-                // Woken before its time (a claim that found its deadline moved by another change): wait on.
-                throw Park(row);
-            }
-
-            row = await store.ReadAsync(db => ToolApprovals.ExpireAsync(db, context.AgentId, approvalId, cancellationToken),
-                cancellationToken);
-            if (row.Decision is null)
-            {
-                // The database's clock has not reached the expiry yet: it is moments away.
-                throw Park(row);
-            }
-
-            wakeups.Post(RunEvents.Channel, message.Id.ToString("D"));
+            return row;
         }
 
-        return row.Decision switch
+        // Still pending when the database's clock has not reached the expiry yet: it is moments away.
+        row = await store.ReadAsync(db => ToolApprovals.ExpireAsync(db, context.AgentId, approvalId, cancellationToken),
+            cancellationToken);
+        if (row.Decision is not null)
         {
-            ApprovalDecisions.Approved => new ApprovalOutcome(row, row.EffectiveArguments, null),
-            ApprovalDecisions.Denied => new ApprovalOutcome(row, JsonNode.Parse(row.Arguments) as JsonObject ?? [],
-                string.IsNullOrWhiteSpace(row.Reason) ? "A person denied this call." : $"A person denied this call: {row.Reason}"),
-            _ => new ApprovalOutcome(row, JsonNode.Parse(row.Arguments) as JsonObject ?? [],
-                $"The approval expired: nobody approved this call within {config.ApprovalTimeoutSeconds} seconds."),
-        };
+            wakeups.Post(RunEvents.Channel, context.Message.Id.ToString("D"));
+        }
+
+        return row;
     }
+
+    private static ApprovalOutcome Outcome(LlmAgentConfig config, ApprovalRow row) => row.Decision switch
+    {
+        ApprovalDecisions.Approved => new ApprovalOutcome(row, row.EffectiveArguments, null),
+        ApprovalDecisions.Denied => new ApprovalOutcome(row, JsonNode.Parse(row.Arguments) as JsonObject ?? [],
+            string.IsNullOrWhiteSpace(row.Reason) ? "A person denied this call." : $"A person denied this call: {row.Reason}"),
+        _ => new ApprovalOutcome(row, JsonNode.Parse(row.Arguments) as JsonObject ?? [],
+            $"The approval expired: nobody approved this call within {config.ApprovalTimeoutSeconds} seconds."),
+    };
 
     /// <summary>
     /// The time the run spent waiting for people, which its wall-time limit does not count: from each approval step to its
-    /// decision (to now for one still undecided).
+    /// decision (to now for one still undecided), the approvals of one turn counted once for the time they overlap.
     /// </summary>
     public static TimeSpan Waited(IReadOnlyList<StepRow> steps)
     {
-        var waited = TimeSpan.Zero;
+        var spans = new List<(DateTime Start, DateTime End)>();
         for (var i = 0; i < steps.Count; i++)
         {
             if (steps[i].Kind != StepKinds.Approval)
@@ -132,7 +174,19 @@ public sealed class ApprovalGate(RunStore store, IRunEvents events, Wakeups wake
             var start = DateTime.SpecifyKind(steps[i].CreatedAt, DateTimeKind.Utc);
             if (end > start)
             {
-                waited += end - start;
+                spans.Add((start, end));
+            }
+        }
+
+        var waited = TimeSpan.Zero;
+        var counted = DateTime.MinValue;
+        foreach (var (start, end) in spans.OrderBy(s => s.Start))
+        {
+            var from = start > counted ? start : counted;
+            if (end > from)
+            {
+                waited += end - from;
+                counted = end;
             }
         }
 

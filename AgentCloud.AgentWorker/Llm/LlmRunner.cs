@@ -106,16 +106,17 @@ public sealed class LlmRunner(
             if (lastModelCall >= 0)
             {
                 // Every call of the model's turn is made (its effect committed) before any result is awaited, so two
-                // send_message calls in one turn run side by side, and the run parks once for both.
+                // send_message calls in one turn run side by side, and the run parks once for both. The calls config.approve names
+                // are asked at once, and none of the turn's calls is made before all of them are decided (the run parks meanwhile).
                 var calls = (run.Steps[lastModelCall].Json["tool_calls"] as JsonArray ?? []).OfType<JsonObject>().ToList();
-                foreach (var call in calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolCall, call) is null))
+                var open = calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolCall, call) is null).ToList();
+                var decisions = await approvals.PassAsync(context, config, run,
+                    [.. open.Where(call => call["error"] is null && tools.ContainsKey(call["name"]?.GetValue<string>() ?? ""))],
+                    call => StepOf(run, lastModelCall, StepKinds.Approval, call), cancellationToken);
+                foreach (var call in open)
                 {
-                    // A call config.approve names waits for its decision first (the run parks meanwhile); calls after it wait too.
-                    var approval = call["error"] is null && tools.ContainsKey(call["name"]?.GetValue<string>() ?? "")
-                        ? await approvals.PassAsync(context, config, run, StepOf(run, lastModelCall, StepKinds.Approval, call), call,
-                            cancellationToken)
-                        : null;
-                    await CallToolAsync(context, run, call, tools, started, approval, cancellationToken);
+                    await CallToolAsync(context, run, call, tools, started,
+                        decisions.GetValueOrDefault(call["id"]?.GetValue<string>() ?? ""), cancellationToken);
                 }
 
                 foreach (var call in calls.Where(call => StepOf(run, lastModelCall, StepKinds.ToolResult, call) is null))

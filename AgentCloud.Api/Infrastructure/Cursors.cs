@@ -15,6 +15,7 @@ public static class Cursors
     private const string MessageTag = "messages.v1";
     private const string ConversationTag = "conversations.v1";
     private const string DeliveryTag = "deliveries.v1";
+    private const string ApprovalTag = "approvals.v1";
 
     public static string ForAgent(int lastId) => Encode($"{AgentTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
 
@@ -58,6 +59,27 @@ public static class Cursors
     public static string ForDelivery(long lastId) => Encode($"{DeliveryTag}|{lastId.ToString(CultureInfo.InvariantCulture)}");
 
     public static bool TryReadDelivery(string? cursor, out long lastId) => TryReadSeq(cursor, DeliveryTag, out lastId);
+
+    /// <summary>An approval list position: when the last approval shown was requested, and its id.</summary>
+    public static string ForApproval(DateTime lastRequestedAt, Guid lastId) =>
+        Encode($"{ApprovalTag}|{lastRequestedAt.Ticks.ToString(CultureInfo.InvariantCulture)}|{lastId:D}");
+
+    public static bool TryReadApproval(string? cursor, out DateTime lastRequestedAt, out Guid lastId)
+    {
+        lastRequestedAt = default;
+        lastId = Guid.Empty;
+        var parts = Decode(cursor, ApprovalTag, 2);
+        if (parts is null
+            || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTime.MaxValue.Ticks
+            || !Guid.TryParseExact(parts[1], "D", out lastId))
+        {
+            return false;
+        }
+
+        lastRequestedAt = new DateTime(ticks, DateTimeKind.Unspecified);
+        return true;
+    }
 
     private static bool TryReadSeq(string? cursor, string tag, out long lastSeq)
     {

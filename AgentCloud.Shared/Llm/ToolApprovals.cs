@@ -216,12 +216,13 @@ public static class ToolApprovals
             new { messageId, approval }, transaction, cancellationToken: cancellationToken)) == 1;
 
     /// <summary>
-    /// Approvals of the user's agents (of <paramref name="agentIds"/> only, when given), newest first, at most
-    /// <paramref name="limit"/>: pending ones of runs not over, or all.
+    /// Approvals of the user's agents (of <paramref name="agentIds"/> only, when given), newest first, after
+    /// <paramref name="after"/> (keyset: requested_at, then id), at most <paramref name="limit"/>: pending ones of runs not over, or
+    /// all.
     /// </summary>
     public static async Task<IReadOnlyList<ApprovalRow>> ListAsync(NpgsqlConnection connection, int userId,
-        IReadOnlyCollection<int>? agentIds,
-        bool pendingOnly, int limit, CancellationToken cancellationToken) =>
+        IReadOnlyCollection<int>? agentIds, bool pendingOnly, (DateTime RequestedAt, Guid Id)? after, int limit,
+        CancellationToken cancellationToken) =>
         (await connection.QueryAsync<ApprovalRow>(new CommandDefinition(
             $"""
             {Select} JOIN agents a ON a.id = t.agent_id
@@ -229,10 +230,14 @@ public static class ToolApprovals
               AND (NOT @pendingOnly OR (t.decision IS NULL
                    AND m.status IN ('{MessageStatus.Waiting}', '{MessageStatus.Processing}', '{MessageStatus.Failed}',
                        '{MessageStatus.Queued}')))
-            ORDER BY t.requested_at DESC, t.id
+              AND (@afterAt::timestamp IS NULL OR (t.requested_at, t.id) < (@afterAt::timestamp, @afterId::uuid))
+            ORDER BY t.requested_at DESC, t.id DESC
             LIMIT @limit
             """,
-            new { userId, agentIds = agentIds?.ToArray(), pendingOnly, limit }, cancellationToken: cancellationToken))).AsList();
+            new
+            {
+                userId, agentIds = agentIds?.ToArray(), pendingOnly, afterAt = after?.RequestedAt, afterId = after?.Id, limit,
+            }, cancellationToken: cancellationToken))).AsList();
 
     /// <summary>What the doors show of a run waiting for an approval (REST <c>waiting_for</c>, the SSE <c>waiting</c> event).</summary>
     public static JsonObject ShownWait(ApprovalRow row) => new()

@@ -1,4 +1,3 @@
-using System.Globalization;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
 using FastEndpoints;
@@ -6,26 +5,34 @@ using FluentValidation;
 
 namespace AgentCloud.Api.Features.Approvals;
 
-public sealed record ApprovalList(IReadOnlyList<ApprovalView> Items);
+/// <param name="NextCursor">The cursor of the next page, null on the last.</param>
+public sealed record ApprovalList(IReadOnlyList<ApprovalView> Items, string? NextCursor)
+{
+    /// <summary>The page of rows read with one more than <paramref name="limit"/> (which, when it came, says a page follows).</summary>
+    public static ApprovalList Page(IReadOnlyList<ApprovalRow> rows, int limit)
+    {
+        var (items, next) = Paging.Page(rows, limit, row => Cursors.ForApproval(row.RequestedAt, row.Id));
+        return new ApprovalList([.. items.Select(ApprovalView.From)], next);
+    }
+}
 
-/// <summary>The query of a list: <c>status</c> pending (the default: undecided, of runs not over) or all; <c>limit</c>, newest
-/// first.</summary>
-public class ApprovalListQuery
+/// <summary>The query of a list: <c>status</c> pending (the default: undecided, of runs not over) or all; <c>limit</c> and
+/// <c>cursor</c>, newest first.</summary>
+public class ApprovalListQuery : PagedRequest
 {
     public const string All = "all";
-    public const int DefaultLimit = 50;
 
     /// <summary>pending (the default) or all.</summary>
     [QueryParam]
     public string? Status { get; init; }
 
-    /// <summary>A whole number from 1 to 200; 50 when left out.</summary>
-    [QueryParam]
-    public string? Limit { get; init; }
-
     public bool PendingOnly => Status is null or ApprovalDecisions.Pending;
 
-    public int ParsedLimit => Limit is null ? DefaultLimit : int.Parse(Limit, NumberStyles.None, CultureInfo.InvariantCulture);
+    /// <summary>Where the page starts: after the approval the cursor names (null: the newest).</summary>
+    public (DateTime RequestedAt, Guid Id)? After =>
+        Cursors.TryReadApproval(Cursor, out var requestedAt, out var id) ? (requestedAt, id) : null;
+
+    protected override int DefaultLimit => 50;
 }
 
 public static class ApprovalQueryRules
@@ -35,11 +42,7 @@ public static class ApprovalQueryRules
         validator.RuleFor(r => r.Status)
             .Must(status => status is null or ApprovalDecisions.Pending or ApprovalListQuery.All)
             .WithMessage("status must be pending or all.");
-        validator.RuleFor(r => r.Limit)
-            .Must(limit => limit is null
-                || int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture,
-                    out var value) && value is >= 1 and <= ApprovalStore.MaxListed)
-            .WithMessage($"limit must be a whole number from 1 to {ApprovalStore.MaxListed}.");
+        validator.PagingRules(ApprovalStore.MaxListed, cursor => Cursors.TryReadApproval(cursor, out _, out _));
     }
 }
 

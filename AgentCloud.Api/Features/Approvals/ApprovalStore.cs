@@ -13,11 +13,12 @@ public sealed class ApprovalStore(NpgsqlDataSource dataSource, Wakeups wakeups)
 {
     public const int MaxListed = 200;
 
-    public async Task<IReadOnlyList<ApprovalRow>> ListAsync(int userId, IReadOnlyCollection<int>? agentIds, bool pendingOnly, int limit,
-        CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ApprovalRow>> ListAsync(int userId, IReadOnlyCollection<int>? agentIds, bool pendingOnly,
+        (DateTime RequestedAt, Guid Id)? after, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ToolApprovals.ListAsync(connection, userId, agentIds, pendingOnly, Math.Clamp(limit, 1, MaxListed), cancellationToken);
+        return await ToolApprovals.ListAsync(connection, userId, agentIds, pendingOnly, after, Math.Clamp(limit, 1, MaxListed + 1),
+            cancellationToken);
     }
 
     public async Task<ApprovalRow?> GetAsync(int agentId, Guid id, CancellationToken cancellationToken)

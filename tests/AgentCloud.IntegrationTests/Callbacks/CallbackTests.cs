@@ -265,7 +265,7 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
     }
 
     /// <summary>Standard Webhooks, as a receiver checks it: HMAC-SHA256 keyed by the secret's bytes over id.timestamp.body.</summary>
-    private static bool SignatureHolds(string secret, CallbackReceiver.Received request)
+    internal static bool SignatureHolds(string secret, CallbackReceiver.Received request)
     {
         var key = Convert.FromBase64String(secret["whsec_".Length..]);
         var signed = $"{request.Headers["webhook-id"]}.{request.Headers["webhook-timestamp"]}.{request.Body}";
@@ -275,7 +275,7 @@ public sealed class CallbackTests(AgentCloudFixture fixture)
         return Math.Abs(age) < 300 && request.Headers["webhook-signature"].Split(' ').Contains(expected);
     }
 
-    private static async Task<JsonObject> CreateWebhookAsync(TestUser user, object body)
+    internal static async Task<JsonObject> CreateWebhookAsync(TestUser user, object body)
     {
         using var response = await user.Client.PostAsJsonAsync("/webhooks", body);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);

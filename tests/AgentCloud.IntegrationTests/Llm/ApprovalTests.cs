@@ -71,17 +71,7 @@ public sealed class ApprovalTests(AgentCloudFixture fixture)
         Assert.Contains((await GetJsonAsync(user, "/approvals"))["items"]!.AsArray(), a => a!["id"]!.GetValue<string>() == approvalId);
 
         // The parked run is in no worker: kill them all and start them again; nothing is sent meanwhile.
-        var replicas = await fixture.RunningAsync("agent-worker");
-        foreach (var replica in replicas)
-        {
-            using var process = Process.GetProcessById(replica.Pid);
-            process.Kill(entireProcessTree: true);
-        }
-
-        foreach (var replica in replicas)
-        {
-            await fixture.RestartAsync("agent-worker", replica.ResourceId);
-        }
+        await RestartAsync(await KillWorkersAsync());
 
         Assert.Empty(await InboundAsync(user, echo));
         Assert.Equal("waiting", (await GetJsonAsync(user, $"/agents/{asker["id"]}/messages/{id}"))["status"]!.GetValue<string>());
@@ -124,6 +114,101 @@ public sealed class ApprovalTests(AgentCloudFixture fixture)
             string.Join(", ", events));
         Assert.Empty((await GetJsonAsync(user, $"/agents/{asker["id"]}/approvals"))["items"]!.AsArray());
         Assert.Single((await GetJsonAsync(user, $"/agents/{asker["id"]}/approvals?status=all"))["items"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task EditDenyAndExpiryOfCallsAskedTogetherHoldThoughEveryWorkerWasKilledBeforeTheDecisions()
+    {
+        // One model turn calls send_message three times: all three are asked at once, each its own approval, and the run goes on
+        // once every one is decided: the first approved with edited arguments, the second denied, the third left to expire.
+        const int timeout = 15;
+        var script = fixture.Models.NewScript((_, body) =>
+        {
+            var messages = body["messages"]!.AsArray();
+            if (messages[^1]!["role"]!.GetValue<string>() == "tool")
+            {
+                return new TextReply(string.Join(" | ", messages.Where(m => m!["role"]!.GetValue<string>() == "tool").Select(Content)));
+            }
+
+            var target = Content(messages.Last(m => m!["role"]!.GetValue<string>() == "user"));
+            return new ToolCallsReply([.. new[] { "first", "second", "third" }.Select(text => ($"call_{text}", "send_message",
+                new JsonObject { ["target"] = target, ["text"] = text }.ToJsonString()))]);
+        });
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await fixture.CreateUserAsync();
+        var echo = await user.CreateAgentAsync("echo", new { behavior = "echo" });
+        var asker = await user.CreateAgentAsync("careful", new JsonObject
+        {
+            ["behavior"] = "llm", ["instructions"] = script.Marker, ["tools"] = new JsonArray("send_message"),
+            ["approve"] = new JsonArray("send_message"), ["approval_timeout_seconds"] = timeout,
+        });
+        var webhook = await CallbackTests.CreateWebhookAsync(user, new
+        {
+            url = receiver.Url, events = new[] { "approval.requested", "message.waiting" }, agent_ids = new[] { asker["id"] },
+        });
+        var id = await PostAsync(user, asker, echo["address"]!.GetValue<string>());
+
+        var waiting = await WaitForStatusAsync(user, asker, id, "waiting");
+        Assert.Equal("approval", waiting["waiting_for"]!["kind"]!.GetValue<string>());
+        Assert.Equal("first", waiting["waiting_for"]!["arguments"]!["text"]!.GetValue<string>());
+        // All three are pending together, a page at a time.
+        var firstPage = await GetJsonAsync(user, $"/agents/{asker["id"]}/approvals?limit=2");
+        Assert.Equal(2, firstPage["items"]!.AsArray().Count);
+        var secondPage = await GetJsonAsync(user, $"/agents/{asker["id"]}/approvals?limit=2&cursor={firstPage["next_cursor"]}");
+        Assert.Null(secondPage["next_cursor"]);
+        var pending = firstPage["items"]!.AsArray().Concat(secondPage["items"]!.AsArray())
+            .ToDictionary(a => a!["arguments"]!["text"]!.GetValue<string>(), a => a!["id"]!.GetValue<string>());
+        Assert.Equal(["first", "second", "third"], pending.Keys.Order());
+        Assert.NotNull((await GetJsonAsync(user, "/approvals?limit=1"))["next_cursor"]);
+        using (var badCursor = await user.Client.GetAsync($"/agents/{asker["id"]}/approvals?cursor=bm9wZQ"))
+        {
+            await badCursor.AssertProblemAsync(HttpStatusCode.BadRequest);
+        }
+
+        // No worker lives between the requests and the decisions.
+        var replicas = await KillWorkersAsync();
+        using (var edited = await DecideAsync(user.Token, asker, pending["first"], new
+        {
+            decision = "approve", arguments = new { target = echo["address"]!.GetValue<string>(), text = "edited first" },
+        }))
+        {
+            Assert.Equal(HttpStatusCode.OK, edited.StatusCode);
+        }
+
+        using (var denied = await DecideAsync(user.Token, asker, pending["second"], new { decision = "deny", reason = "not this one" }))
+        {
+            Assert.Equal(HttpStatusCode.OK, denied.StatusCode);
+        }
+
+        Assert.Equal("waiting", (await GetJsonAsync(user, $"/agents/{asker["id"]}/messages/{id}"))["status"]!.GetValue<string>());
+        await RestartAsync(replicas);
+
+        // The run waits on for the third, then the model reads the edited call's result, the denial and the expiry as results.
+        var done = await WaitForStatusAsync(user, asker, id, "done");
+        Assert.Equal("edited first | A person denied this call: not this one | "
+            + $"The approval expired: nobody approved this call within {timeout} seconds.", done["reply"]!.GetValue<string>());
+        var sent = Assert.Single(await InboundAsync(user, echo));
+        Assert.Equal("edited first", sent!["payload"]!.GetValue<string>());
+        var steps = (await GetJsonAsync(user, $"/agents/{asker["id"]}/messages/{id}/steps"))["items"]!.AsArray();
+        Assert.Equal(["model_call", "approval", "approval", "approval", "tool_call", "tool_call", "tool_call"],
+            steps.Take(7).Select(s => s!["kind"]!.GetValue<string>()));
+        var calls = steps.Where(s => s!["kind"]!.GetValue<string>() == "tool_call").Select(s => s!["data"]!).ToList();
+        Assert.Equal(["approved", "denied", "expired"], calls.Select(c => c["approval"]!["decision"]!.GetValue<string>()));
+        Assert.Equal("edited first", calls[0]["arguments"]!["text"]!.GetValue<string>());
+        Assert.Equal("first", calls[0]["approval"]!["model_arguments"]!["text"]!.GetValue<string>());
+        Assert.Null(calls[0]["error"]);
+        Assert.Equal("A person denied this call: not this one", calls[1]["error"]!.GetValue<string>());
+        Assert.StartsWith("The approval expired", calls[2]["error"]!.GetValue<string>());
+
+        // The webhook heard each request, in order before the run's waiting, signed with its secret.
+        var requests = await receiver.WaitForAsync(4);
+        var bodies = requests.Select(r => JsonNode.Parse(r.Body)!).ToList();
+        Assert.Equal(["approval.requested", "approval.requested", "approval.requested", "message.waiting"],
+            bodies.Take(4).Select(b => b["type"]!.GetValue<string>()));
+        Assert.Equal(pending.Values.Order(), bodies.Take(3).Select(b => b["data"]!["id"]!.GetValue<string>()).Order());
+        Assert.All(bodies.Take(3), b => Assert.Equal("pending", b["data"]!["status"]!.GetValue<string>()));
+        Assert.Equal(id, bodies[3]["data"]!["id"]!.GetValue<string>());
+        Assert.All(requests, r => Assert.True(CallbackTests.SignatureHolds(webhook["secret"]!.GetValue<string>(), r)));
     }
 
     [Fact]
@@ -239,6 +324,26 @@ public sealed class ApprovalTests(AgentCloudFixture fixture)
     }
 
     private HttpClient Program() => fixture.CreateApiClient();
+
+    private async Task<List<ResourceProcesses.Replica>> KillWorkersAsync()
+    {
+        var replicas = await fixture.RunningAsync("agent-worker");
+        foreach (var replica in replicas)
+        {
+            using var process = Process.GetProcessById(replica.Pid);
+            process.Kill(entireProcessTree: true);
+        }
+
+        return replicas;
+    }
+
+    private async Task RestartAsync(List<ResourceProcesses.Replica> replicas)
+    {
+        foreach (var replica in replicas)
+        {
+            await fixture.RestartAsync("agent-worker", replica.ResourceId);
+        }
+    }
 
     private async Task<HttpResponseMessage> DecideAsync(string credential, JsonObject agent, string approvalId, object body)
     {
