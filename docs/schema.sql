@@ -511,6 +511,8 @@ CREATE INDEX callback_deliveries_unfinished_by_message ON public.callback_delive
 
 CREATE INDEX messages_by_agent ON public.messages USING btree (agent_id, seq DESC);
 
+CREATE INDEX messages_by_retry_family ON public.messages USING btree (sender, "left"((idempotency_key)::text, 49), created_at) WHERE ((idempotency_key)::text ~~ 'retry:%'::text);
+
 CREATE INDEX messages_by_session ON public.messages USING btree (agent_id, session, seq);
 
 CREATE UNIQUE INDEX messages_dedup_key ON public.messages USING btree (agent_id, direction, dedup_key) WHERE (dedup_key IS NOT NULL);

@@ -77,6 +77,11 @@ public static class AuthClaims
         return version == state.TokenVersion;
     }
 
+    /// <summary>Which credential of its user sent a request: the API key's id, or the login token's id.</summary>
+    public static string CredentialId(this ClaimsPrincipal user) => user.IsApiKey()
+        ? $"key:{user.FindFirstValue(ApiKeyId)}"
+        : $"login:{user.Jti()?.ToString("D") ?? user.FindFirstValue(JwtRegisteredClaimNames.Sub)}";
+
     public static Guid? Jti(this ClaimsPrincipal user) =>
         Guid.TryParseExact(user.FindFirstValue(JwtRegisteredClaimNames.Jti), "D", out var jti) ? jti : null;
 }

@@ -58,6 +58,21 @@ public static partial class MessageTable
             $"SELECT {Columns} FROM messages WHERE id = @id AND {Inbound} AND agent_id IN (SELECT id FROM agents WHERE user_id = @userId)",
             new { id, userId }, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// The newest key of <paramref name="call"/>'s family that <paramref name="sender"/> stored within its window (index
+    /// <c>messages_by_retry_family</c>), or null: the key a retry repeats to find its earlier attempt's message.
+    /// </summary>
+    public static Task<string?> NewestRetryKeyAsync(NpgsqlConnection connection, string sender, RetriedCall call,
+        CancellationToken cancellationToken) =>
+        connection.QueryFirstOrDefaultAsync<string?>(new CommandDefinition(
+            $"""
+            SELECT idempotency_key FROM messages
+            WHERE sender = @sender AND left(idempotency_key, {RetryKeys.FamilyLength}) = @family
+              AND idempotency_key LIKE '{RetryKeys.Prefix}%' AND created_at >= (now() AT TIME ZONE 'utc') - @window
+            ORDER BY created_at DESC LIMIT 1
+            """,
+            new { sender, family = call.Family, window = call.Window }, cancellationToken: cancellationToken));
+
     /// <summary>Newest first by <c>seq</c>, walking the index <c>messages (agent_id, seq DESC)</c>.</summary>
     public static async Task<IReadOnlyList<MessageRow>> ListAsync(NpgsqlConnection connection, MessageQuery query,
         CancellationToken cancellationToken)

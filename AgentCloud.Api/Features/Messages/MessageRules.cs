@@ -70,7 +70,8 @@ public static class MessageRules
             .WithMessage($"The idempotency key (header Idempotency-Key or field idempotency_key) must be 1 to {MaxIdempotencyKeyLength} "
                 + "visible ASCII characters, the same in both when both are given.");
 
-    private static bool IsIdempotencyKey(string? key) =>
+    /// <summary>Null (none given), or 1–255 visible ASCII characters.</summary>
+    public static bool IsIdempotencyKey(string? key) =>
         key is null || key.Length is > 0 and <= MaxIdempotencyKeyLength && key.All(c => c is >= '!' and <= '~');
 
     internal static bool IsWholeNumber(string? text, int min, int max) =>

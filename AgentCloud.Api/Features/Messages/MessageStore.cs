@@ -160,6 +160,26 @@ public sealed class MessageStore(NpgsqlDataSource dataSource, IAgentAddressing a
         return new SendResult(SendOutcome.Sent, message, delivery);
     }
 
+    /// <summary>
+    /// The key a door that clients retry sends under: the client's own when it gave one, else the call's derived key
+    /// (<see cref="RetryKeys"/>): on a retry the newest its earlier attempts stored, so the send finds their message.
+    /// </summary>
+    public async Task<string> IdempotencyKeyAsync(int userId, string? clientKey, RetriedCall call, CancellationToken cancellationToken)
+    {
+        if (clientKey is not null)
+        {
+            return clientKey;
+        }
+
+        if (call.Attempt == 0)
+        {
+            return call.NewKey();
+        }
+
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
+        return await MessageTable.NewestRetryKeyAsync(connection, Senders.User(userId), call, cancellationToken) ?? call.NewKey();
+    }
+
     /// <summary>One message of an agent (whose ownership the caller has checked).</summary>
     public async Task<MessageRow?> FindAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
     {

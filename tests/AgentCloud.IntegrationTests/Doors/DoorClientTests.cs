@@ -75,6 +75,28 @@ public sealed class DoorClientTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task TheOpenAIJavaScriptClientRetryingATimeoutStoresOneMessageAndPaysOneModelCall()
+    {
+        // The client gives up after 1.5 s and retries, as it does by default; the model takes 4 s. Every retry must find the
+        // message the first attempt stored and wait on it; the same request sent again afterwards is a call of its own.
+        var script = fixture.Models.NewScript(new TextReply("paid once") { Delay = TimeSpan.FromSeconds(4) },
+            new TextReply("asked again"));
+        var user = await fixture.CreateUserAsync();
+        var agent = await LlmAgentTests.CreateLlmAgentAsync(user, script);
+
+        var summary = await NodeClients.RunAsync("openai-retry.mjs", Environment(user, ("AGENT_ID", agent)), ScriptTimeout);
+
+        Assert.Equal("paid once", summary["first"]!.GetValue<string>());
+        Assert.Equal("asked again", summary["second"]!.GetValue<string>());
+        Assert.NotEqual(summary["firstId"]!.GetValue<string>(), summary["secondId"]!.GetValue<string>());
+        Assert.Equal(2, script.Count);
+        using var listed = await user.Client.GetAsync($"/agents/{agent["id"]}/messages?direction=inbound");
+        Assert.Equal(2, (await listed.ReadJsonAsync())["items"]!.AsArray().Count);
+        using var usage = await user.Client.GetAsync($"/agents/{agent["id"]}/usage");
+        Assert.Equal(2, (await usage.ReadJsonAsync())["model_calls"]!.GetValue<int>());
+    }
+
+    [Fact]
     public async Task TheOpenAIDotNetSdkChatsWithAnAgentStreamingAndNot()
     {
         var user = await fixture.CreateUserAsync();

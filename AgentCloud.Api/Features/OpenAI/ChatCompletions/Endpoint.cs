@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -17,31 +18,42 @@ namespace AgentCloud.Api.Features.OpenAI.ChatCompletions;
 /// OpenAI-compatible chat: the model names the agent (agent-{id}), the last user message is what it is
 /// sent, the session comes from the request's <c>user</c> field or an X-Session-Id header (else a new
 /// one, returned in X-Session-Id). The agent keeps the conversation itself, so earlier messages in the
-/// request are not sent again.
+/// request are not sent again. Clients retry a timeout or a 5xx, so a message once stored is never
+/// answered with a 5xx that a retry would store again: each call sends under an idempotency key (the
+/// client's Idempotency-Key, else one derived per attempt, see <see cref="RetryKeys"/>), a retry finds
+/// the stored message and waits on it, and a wait past <see cref="AnswerWait"/> is a 202 naming it.
 /// </summary>
 public sealed class Endpoint(Conversations conversations, MessageStore messages, MessageWaiter waiter, MessageEventFeed feed)
     : EndpointWithoutRequest
 {
     public static readonly TimeSpan AnswerWait = TimeSpan.FromSeconds(30);
+    private const string Route = "/v1/chat/completions";
     private const string SessionHeader = "X-Session-Id";
+    private const string IdempotencyHeader = "Idempotency-Key";
 
     public override void Configure()
     {
-        Post("/v1/chat/completions");
+        Post(Route);
         AllowAnonymous();
         Summary(s =>
         {
             s.Summary = "OpenAI-compatible chat completion with one of the caller's agents";
-            s.Description = "Chat Completions request and answer shapes; stream: true answers with chat.completion.chunk events " +
-                "ending with data: [DONE]. Only n = 1; sampling parameters are accepted and ignored (the agent decides).";
+            s.Description = "Chat Completions request and answer shapes; stream: true answers with chat.completion.chunk " +
+                "events ending with data: [DONE]. Only n = 1; sampling parameters are accepted and ignored (the agent decides). " +
+                "A retry stores nothing new: with an Idempotency-Key header, a repeat of the key answers for its first message; " +
+                "without one, a request the OpenAI clients number as a retry (X-Stainless-Retry-Count) answers for the message " +
+                "an earlier attempt of the same request (same credential, X-Session-Id and body) stored.";
             s.Responses[200] = "A chat.completion, or its chunks as server-sent events.";
+            s.Responses[202] = "No answer within 30 s: a chat.completion without choices whose message names the stored message " +
+                "(GET its href for the answer), which is still handled.";
             s.Responses[400] = "Invalid request (OpenAI-style error).";
             s.Responses[401] = "No valid bearer token.";
             s.Responses[404] = "No such model (agent) of the caller.";
             s.Responses[403] = "The API key lacks messages:send, or a standing quota is reached (OpenAI-style error).";
+            s.Responses[422] = "The Idempotency-Key was already used for a message to another agent (OpenAI-style error).";
             s.Responses[429] = "A quota is reached: see Retry-After (OpenAI-style insufficient_quota error).";
-            s.Responses[502] = "The message ended without an answer (dead or cancelled); OpenAI-style error naming it.";
-            s.Responses[504] = "No answer within the wait; OpenAI-style error naming the message, which is still handled.";
+            s.Responses[502] = "The message ended without an answer (dead or cancelled); OpenAI-style error naming it, with " +
+                "x-should-retry: false.";
         });
     }
 
@@ -53,11 +65,13 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             return;
         }
 
+        using var body = new MemoryStream();
+        await HttpContext.Request.Body.CopyToAsync(body, ct);
         JsonObject request;
         try
         {
-            request = await DoorJson.ParseAsync(HttpContext.Request.Body, ct) as JsonObject
-                ?? throw new JsonException("not an object");
+            body.Position = 0;
+            request = await DoorJson.ParseAsync(body, ct) as JsonObject ?? throw new JsonException("not an object");
         }
         catch (JsonException)
         {
@@ -88,7 +102,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         var payload = DoorText.Payload(text);
         if (payload is null)
         {
-            await BadRequestAsync($"The last user message is too long (at most {MessageRules.MaxPayloadBytes} bytes) or holds U+0000.", "messages");
+            await BadRequestAsync(
+                $"The last user message is too long (at most {MessageRules.MaxPayloadBytes} bytes) or holds U+0000.", "messages");
             return;
         }
 
@@ -98,33 +113,51 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             return;
         }
 
+        var clientKey = HttpContext.Request.Headers[IdempotencyHeader].ToString() is { Length: > 0 } given ? given : null;
+        if (!MessageRules.IsIdempotencyKey(clientKey))
+        {
+            await BadRequestAsync($"The {IdempotencyHeader} header must be 1 to {MessageRules.MaxIdempotencyKeyLength} visible " +
+                "ASCII characters.", IdempotencyHeader);
+            return;
+        }
+
         // A key limited to some agents finds no other model, as the API finds no other agent.
         var agentId = OpenAIErrors.AgentId(model) is { } named && User.MayUseAgent(named) ? named : (int?)null;
-        MessageRow? message;
+        SendResult sent;
         try
         {
-            message = agentId is { } id
-                ? (await messages.SendToAgentAsync(userId, id, payload, session, MessageRules.CurrentTraceparent(), idempotencyKey: null, ct)).Message
-                : null;
+            sent = agentId is { } id ? await SendAsync(userId, id, payload, session, clientKey, body, ct) : SendResult.NoSuchAgent;
         }
         catch (QuotaExceededException quota)
         {
             await OpenAIErrors.WriteQuotaAsync(HttpContext, quota);
             return;
         }
-        if (message is null)
+
+        if (sent.Outcome == SendOutcome.KeyReused)
         {
-            await OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status404NotFound,
-                $"The model '{model}' does not exist or you do not have access to it.", "invalid_request_error", "model", "model_not_found");
+            await OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status422UnprocessableEntity,
+                $"This {IdempotencyHeader} was already used for a message to another model; use a new key for a new message.",
+                "invalid_request_error", IdempotencyHeader, "idempotency_key_reused");
             return;
         }
 
-        HttpContext.Response.Headers[SessionHeader] = session.ToString("D");
+        if (sent.Message is not { } message)
+        {
+            await OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status404NotFound,
+                $"The model '{model}' does not exist or you do not have access to it.", "invalid_request_error", "model",
+                "model_not_found");
+            return;
+        }
+
+        // A repeat answers for the first message, in its conversation.
+        HttpContext.Response.Headers[SessionHeader] = message.Session.ToString("D");
         var completionId = $"chatcmpl-{message.Id:N}";
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (request["stream"] is JsonValue stream && stream.GetValueKind() == JsonValueKind.True)
         {
-            var includeUsage = request["stream_options"]?["include_usage"] is JsonValue usage && usage.GetValueKind() == JsonValueKind.True;
+            var includeUsage = request["stream_options"]?["include_usage"] is JsonValue usage
+                && usage.GetValueKind() == JsonValueKind.True;
             await StreamAsync(message, completionId, created, model, includeUsage, ct);
             return;
         }
@@ -132,7 +165,7 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         message = await waiter.WaitUntilFinishedAsync(message, AnswerWait, ct);
         if (message.Status != MessageStatus.Done)
         {
-            await NotAnsweredAsync(message);
+            await NotAnsweredAsync(message, completionId, created, model, ct);
             return;
         }
 
@@ -146,7 +179,10 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             ["choices"] = new JsonArray(new JsonObject
             {
                 ["index"] = 0,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = DoorText.Of(message.Reply), ["refusal"] = null },
+                ["message"] = new JsonObject
+                {
+                    ["role"] = "assistant", ["content"] = DoorText.Of(message.Reply), ["refusal"] = null,
+                },
                 ["logprobs"] = null,
                 ["finish_reason"] = "stop",
             }),
@@ -156,7 +192,22 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         await Send.StringAsync(completion.ToJsonString(), contentType: "application/json", cancellation: ct);
     }
 
-    private async Task StreamAsync(MessageRow message, string completionId, long created, string model, bool includeUsage, CancellationToken ct)
+    /// <summary>
+    /// Stores the message under its idempotency key (see <see cref="MessageStore.IdempotencyKeyAsync"/>), or finds the one an
+    /// earlier attempt of this call stored.
+    /// </summary>
+    private async Task<SendResult> SendAsync(int userId, int agentId, string payload, Guid session, string? clientKey,
+        MemoryStream body, CancellationToken ct)
+    {
+        var headers = HttpContext.Request.Headers;
+        var call = RetryKeys.Of(Route, $"{userId}:{User.CredentialId()}", headers[SessionHeader].ToString(),
+            body.GetBuffer().AsSpan(0, (int)body.Length), headers[RetryKeys.RetryCountHeader], headers[RetryKeys.TimeoutHeader]);
+        var key = await messages.IdempotencyKeyAsync(userId, clientKey, call, ct);
+        return await messages.SendToAgentAsync(userId, agentId, payload, session, MessageRules.CurrentTraceparent(), key, ct);
+    }
+
+    private async Task StreamAsync(MessageRow message, string completionId, long created, string model, bool includeUsage,
+        CancellationToken ct)
     {
         await ServerSentEvents.StartAsync(HttpContext, ct);
         var response = HttpContext.Response;
@@ -231,13 +282,36 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         };
     }
 
-    private Task NotAnsweredAsync(MessageRow message) => MessageStatus.IsFinal(message.Status)
-        ? OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status502BadGateway,
-            $"The agent did not answer: message {message.Id:D} is {message.Status}" + (message.Error is { } e ? $" ({e})." : "."),
-            "server_error", code: "agent_" + message.Status)
-        : OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status504GatewayTimeout,
-            $"The agent has not answered within {AnswerWait.TotalSeconds:0} s; message {message.Id:D} is still {message.Status} " +
-            $"(GET /agents/{message.AgentId}/messages/{message.Id:D}).", "timeout", code: "agent_timeout");
+    /// <summary>
+    /// A message that ended unanswered is a 502 the client must not retry (a retry would find the same end); one still being
+    /// handled is a 202 naming it, never a 5xx: the message is stored and will be answered.
+    /// </summary>
+    private async Task NotAnsweredAsync(MessageRow message, string completionId, long created, string model, CancellationToken ct)
+    {
+        if (MessageStatus.IsFinal(message.Status))
+        {
+            HttpContext.Response.Headers["x-should-retry"] = "false";
+            await OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status502BadGateway,
+                $"The agent did not answer: message {message.Id:D} is {message.Status}" + (message.Error is { } e ? $" ({e})." : "."),
+                "server_error", code: "agent_" + message.Status);
+            return;
+        }
+
+        var href = $"/agents/{message.AgentId.ToString(CultureInfo.InvariantCulture)}/messages/{message.Id:D}";
+        HttpContext.Response.Headers.Location = href;
+        var pending = new JsonObject
+        {
+            ["id"] = completionId,
+            ["object"] = "chat.completion",
+            ["created"] = created,
+            ["model"] = model,
+            ["choices"] = new JsonArray(),
+            ["usage"] = null,
+            ["system_fingerprint"] = null,
+            ["message"] = new JsonObject { ["id"] = message.Id.ToString("D"), ["status"] = message.Status, ["href"] = href },
+        };
+        await Send.StringAsync(pending.ToJsonString(), StatusCodes.Status202Accepted, "application/json", ct);
+    }
 
     private Task BadRequestAsync(string message, string? param) =>
         OpenAIErrors.WriteAsync(HttpContext, StatusCodes.Status400BadRequest, message, "invalid_request_error", param);
@@ -252,14 +326,16 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
 
         for (var i = 0; i < list.Count; i++)
         {
-            if (list[i] is not JsonObject item || item["role"] is not JsonValue role || role.GetValueKind() != JsonValueKind.String)
+            if (list[i] is not JsonObject item || item["role"] is not JsonValue role
+                || role.GetValueKind() != JsonValueKind.String)
             {
                 return ($"messages[{i}] must be an object with a role.", $"messages[{i}]");
             }
 
             if (role.GetValue<string>() is not ("system" or "developer" or "user" or "assistant" or "tool" or "function"))
             {
-                return ($"messages[{i}].role '{role.GetValue<string>()}' is not one of system, developer, user, assistant, tool.", $"messages[{i}].role");
+                return ($"messages[{i}].role '{role.GetValue<string>()}' is not one of system, developer, user, assistant, tool.",
+                    $"messages[{i}].role");
             }
         }
 
@@ -268,7 +344,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             return ("Only n = 1 is supported: an agent gives one answer.", "n");
         }
 
-        if (request["stream"] is { } stream && stream.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+        if (request["stream"] is { } stream
+            && stream.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
         {
             return ("stream must be a boolean.", "stream");
         }
