@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Dapper;
 using AgentCloud.Shared.UAgents;
 using static AgentCloud.IntegrationTests.LlmAgentTests;
 
@@ -57,6 +58,32 @@ public sealed class TokenLimitTests(AgentCloudFixture fixture)
         using var bad = await user.Client.PutAsJsonAsync($"/agents/{agent["id"]}",
             new { config = new { behavior = "llm", token_limits = new { input_per_day = -1 } } });
         await bad.AssertProblemAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task TheOwnersDailyLimitOverAllTheirAgentsStopsARunOfAnyOfThem()
+    {
+        var user = await fixture.CreateUserAsync();
+        var script = fixture.Models.NewScript((_, _) => new TextReply("fine"));
+        var spender = await user.CreateAgentAsync("spender", new { behavior = "echo" });
+        var agent = await user.CreateAgentAsync("thinker", new { behavior = "llm", instructions = script.Marker });
+        // Another of the owner's agents spent the day's 500,000 output tokens (Quotas:OutputTokensPerDay).
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            await db.ExecuteAsync(
+                "INSERT INTO token_usage_daily (agent_id, user_id, day, outsider, output_tokens) "
+                + "VALUES (@agent, @user, (now() AT TIME ZONE 'utc')::date, false, 500000)",
+                new { agent = spender["id"]!.GetValue<int>(), user = user.Id });
+        }
+
+        var stopped = await SendAsync(user, agent, "think");
+
+        Assert.Equal("dead", stopped["status"]!.GetValue<string>());
+        Assert.Contains("output_tokens_per_day", stopped["error"]!.GetValue<string>());
+        Assert.Equal(0, script.Count);
+        var mine = (await GetJsonAsync(user, "/users/me/usage"))["output_tokens_per_day"]!;
+        Assert.Equal(500_000, mine["used"]!.GetValue<long>());
+        Assert.Equal(500_000, mine["limit"]!.GetValue<long>());
     }
 
     [Fact]

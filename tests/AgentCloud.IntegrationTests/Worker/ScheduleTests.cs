@@ -129,6 +129,30 @@ public sealed class ScheduleTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AScheduledMessageCountsAgainstTheOwnersDayAndADueTimeBeyondItSendsNothing()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync("thrifty", new { behavior = "echo" });
+        // One message of the day's 10,000 (Quotas:MessagesPerDay) is left.
+        await using (var db = await fixture.OpenDatabaseAsync())
+        {
+            await db.ExecuteAsync("INSERT INTO usage_daily (user_id, day, messages) VALUES (@id, (now() AT TIME ZONE 'utc')::date, @used)",
+                new { id = user.Id, used = 10_000 - 1 });
+        }
+
+        var schedule = await CreateAsync(user, agent, new { interval_seconds = 1, text = "tick" });
+        var refused = await Wait.ForAsync(async () => await GetAsync(user, agent, schedule) is { } now && now["last_error"] is JsonValue
+            ? now : null, seconds: 30);
+        await DeleteAsync(user, agent, schedule);
+
+        Assert.Contains("messages_per_day", refused["last_error"]!.GetValue<string>());
+        Assert.Single(await DueTimesAsync(agent));
+        using var logs = await user.Client.GetAsync($"/agents/{agent["id"]}/logs?level=warning");
+        Assert.Contains((await logs.ReadJsonAsync())["items"]!.AsArray(),
+            line => line!["message"]!.GetValue<string>().Contains("messages_per_day", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task BadSchedulesAre400AndAnotherUsersAgentIs404()
     {
         var user = await fixture.CreateUserAsync();
