@@ -137,6 +137,14 @@ CREATE FUNCTION public.sender_is_owner(sender text, owner integer) RETURNS boole
             OR EXISTS (SELECT 1 FROM agents WHERE address = sender AND user_id = owner)
     $$;
 
+CREATE FUNCTION public.sender_space(sender text, owner integer) RETURNS text
+    LANGUAGE sql STABLE
+    AS $$
+        SELECT CASE WHEN sender_is_owner(sender, owner) THEN ''
+                    ELSE COALESCE((SELECT 'user:' || user_id FROM agents WHERE address = sender AND user_id IS NOT NULL), sender)
+               END
+    $$;
+
 CREATE FUNCTION public.set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
@@ -179,7 +187,8 @@ CREATE TABLE public.agent_memory (
     key character varying(200) NOT NULL,
     value text NOT NULL,
     created_at timestamp without time zone DEFAULT (now() AT TIME ZONE 'utc'::text) NOT NULL,
-    updated_at timestamp without time zone DEFAULT (now() AT TIME ZONE 'utc'::text) NOT NULL
+    updated_at timestamp without time zone DEFAULT (now() AT TIME ZONE 'utc'::text) NOT NULL,
+    space character varying(200) DEFAULT ''::character varying NOT NULL
 );
 
 CREATE TABLE public.agent_schedules (
@@ -424,7 +433,7 @@ ALTER TABLE ONLY public.agent_logs
     ADD CONSTRAINT agent_logs_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.agent_memory
-    ADD CONSTRAINT agent_memory_pkey PRIMARY KEY (agent_id, key);
+    ADD CONSTRAINT agent_memory_pkey PRIMARY KEY (agent_id, space, key);
 
 ALTER TABLE ONLY public.agent_schedules
     ADD CONSTRAINT agent_schedules_pkey PRIMARY KEY (id);

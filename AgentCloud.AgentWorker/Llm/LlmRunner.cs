@@ -67,8 +67,14 @@ public sealed class LlmRunner(
         var message = context.Message;
         // No connection is held across the run: each read and each step's transaction takes one from the pool and gives it
         // back, so a run that awaits its model holds none.
-        var run = new RunState(message.Id, context.AgentId, message.Session,
-            [.. await store.ReadAsync(db => RunSteps.LoadAsync(db, message.Id, cancellationToken), cancellationToken)]);
+        var (steps, space) = await store.ReadAsync(async db => (await RunSteps.LoadAsync(db, message.Id, cancellationToken),
+            await SenderSpaces.OfAsync(db, context.AgentId, message.Sender, cancellationToken)), cancellationToken);
+        // A run sees the conversation and the memory of its sender's space: a stranger's run never the owner's (issue 31).
+        var run = new RunState(message.Id, context.AgentId, message.Session, [.. steps])
+        {
+            Space = space,
+            Memory = MemoryScope.For(space, config.OutsiderMemory),
+        };
         if (run.Steps.Count > 0)
         {
             logger.LogInformation("Continuing the run of message {MessageId} from its step {Steps} (attempt {Attempt})",
@@ -87,11 +93,11 @@ public sealed class LlmRunner(
         }
 
         var firstStep = run.Steps.Count > 0 ? DateTime.SpecifyKind(run.Steps[0].CreatedAt, DateTimeKind.Utc) : DateTime.UtcNow;
-        var earlier = await store.ReadAsync(db => RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, message.Seq,
-            MaxEarlierMessages, cancellationToken), cancellationToken);
+        var earlier = await store.ReadAsync(db => RunSteps.LoadConversationAsync(db, context.AgentId, message.Session, run.Space,
+            message.Seq, MaxEarlierMessages, cancellationToken), cancellationToken);
         var history = Trim([.. earlier.Select(e => RunSteps.Turns(e.Message, e.Steps, finishedOnly: true)).Where(t => t.Count > 0)],
             settings.HistoryBudgetChars);
-        var tools = await ToolsAsync(config, cancellationToken);
+        var tools = await ToolsAsync(config, run.Memory is not null, cancellationToken);
 
         while (true)
         {
@@ -266,8 +272,8 @@ public sealed class LlmRunner(
         var applied = await store.CommitStepsAsync<ToolApplied>(run, [new NewStep(StepKinds.ToolCall, data)], tool is null ? null
             : async (connection, transaction) =>
         {
-            var applied = await tool.ApplyAsync(new ToolInvocation(context, arguments, data, DateTime.UtcNow), connection, transaction,
-                cancellationToken);
+            var applied = await tool.ApplyAsync(new ToolInvocation(context, arguments, data, DateTime.UtcNow, run.Memory), connection,
+                transaction, cancellationToken);
             if (applied.Error is { } refused)
             {
                 data["error"] = refused;
@@ -302,7 +308,8 @@ public sealed class LlmRunner(
         }
         else if (builtIns.Find(name) is { } tool)
         {
-            outcome = await tool.ResultAsync(new ToolInvocation(context, arguments, data, callStep.CreatedAt), cancellationToken);
+            outcome = await tool.ResultAsync(new ToolInvocation(context, arguments, data, callStep.CreatedAt, run.Memory),
+                cancellationToken);
         }
         else
         {
@@ -340,10 +347,12 @@ public sealed class LlmRunner(
         await PublishStepsAsync(run, 1, cancellationToken);
     }
 
-    private async Task<IReadOnlyDictionary<string, AITool>> ToolsAsync(LlmAgentConfig config, CancellationToken cancellationToken)
+    private async Task<IReadOnlyDictionary<string, AITool>> ToolsAsync(LlmAgentConfig config, bool hasMemory,
+        CancellationToken cancellationToken)
     {
         var tools = new Dictionary<string, AITool>(StringComparer.Ordinal);
-        foreach (var name in config.Tools)
+        // A run with no memory (an outsider's, config.outsider_memory "none") is not offered the memory tools at all.
+        foreach (var name in config.Tools.Where(name => hasMemory || !BuiltInTools.Memory.Contains(name)))
         {
             if (BuiltInTools.All.Contains(name))
             {

@@ -79,6 +79,12 @@ public sealed class RunState(Guid messageId, int agentId, Guid session, List<Ste
     public Guid Session { get; } = session;
     public List<StepRow> Steps { get; } = steps;
 
+    /// <summary>Whose conversation and memory the run's message belongs to (<see cref="SenderSpaces"/>).</summary>
+    public string Space { get; init; } = "";
+
+    /// <summary>The memory the run may use (null: none).</summary>
+    public MemoryScope? Memory { get; init; }
+
     public int ModelCalls => Steps.Count(s => s.Kind == StepKinds.ModelCall);
     public int ToolCalls => Steps.Count(s => s.Kind == StepKinds.ToolCall);
     public long OutputTokens => Steps.Sum(s => (long)(s.OutputTokens ?? 0));

@@ -14,6 +14,9 @@ public static class BuiltInTools
     public const string Forget = "forget";
 
     public static readonly IReadOnlyList<string> All = [SendMessage, Remember, Recall, Forget];
+
+    /// <summary>The tools of the agent's memory, which <see cref="MemoryScope"/> scopes to the run's sender.</summary>
+    public static readonly IReadOnlyList<string> Memory = [Remember, Recall, Forget];
 }
 
 /// <summary>
@@ -37,14 +40,15 @@ public sealed class McpServerCatalog
 
 /// <summary>
 /// An llm agent's config: <c>{"behavior": "llm", "model", "instructions", "temperature", "max_output_tokens", "tools",
-/// "reply_timeout_seconds", "approve", "approval_timeout_seconds"}</c>.
+/// "reply_timeout_seconds", "approve", "approval_timeout_seconds", "outsider_memory"}</c>.
 /// </summary>
 /// <param name="ReplyTimeoutSeconds">How long a send_message waits for the reply (the worker's SendMessageReplyTimeout without it).</param>
 /// <param name="Approve">The tools a person approves before they run (<see cref="ApprovalPatterns"/>; docs/approvals.md).</param>
 /// <param name="ApprovalTimeoutSeconds">How long a call waits for its approval before it counts as denied.</param>
+/// <param name="OutsiderMemory">What of the agent's memory runs for others than its owner use (<see cref="MemoryScope"/>).</param>
 public sealed partial record LlmAgentConfig(string? Model, string? Instructions, float? Temperature, int? MaxOutputTokens,
     IReadOnlyList<string> Tools, int? ReplyTimeoutSeconds = null, IReadOnlyList<string>? Approve = null, int ApprovalTimeoutSeconds =
-        LlmAgentConfig.DefaultApprovalTimeoutSeconds)
+        LlmAgentConfig.DefaultApprovalTimeoutSeconds, string OutsiderMemory = MemoryScope.Default)
 {
     public const int MaxReplyTimeoutSeconds = 7 * 24 * 3600;
     public const int DefaultApprovalTimeoutSeconds = 24 * 3600;
@@ -67,7 +71,8 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
         config["reply_timeout_seconds"] is JsonValue r && r.TryGetValue<int>(out var seconds) ? seconds : null,
         config["approve"] is JsonArray approve ? [.. approve.Select(pattern => pattern!.GetValue<string>())] : [],
         config["approval_timeout_seconds"] is JsonValue a
-            && a.TryGetValue<int>(out var approvalSeconds) ? approvalSeconds : DefaultApprovalTimeoutSeconds);
+            && a.TryGetValue<int>(out var approvalSeconds) ? approvalSeconds : DefaultApprovalTimeoutSeconds,
+        MemoryScope.Read(config));
 
     public static IReadOnlyList<string> Validate(JsonObject config, ModelCatalog models, McpServerCatalog mcp)
     {
@@ -121,6 +126,7 @@ public sealed partial record LlmAgentConfig(string? Model, string? Instructions,
             problems.Add($"config.approval_timeout_seconds must be a whole number from 1 to {MaxApprovalTimeoutSeconds}.");
         }
 
+        problems.AddRange(MemoryScope.Problems(config));
         if (config["approve"] is { } approve)
         {
             if (approve is not JsonArray patterns || patterns.Count > MaxTools

@@ -91,13 +91,15 @@ public static class RunSteps
     }
 
     /// <summary>
-    /// The conversation's messages to the agent (not replies, not acknowledgements), oldest first, the newest
-    /// <paramref name="limit"/> of those before <paramref name="beforeSeq"/> (all with null), with their steps.
+    /// The conversation's messages to the agent (not replies, not acknowledgements) from senders of <paramref name="space"/>
+    /// (<see cref="SenderSpaces"/>: a conversation is its participants'), oldest first, the newest <paramref name="limit"/> of
+    /// those before <paramref name="beforeSeq"/> (all with null), with their steps.
     /// </summary>
     public static async Task<IReadOnlyList<(ConversationMessage Message, IReadOnlyList<StepRow> Steps)>> LoadConversationAsync(
-        NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq, int limit, CancellationToken cancellationToken)
+        NpgsqlConnection connection, int agentId, Guid session, string space, long? beforeSeq, int limit,
+        CancellationToken cancellationToken)
     {
-        var messages = await MessageTable.ConversationAsync<ConversationMessage>(connection, agentId, session, beforeSeq, limit,
+        var messages = await MessageTable.ConversationAsync<ConversationMessage>(connection, agentId, session, space, beforeSeq, limit,
             MessageModels.ChatAcknowledgement.Digest, cancellationToken);
         if (messages.Count == 0)
         {

@@ -23,20 +23,21 @@ public static partial class MessageTable
             """,
             new { agentId, sentId, sentSeq, target, session, ackDigest }, cancellationToken: cancellationToken));
 
-    /// <summary>A session's messages to the agent (no replies, no acknowledgements), oldest first, the newest <paramref name="limit"/>
-    /// before <paramref name="beforeSeq"/>.</summary>
-    public static async Task<IReadOnlyList<T>> ConversationAsync<T>(NpgsqlConnection connection, int agentId, Guid session, long? beforeSeq,
-        int limit, string ackDigest, CancellationToken cancellationToken) =>
+    /// <summary>A session's messages to the agent (no replies, no acknowledgements) from the senders of <paramref name="space"/>
+    /// (<see cref="SenderSpaces"/>), oldest first, the newest <paramref name="limit"/> before <paramref name="beforeSeq"/>.</summary>
+    public static async Task<IReadOnlyList<T>> ConversationAsync<T>(NpgsqlConnection connection, int agentId, Guid session, string space,
+        long? beforeSeq, int limit, string ackDigest, CancellationToken cancellationToken) =>
         [.. (await connection.QueryAsync<T>(new CommandDefinition(
             $"""
             SELECT id, seq, payload::text AS payload, schema_digest, reply::text AS reply, status
             FROM messages
             WHERE agent_id = @agentId AND {Inbound} AND session = @session AND in_reply_to IS NULL
               AND schema_digest IS DISTINCT FROM @ackDigest AND (@beforeSeq::bigint IS NULL OR seq < @beforeSeq)
+              AND {SenderSpaces.Of("sender", "@agentId")} = @space
             ORDER BY seq DESC
             LIMIT @limit
             """,
-            new { agentId, session, beforeSeq, limit, ackDigest }, cancellationToken: cancellationToken))).Reverse()];
+            new { agentId, session, space, beforeSeq, limit, ackDigest }, cancellationToken: cancellationToken))).Reverse()];
 
 
     /// <summary>One message of an agent (whose ownership the caller has checked), of either direction or only
@@ -114,8 +115,8 @@ public static partial class MessageTable
         return (rows.AsList(), total);
     }
 
-    /// <summary>An agent's conversations newest first (by their latest message), those whose latest seq is below
-    /// <paramref name="beforeSeq"/>.</summary>
+    /// <summary>An agent's conversations with its owner (<see cref="SenderSpaces.Owner"/>) newest first (by their latest message), those
+    /// whose latest seq is below <paramref name="beforeSeq"/>.</summary>
     public static async Task<IReadOnlyList<T>> ConversationsAsync<T>(NpgsqlConnection connection, int agentId, long? beforeSeq, int take,
         CancellationToken cancellationToken) =>
         (await connection.QueryAsync<T>(new CommandDefinition(
@@ -123,6 +124,7 @@ public static partial class MessageTable
             SELECT session, count(*)::int AS messages, min(created_at) AS startedat, max(created_at) AS lastmessageat, max(seq) AS lastseq
             FROM messages
             WHERE agent_id = @agentId AND {Inbound} AND in_reply_to IS NULL
+              AND {SenderSpaces.Of("sender", "@agentId")} = '{SenderSpaces.Owner}'
             GROUP BY session
             HAVING @beforeSeq::bigint IS NULL OR max(seq) < @beforeSeq
             ORDER BY max(seq) DESC

@@ -40,7 +40,9 @@ public interface IBuiltInTool
 
 /// <summary>One call of a tool: the run's message, the model's arguments, and the step's data (with what the effect stored).</summary>
 /// <param name="CalledAt">When its <c>tool_call</c> step was stored (now, before it is).</param>
-public sealed record ToolInvocation(BehaviorContext Context, JsonObject Arguments, JsonObject Data, DateTime CalledAt);
+/// <param name="Memory">The memory the run's sender may use (null: none), <see cref="MemoryScope.For"/>.</param>
+public sealed record ToolInvocation(BehaviorContext Context, JsonObject Arguments, JsonObject Data, DateTime CalledAt,
+    MemoryScope? Memory);
 
 /// <summary>What applying a call did: an error for the model, and what to do once the step has committed (wake-ups).</summary>
 public sealed record ToolApplied(string? Error = null, Action? AfterCommit = null)

@@ -36,10 +36,12 @@ public sealed class RunStore(NpgsqlDataSource dataSource, IOptions<QuotaOptions>
         return await MessageTable.ConversationsAsync<ConversationSummary>(connection, agentId, beforeSeq, take, cancellationToken);
     }
 
+    /// <summary>The owner's conversation in <paramref name="session"/> (what outsiders said there is theirs, not in it).</summary>
     public async Task<IReadOnlyList<ConversationTurn>> TurnsAsync(int agentId, Guid session, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var messages = await RunSteps.LoadConversationAsync(connection, agentId, session, null, 1000, cancellationToken);
+        var messages = await RunSteps.LoadConversationAsync(connection, agentId, session, SenderSpaces.Owner, null, 1000,
+            cancellationToken);
         return [.. messages.SelectMany(m => RunSteps.Turns(m.Message, m.Steps, finishedOnly: false))];
     }
 
@@ -64,12 +66,13 @@ public sealed class RunStore(NpgsqlDataSource dataSource, IOptions<QuotaOptions>
         return new AgentUsageResponse(total.ModelCalls, total.InputTokens, total.OutputTokens, today);
     }
 
+    /// <summary>The owner's memory of the agent (outsiders' spaces are theirs, <see cref="MemoryScope"/>).</summary>
     public async Task<IReadOnlyList<MemoryEntry>> MemoryAsync(int agentId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<MemoryEntry>(new CommandDefinition(
-            "SELECT key, value, updated_at AS updatedat FROM agent_memory WHERE agent_id = @agentId ORDER BY key",
-            new { agentId }, cancellationToken: cancellationToken))).AsList();
+            "SELECT key, value, updated_at AS updatedat FROM agent_memory WHERE agent_id = @agentId AND space = @space ORDER BY key",
+            new { agentId, space = SenderSpaces.Owner }, cancellationToken: cancellationToken))).AsList();
     }
 }
 

@@ -60,7 +60,8 @@ public sealed class BuiltInToolTests
     }
 
     private static ToolInvocation Call(string arguments) =>
-        new(new BehaviorContext(1, "agent1q", [], new MessageRow()), JsonNode.Parse(arguments)!.AsObject(), [], DateTime.UtcNow);
+        new(new BehaviorContext(1, "agent1q", [], new MessageRow()), JsonNode.Parse(arguments)!.AsObject(), [], DateTime.UtcNow,
+            MemoryScope.Owner);
 
     /// <summary>A tool with nothing but a name: the registry's rules are about names.</summary>
     private sealed class NamedTool(string name) : IBuiltInTool

@@ -94,6 +94,7 @@ public sealed class ResponseStore(NpgsqlDataSource dataSource)
         int agentId, Guid session, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await RunSteps.LoadConversationAsync(connection, agentId, session, null, MaxConversationMessages, cancellationToken);
+        return await RunSteps.LoadConversationAsync(connection, agentId, session, SenderSpaces.Owner, null, MaxConversationMessages,
+            cancellationToken);
     }
 }
