@@ -38,6 +38,7 @@ public sealed class SenderIsolationTests(AgentCloudFixture fixture)
         var peer = new UagentsPeer(fixture, $"sender-isolation-peer-{Guid.NewGuid()}");
         var session = Guid.NewGuid();
 
+        // Each text differs: the same fields signed within one second are one envelope, which is handled once.
         async Task<string> AskAsPeerAsync(string text)
         {
             using var response = await peer.SubmitAsync(peer.Compose(address, MessageModels.Message,
@@ -54,7 +55,7 @@ public sealed class SenderIsolationTests(AgentCloudFixture fixture)
         var before = script.Count;
         Assert.Equal("tool said: Nothing is remembered under 'color'.", await AskAsPeerAsync("what is my color"));
         Assert.Equal("tool said: Remembered 'color'.", await AskAsPeerAsync("remember hacked"));
-        Assert.Equal("tool said: hacked", await AskAsPeerAsync("what is my color"));
+        Assert.Equal("tool said: hacked", await AskAsPeerAsync("and what is my color now?"));
         var peerRequests = Requests(script)[before..];
 
         // The owner's value is untouched, in the API's view and in the owner's next run.
@@ -85,7 +86,7 @@ public sealed class SenderIsolationTests(AgentCloudFixture fixture)
             Assert.Equal(HttpStatusCode.OK, update.StatusCode);
         }
 
-        Assert.Equal("tool said: teal", await AskAsPeerAsync("what is my color"));
+        Assert.Equal("tool said: teal", await AskAsPeerAsync("what is my color, then?"));
     }
 
     [Fact]
