@@ -11,6 +11,9 @@ public static class DoorsExtensions
     /// <summary>The streaming doors and the standard ones (A2A, MCP, OpenAI-compatible chat), all over the same message store.</summary>
     public static WebApplicationBuilder AddDoors(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOptions<StreamOptions>().BindConfiguration(StreamOptions.SectionName).ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddSingleton<HeldStreams>();
         builder.Services.AddSingleton<MessageEventFeed>();
         builder.Services.AddSingleton<MessageEventStream>();
         builder.Services.AddSingleton<MessageCancellation>();

@@ -1,3 +1,4 @@
+using AgentCloud.Shared.Hosting;
 using Dapper;
 using Npgsql;
 
@@ -68,7 +69,7 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
     /// <summary>Up to <paramref name="take"/> lines written after line <paramref name="afterId"/>, oldest first.</summary>
     public async Task<IReadOnlyList<LogRow>> ReadAfterAsync(int agentId, int afterId, int take, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
             $"SELECT {StreamColumns} FROM agent_logs WHERE agent_id = @agentId AND id > @afterId AND timestamp IS NOT NULL ORDER BY id " +
             $"LIMIT @take",
@@ -83,7 +84,7 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlyList<LogRow>> ReadMissedAsync(int agentId, int afterId, int upToId, int[] seen, int take,
         CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(
             $"""
             SELECT {StreamColumns} FROM agent_logs
@@ -97,7 +98,7 @@ public sealed class LogStore(NpgsqlDataSource dataSource)
     /// <summary>The newest <paramref name="count"/> lines, oldest first, and the id to follow on from.</summary>
     public async Task<(IReadOnlyList<LogRow> Lines, int LastId)> ReadTailAsync(int agentId, int count, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         var lastId = await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
             "SELECT max(id) FROM agent_logs WHERE agent_id = @agentId", new { agentId }, cancellationToken: cancellationToken)) ?? 0;
         var rows = await connection.QueryAsync<LogRow>(new CommandDefinition(

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using AgentCloud.AppHost.Postgres;
 using Dapper;
 
 namespace AgentCloud.IntegrationTests;
@@ -247,6 +248,77 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
         await cancel.AssertProblemAsync(HttpStatusCode.NotFound);
         using var stream = await stranger.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages?stream=true", new { text = "theirs" });
         await stream.AssertProblemAsync(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task AUsersHeldStreamsAreBoundedAndWaitWithoutADatabaseConnection()
+    {
+        // More streams held at once than the API's pool has connections, each user at its limit: if a waiting stream held a
+        // pooled connection, the pool would run dry. Past a user's limit a stream is a 429 on every door and stores nothing,
+        // and the held ones still get their end.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        await using var db = await fixture.OpenDatabaseAsync();
+        var pool = new ConnectionBudget(await db.ExecuteScalarAsync<int>("SELECT current_setting('max_connections')::int")).ApiPool;
+        var held = new List<EventStreamReader>();
+        var users = new List<(TestUser User, JsonObject Agent)>();
+        try
+        {
+            while (held.Count <= pool)
+            {
+                var user = await fixture.CreateUserAsync();
+                var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+                await fixture.HoldHeadOfLineAsync(agent);
+                users.Add((user, agent));
+                using var sent = await user.Client.PostAsJsonAsync($"/agents/{agent["id"]}/messages", new { text = "waits" },
+                    timeout.Token);
+                var path = $"/agents/{agent["id"]}/messages/{(await sent.ReadJsonAsync())["id"]}/events";
+                for (var i = 0; i < AgentCloudFixture.StreamsPerUser; i++)
+                {
+                    var stream = await EventStreamReader.OpenAsync(StreamClient(user), new HttpRequestMessage(HttpMethod.Get, path),
+                        timeout.Token);
+                    held.Add(stream);
+                    Assert.Equal("accepted", (await stream.NextAsync(timeout.Token))!.Type);
+                }
+            }
+
+            var (owner, mine) = users[0];
+            // A dry pool would make this wait out PoolQueue.Patience and answer 503.
+            using var listed = await owner.Client.GetAsync($"/agents/{mine["id"]}/messages", timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+
+            using var logs = await StreamClient(owner).GetAsync($"/agents/{mine["id"]}/logs/stream",
+                HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            Assert.Equal("event_streams_per_user",
+                (await logs.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
+            Assert.NotNull(logs.Headers.RetryAfter);
+            using var posted = await StreamClient(owner).PostAsJsonAsync($"/agents/{mine["id"]}/messages?stream=true",
+                new { text = "refused" }, timeout.Token);
+            await posted.AssertProblemAsync(HttpStatusCode.TooManyRequests);
+            using var chat = await owner.Client.PostAsJsonAsync("/v1/chat/completions", new
+            {
+                model = $"agent-{mine["id"]}", stream = true, messages = new[] { new { role = "user", content = "refused" } },
+            }, timeout.Token);
+            Assert.Equal(HttpStatusCode.TooManyRequests, chat.StatusCode);
+            Assert.Equal("event_streams_per_user", (await chat.ReadJsonAsync())["error"]!["code"]!.GetValue<string>());
+            Assert.Equal(2, await db.ExecuteScalarAsync<int>("SELECT count(*) FROM messages WHERE agent_id = @id",
+                new { id = mine["id"]!.GetValue<int>() }));
+
+            await db.ExecuteAsync("DELETE FROM messages WHERE payload = '\"held\"' AND agent_id = ANY(@ids)",
+                new { ids = users.Select(u => u.Agent["id"]!.GetValue<int>()).ToArray() });
+            foreach (var stream in held)
+            {
+                Assert.Equal("done", (await stream.ReadToEndAsync(timeout.Token))[^1].Type);
+            }
+        }
+        finally
+        {
+            held.ForEach(stream => stream.Dispose());
+        }
+
+        // The ended streams gave their slots back.
+        using var again = await StreamClient(users[0].User).GetAsync($"/agents/{users[0].Agent["id"]}/logs/stream",
+            HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
     }
 
     private HttpClient StreamClient(TestUser user, TimeSpan? timeout = null)

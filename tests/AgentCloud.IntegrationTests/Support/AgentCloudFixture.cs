@@ -34,6 +34,9 @@ public sealed class AgentCloudFixture : IAsyncLifetime
     /// <summary>Model calls one llm run may make here.</summary>
     public const int LlmMaxModelCalls = 4;
 
+    /// <summary>Event streams one user may hold open here, low enough for a test to pass it.</summary>
+    public const int StreamsPerUser = 6;
+
     /// <summary>How long one model call may take here before its attempt fails.</summary>
     public static readonly TimeSpan LlmModelCallTimeout = TimeSpan.FromSeconds(20);
     public static readonly TimeSpan OutboxAttemptTimeout = TimeSpan.FromSeconds(2);
@@ -115,6 +118,7 @@ public sealed class AgentCloudFixture : IAsyncLifetime
                 .WithEnvironment("AgentWorker__Llm__MaxOutputTokens", "5000")
                 .WithEnvironment("AgentWorker__Llm__ProviderRetries", "1")
                 .WithEnvironment("AgentWorker__Llm__ModelCallTimeout", LlmModelCallTimeout.ToString())
+                .WithEnvironment("Streams__MaxPerUser", StreamsPerUser.ToString())
                 // Schedules a test can watch fire several times within seconds.
                 .WithEnvironment("Quotas__ScheduleMinInterval", "00:00:01");
         }

@@ -15,7 +15,8 @@ namespace AgentCloud.Api.Features.A2A.JsonRpc;
 /// answer), or a streaming method (server-sent events of JSON-RPC responses). Every failure is a
 /// JSON-RPC error in a 200 answer, never a 500; only an agent the caller may not talk to is an HTTP 404.
 /// </summary>
-public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogger<Endpoint> logger) : EndpointWithoutRequest
+public sealed class Endpoint(A2AService a2a, Conversations conversations, HeldStreams streams, ILogger<Endpoint> logger)
+    : EndpointWithoutRequest
 {
     public override void Configure()
     {
@@ -140,23 +141,29 @@ public sealed class Endpoint(A2AService a2a, Conversations conversations, ILogge
     private async Task StreamAsync(int agentId, JsonNode? id, string method, JsonObject parameters, bool legacy, CancellationToken ct)
     {
         A2AService.Sent message;
+        HeldStreams.Slot? slot = null;
         try
         {
             RequireScope(method);
             A2AVersions.Check(HttpContext.Request.Headers[A2AVersions.Header], ProtocolBindings.JsonRpc);
+            // Held before the message is stored: a refused stream (a quota error) stores nothing.
+            slot = streams.Hold(User.UserId());
             message = await a2a.StartStreamAsync(User, agentId, method, parameters, ct);
         }
         catch (JsonRpcException error)
         {
+            slot?.Dispose();
             await WriteJsonAsync(JsonRpcMessages.Error(id, error.Code, error.Message, error.Details), ct);
             return;
         }
         catch (QuotaExceededException quota)
         {
+            slot?.Dispose();
             await WriteJsonAsync(QuotaError(id, quota), ct);
             return;
         }
 
+        using var held = slot;
         await ServerSentEvents.StartAsync(HttpContext, ct);
         try
         {

@@ -54,7 +54,8 @@ public abstract class RestEndpoint(A2AService a2a, Conversations conversations) 
             s.Responses[403] = "The API key lacks the method's scope, or a standing quota is reached " +
                 "(PERMISSION_DENIED, RESOURCE_EXHAUSTED).";
             s.Responses[404] = "No such agent of the caller, or no such task (NOT_FOUND).";
-            s.Responses[429] = "A quota is reached: see Retry-After (RESOURCE_EXHAUSTED).";
+            s.Responses[429] = "A quota is reached, or (streams) the caller holds as many event streams as it may: see Retry-After " +
+                "(RESOURCE_EXHAUSTED).";
         });
     }
 
@@ -125,6 +126,8 @@ public abstract class RestEndpoint(A2AService a2a, Conversations conversations) 
     /// <summary>SendStreamingMessage and SubscribeToTask: checks answer plain errors, then the events as SSE of StreamResponses.</summary>
     protected async Task StreamAsync(RestCall call, JsonObject parameters, CancellationToken ct)
     {
+        // Held before the message is stored: a refused stream (429 RESOURCE_EXHAUSTED) stores nothing.
+        using var slot = Resolve<HeldStreams>().Hold(call.UserId);
         var message = await A2A.StartStreamAsync(User, call.Agent.Id, Method, parameters, ct);
         await ServerSentEvents.StartAsync(HttpContext, ct);
         try

@@ -4,7 +4,7 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Logs.Stream;
 
-public sealed class Endpoint(LogFollower follower) : Endpoint<Request>
+public sealed class Endpoint(LogFollower follower, HeldStreams streams) : Endpoint<Request>
 {
     /// <summary>How soon a revoked credential's stream ends.</summary>
     private static readonly TimeSpan RecheckInterval = TimeSpan.FromSeconds(3);
@@ -27,11 +27,14 @@ public sealed class Endpoint(LogFollower follower) : Endpoint<Request>
                 "token's (or key's) expiry, and within seconds of a logout, a password change or the key's deletion.";
             s.Responses[200] = "The event stream.";
             s.Responses[404] = "No such agent, or not the caller's.";
+            s.Responses[429] = "The caller (or the API) holds as many event streams as it may (quota event_streams_per_user): " +
+                "see Retry-After.";
         });
     }
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
+        using var slot = streams.Hold(User.UserId());
         var response = HttpContext.Response;
         await ServerSentEvents.StartAsync(HttpContext, ct);
 

@@ -3,7 +3,7 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Events;
 
-public sealed class Endpoint(MessageStore messages, MessageEventStream stream) : Endpoint<Get.Request>
+public sealed class Endpoint(MessageStore messages, MessageEventStream stream, HeldStreams streams) : Endpoint<Get.Request>
 {
     public override void Configure()
     {
@@ -19,6 +19,8 @@ public sealed class Endpoint(MessageStore messages, MessageEventStream stream) :
                 "comment comes every 15 seconds; the stream also ends when the caller's token expires.";
             s.Responses[200] = "The event stream.";
             s.Responses[404] = "No such agent or message, or not the caller's.";
+            s.Responses[429] = "The caller (or the API) holds as many event streams as it may (quota event_streams_per_user): " +
+                "see Retry-After.";
         });
     }
 
@@ -31,6 +33,7 @@ public sealed class Endpoint(MessageStore messages, MessageEventStream stream) :
             return;
         }
 
+        using var slot = streams.Hold(User.UserId());
         await stream.WriteAsync(HttpContext, message, ServerSentEvents.LastEventId(HttpContext.Request), ct);
     }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using AgentCloud.Shared.Hosting;
 using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
 using Npgsql;
@@ -118,7 +119,8 @@ public sealed class MessageEventFeed(NpgsqlDataSource dataSource, MessageStore m
 
     private async Task<IReadOnlyList<RunEventRow>> ReadEventsAsync(Guid messageId, long afterSeq, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        // Queued for the pool: many streams woken at once (a reconnect of the hub wakes them all) read in turn, not fail.
+        await using var connection = await dataSource.OpenQueuedConnectionAsync(cancellationToken);
         return await RunEvents.ReadAfterAsync(connection, messageId, afterSeq, BatchSize, cancellationToken);
     }
 }

@@ -6,8 +6,8 @@ using FastEndpoints;
 
 namespace AgentCloud.Api.Features.Messages.Post;
 
-public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events.MessageEventStream stream) : Endpoint<Request,
-    MessageResponse>
+public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events.MessageEventStream stream, Events.HeldStreams streams)
+    : Endpoint<Request, MessageResponse>
 {
     public override void Configure()
     {
@@ -30,7 +30,8 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events
             s.Responses[404] = "No such agent, or not the caller's.";
             s.Responses[413] = "The payload or the whole body is too large.";
             s.Responses[422] = "The idempotency key was already used for a message to another agent.";
-            s.Responses[429] = "A quota (messages_per_day, queued_messages_per_agent) is reached: see Retry-After.";
+            s.Responses[429] = "A quota (messages_per_day, queued_messages_per_agent) is reached, or (streaming) the caller holds as " +
+                "many event streams as it may: see Retry-After. Nothing is stored.";
             s.ExampleRequest = new Request { Payload = OpenApiExamples.Json("""{"hello": "world"}""") };
             s.ResponseExamples[200] = OpenApiExamples.Message("done");
             s.ResponseExamples[202] = OpenApiExamples.Message("queued");
@@ -45,6 +46,9 @@ public sealed class Endpoint(MessageStore messages, MessageWaiter waiter, Events
             await Send.ResultAsync(MessageRules.PayloadTooLarge());
             return;
         }
+
+        // A stream's slot is taken before the message is stored: a refused stream (429) stores nothing.
+        using var slot = request.WantsStream(HttpContext.Request) ? streams.Hold(User.UserId()) : null;
 
         var session = MessageRules.ParseSession(request.Session) ?? Guid.NewGuid();
         var sent = await messages.SendToAgentAsync(User.UserId(), request.AgentId, payload, session,

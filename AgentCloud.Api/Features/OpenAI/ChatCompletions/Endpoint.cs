@@ -23,8 +23,8 @@ namespace AgentCloud.Api.Features.OpenAI.ChatCompletions;
 /// client's Idempotency-Key, else one derived per attempt, see <see cref="RetryKeys"/>), a retry finds
 /// the stored message and waits on it, and a wait past <see cref="AnswerWait"/> is a 202 naming it.
 /// </summary>
-public sealed class Endpoint(Conversations conversations, MessageStore messages, MessageWaiter waiter, MessageEventFeed feed)
-    : EndpointWithoutRequest
+public sealed class Endpoint(Conversations conversations, MessageStore messages, MessageWaiter waiter, MessageEventFeed feed,
+    HeldStreams streams) : EndpointWithoutRequest
 {
     public static readonly TimeSpan AnswerWait = TimeSpan.FromSeconds(30);
     private const string Route = "/v1/chat/completions";
@@ -51,7 +51,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             s.Responses[404] = "No such model (agent) of the caller.";
             s.Responses[403] = "The API key lacks messages:send, or a standing quota is reached (OpenAI-style error).";
             s.Responses[422] = "The Idempotency-Key was already used for a message to another agent (OpenAI-style error).";
-            s.Responses[429] = "A quota is reached: see Retry-After (OpenAI-style insufficient_quota error).";
+            s.Responses[429] = "A quota is reached (insufficient_quota), or (stream: true) the caller holds as many event streams as " +
+                "it may (event_streams_per_user): see Retry-After. OpenAI-style error; nothing is stored.";
             s.Responses[502] = "The message ended without an answer (dead or cancelled); OpenAI-style error naming it, with " +
                 "x-should-retry: false.";
         });
@@ -121,6 +122,21 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             return;
         }
 
+        // A stream's slot is taken before the message is stored: a refused stream stores nothing.
+        var streamed = request["stream"] is JsonValue stream && stream.GetValueKind() == JsonValueKind.True;
+        HeldStreams.Slot? slot;
+        try
+        {
+            slot = streamed ? streams.Hold(userId) : null;
+        }
+        catch (QuotaExceededException quota)
+        {
+            await OpenAIErrors.WriteQuotaAsync(HttpContext, quota);
+            return;
+        }
+
+        using var held = slot;
+
         // A key limited to some agents finds no other model, as the API finds no other agent.
         var agentId = OpenAIErrors.AgentId(model) is { } named && User.MayUseAgent(named) ? named : (int?)null;
         SendResult sent;
@@ -154,7 +170,7 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         HttpContext.Response.Headers[SessionHeader] = message.Session.ToString("D");
         var completionId = $"chatcmpl-{message.Id:N}";
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (request["stream"] is JsonValue stream && stream.GetValueKind() == JsonValueKind.True)
+        if (streamed)
         {
             var includeUsage = request["stream_options"]?["include_usage"] is JsonValue usage
                 && usage.GetValueKind() == JsonValueKind.True;

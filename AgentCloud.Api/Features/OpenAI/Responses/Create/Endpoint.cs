@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
 using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Messages.Events;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Quotas;
 using FastEndpoints;
@@ -15,7 +16,7 @@ namespace AgentCloud.Api.Features.OpenAI.Responses.Create;
 /// again. A response is the message: its id is the message id.
 /// </summary>
 public sealed class Endpoint(Conversations conversations, MessageStore messages, MessageWaiter waiter, ResponseStore store,
-    ResponseEventStream events) : EndpointWithoutRequest
+    ResponseEventStream events, HeldStreams streams) : EndpointWithoutRequest
 {
     public static readonly TimeSpan AnswerWait = TimeSpan.FromSeconds(30);
 
@@ -43,7 +44,8 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
             s.Responses[401] = "No valid bearer token (OpenAI-style error).";
             s.Responses[403] = "The API key lacks messages:send, or a standing quota is reached (OpenAI-style error).";
             s.Responses[404] = "No such model (agent), previous response or conversation of the caller (OpenAI-style error).";
-            s.Responses[429] = "A quota is reached: see Retry-After (OpenAI-style insufficient_quota error).";
+            s.Responses[429] = "A quota is reached (insufficient_quota), or (stream: true) the caller holds as many event streams as " +
+                "it may (event_streams_per_user): see Retry-After. OpenAI-style error; nothing is stored.";
         });
     }
 
@@ -125,6 +127,20 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
         {
             session = Guid.NewGuid();
         }
+
+        // A stream's slot is taken before the message is stored: a refused stream stores nothing.
+        HeldStreams.Slot? slot;
+        try
+        {
+            slot = IsTrue(request["stream"]) ? streams.Hold(userId) : null;
+        }
+        catch (QuotaExceededException quota)
+        {
+            await OpenAIErrors.WriteQuotaAsync(HttpContext, quota);
+            return;
+        }
+
+        using var held = slot;
 
         SendResult sent;
         try

@@ -1,12 +1,14 @@
 using System.Globalization;
+using AgentCloud.Api.Features.Messages.Events;
 using AgentCloud.Api.Infrastructure;
+using AgentCloud.Shared.Quotas;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.OpenAI.Responses.Get;
 
 /// <summary>A response (a message of one of the caller's agents) as it stands; <c>?stream=true</c> replays its events and follows
 /// it.</summary>
-public sealed class Endpoint(ResponseStore store, ResponseEventStream events) : EndpointWithoutRequest
+public sealed class Endpoint(ResponseStore store, ResponseEventStream events, HeldStreams streams) : EndpointWithoutRequest
 {
     public override void Configure()
     {
@@ -22,6 +24,8 @@ public sealed class Endpoint(ResponseStore store, ResponseEventStream events) : 
             s.Responses[401] = "No valid bearer token (OpenAI-style error).";
             s.Responses[403] = "The API key lacks agents:read (OpenAI-style error).";
             s.Responses[404] = "No such response of the caller (OpenAI-style error).";
+            s.Responses[429] = "stream=true while the caller holds as many event streams as it may: see Retry-After (OpenAI-style " +
+                "insufficient_quota error, code event_streams_per_user).";
         });
     }
 
@@ -54,6 +58,19 @@ public sealed class Endpoint(ResponseStore store, ResponseEventStream events) : 
         var response = await ResponsesDoor.ResponseAsync(store, userId, message, ct);
         if (Query<string?>("stream", isRequired: false) is "true")
         {
+            HeldStreams.Slot slot;
+            try
+            {
+                slot = streams.Hold(userId);
+            }
+            catch (QuotaExceededException quota)
+            {
+                await OpenAIErrors.WriteQuotaAsync(HttpContext, quota);
+                return;
+            }
+
+            using var held = slot;
+
             var echo = new ResponseEcho(response["model"]!.GetValue<string>(), null, response["conversation"]?["id"]?.GetValue<string>(),
                 false, null);
             await events.WriteAsync(HttpContext, message, echo, startingAfter, ct);
