@@ -14,7 +14,7 @@ namespace AgentCloud.IntegrationTests;
 [Collection(AgentCloudCollection.Name)]
 public sealed class ApprovalTests(AgentCloudFixture fixture)
 {
-    /// <summary>"ask ADDRESS: TEXT": the model sends TEXT to ADDRESS, then answers "ADDRESS said: RESULT" (the tool's result or
+    /// <summary>"ask ADDRESS: TEXT": the model sends TEXT to ADDRESS, then answers "ADDRESS said: RESULT" (the last tool's result or
     /// error).</summary>
     private ScriptedModelServer.Script Script() => fixture.Models.NewScript((_, body) =>
     {
@@ -26,9 +26,10 @@ public sealed class ApprovalTests(AgentCloudFixture fixture)
             return new TextReply($"{target} said: {LastToolResult(body)}");
         }
 
+        // "ask ADDRESS: A & B" calls send_message twice in one turn.
         return target.Length > 0
-            ? new ToolCallsReply(("call_1", "send_message", new JsonObject { ["target"] = target,
-                ["text"] = text[(text.IndexOf(':') + 2)..] }.ToJsonString()))
+            ? new ToolCallsReply([.. text[(text.IndexOf(':') + 2)..].Split(" & ").Select((part, i) => ($"call_{i + 1}", "send_message",
+                new JsonObject { ["target"] = target, ["text"] = part }.ToJsonString()))])
             : new TextReply($"answer to: {text}");
     });
 
@@ -305,6 +306,20 @@ public sealed class ApprovalTests(AgentCloudFixture fixture)
         var over = await A2AAsync(user, asker, $$"""{"messageId":"{{Guid.NewGuid()}}","role":"ROLE_USER","taskId":"{{id}}","parts":[{"text":"approve"}]}""");
         Assert.NotNull(over["error"]);
         Assert.Single(await InboundAsync(user, echo));
+
+        // Two calls of one turn: the task requires input for each in turn, and completes once both are answered.
+        var both = (await A2AAsync(user, asker, $$"""{"messageId":"{{Guid.NewGuid()}}","role":"ROLE_USER","parts":[{"text":"{{Ask(echo, "one & two")}}"}]}"""))["result"]!["task"]!;
+        Assert.Equal("TASK_STATE_INPUT_REQUIRED", both["status"]!["state"]!.GetValue<string>());
+        var pair = both["id"]!.GetValue<string>();
+        Assert.Equal(2, (await GetJsonAsync(user, $"/agents/{asker["id"]}/approvals"))["items"]!.AsArray().Count);
+        var next = await A2AAsync(user, asker, $$"""{"messageId":"{{Guid.NewGuid()}}","role":"ROLE_USER","taskId":"{{pair}}","parts":[{"text":"approve"}]}""");
+        Assert.Equal("TASK_STATE_INPUT_REQUIRED", next["result"]!["task"]!["status"]!["state"]!.GetValue<string>());
+        Assert.Single((await GetJsonAsync(user, $"/agents/{asker["id"]}/approvals"))["items"]!.AsArray());
+        var last = await A2AAsync(user, asker, $$"""{"messageId":"{{Guid.NewGuid()}}","role":"ROLE_USER","taskId":"{{pair}}","parts":[{"text":"deny: one is enough"}]}""");
+        Assert.Equal("TASK_STATE_COMPLETED", last["result"]!["task"]!["status"]!["state"]!.GetValue<string>());
+        Assert.Equal($"{echo["address"]} said: A person denied this call: one is enough",
+            (await GetJsonAsync(user, $"/agents/{asker["id"]}/messages/{pair}"))["reply"]!.GetValue<string>());
+        Assert.Equal(["one", "over the wire"], (await InboundAsync(user, echo)).Select(m => m!["payload"]!.GetValue<string>()).Order());
     }
 
     [Fact]

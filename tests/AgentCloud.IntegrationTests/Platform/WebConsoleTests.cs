@@ -351,6 +351,39 @@ public sealed class WebConsoleTests(AgentCloudFixture fixture)
     }
 
     [Fact]
+    public async Task AScheduleIsAddedOnTheAgentsPageShowsWhatItSentAndIsDeleted()
+    {
+        var user = await fixture.CreateUserAsync();
+        var agent = await user.CreateAgentAsync(config: new { behavior = "echo" });
+        await using var browser = await ConsoleBrowser.OpenAsync(fixture);
+        var page = browser.Page;
+
+        await browser.LogInAsync(user, $"agents/{agent["id"]}/edit");
+        await browser.WaitUntilInteractiveAsync("section.schedules");
+        // A cron expression the API refuses shows its field error and adds nothing.
+        await page.Locator("#schedule-cron").FillAsync("61 * * * *");
+        await page.Locator("#schedule-text").FillAsync("tick");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add schedule" }).ClickAsync();
+        await Expect(page.Locator("section.schedules .form-error")).ToContainTextAsync("The schedule was not added");
+        await page.Locator("#schedule-kind").SelectOptionAsync("interval");
+        await page.Locator("#schedule-interval").FillAsync("1");
+        await page.Locator("#schedule-text").FillAsync("tick");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Add schedule" }).ClickAsync();
+        var row = page.Locator("tr[data-schedule]");
+        await Expect(row).ToContainTextAsync("every 1 s");
+        await Expect(row).ToContainTextAsync("tick");
+
+        await Wait.ForAsync(async () => (await LlmAgentTests.GetJsonAsync(user, $"/agents/{agent["id"]}/schedules"))["schedules"]!
+            .AsArray().Single()!["fired"]!.GetValue<int>() >= 1 ? "" : null);
+        await page.ReloadAsync();
+        await browser.WaitUntilInteractiveAsync("section.schedules");
+        await Expect(row.Locator("td").Nth(2)).Not.ToHaveTextAsync("0");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete schedule every 1 s" }).ClickAsync();
+        await Expect(row).ToHaveCountAsync(0);
+        Assert.Empty((await LlmAgentTests.GetJsonAsync(user, $"/agents/{agent["id"]}/schedules"))["schedules"]!.AsArray());
+    }
+
+    [Fact]
     public async Task AToolCallThatNeedsApprovalIsApprovedOnTheChatAndDeniedFromTheApprovalsPage()
     {
         var script = fixture.Models.NewScript((_, body) => body["messages"]!.AsArray()[^1]!["role"]!.GetValue<string>() == "tool"
