@@ -17,6 +17,9 @@ public static class RunEvents
     /// Appends an event as the message's next seq (the caller then wakes its streams). One batch, so one implicit
     /// transaction: the advisory lock (per message) makes the max+1 safe when a run that moved to another
     /// worker appends while the old one still does, and a reader never sees seq n+1 before n.
+    /// Locks are taken in one order, the message's row before the advisory lock: the insert's foreign key takes the row
+    /// (FOR KEY SHARE) anyway, and taken after the advisory lock it deadlocked an approval's decision (no row lock yet) with
+    /// the worker that held the row (its fence, FOR UPDATE) and then appended.
     /// </summary>
     public static async Task<int> AppendAsync(NpgsqlConnection connection, Guid messageId, string type, string dataJson,
         CancellationToken cancellationToken)
@@ -25,6 +28,7 @@ public static class RunEvents
         {
             BatchCommands =
             {
+                Command("SELECT 1 FROM messages WHERE id = $1 FOR KEY SHARE", messageId),
                 Command("SELECT pg_advisory_xact_lock(hashtextextended($1::text, 60))", messageId),
                 Command(
                     """
@@ -35,6 +39,7 @@ public static class RunEvents
             },
         };
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.NextResultAsync(cancellationToken);
         await reader.NextResultAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         return reader.GetInt32(0);

@@ -32,7 +32,8 @@ public sealed class ApprovalStore(NpgsqlDataSource dataSource, Wakeups wakeups)
         JsonObject? arguments, string? reason, ApprovalDecider by, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (outcome, row, seq) = await DecideOnceAsync(connection, agentId, id, approve, arguments, reason, by, cancellationToken);
+        var (outcome, row, seq) = await ToolApprovals.DecideAsync(connection, agentId, id, approve, arguments, reason, by,
+            cancellationToken);
         if (outcome == DecideOutcome.Decided)
         {
             wakeups.Post(RunEvents.Channel, row!.MessageId.ToString("D"));
@@ -40,25 +41,6 @@ public sealed class ApprovalStore(NpgsqlDataSource dataSource, Wakeups wakeups)
         }
 
         return (outcome, row, outcome == DecideOutcome.Decided ? seq : null);
-    }
-
-    /// <summary>
-    /// The decision's transaction, run again when PostgreSQL chose it as a deadlock's victim (40P01: it can meet a worker that
-    /// is resuming the same run). It rolled back whole, and it decides only a pending approval, so running it again is safe.
-    /// </summary>
-    private static async Task<(DecideOutcome Outcome, ApprovalRow? Row, long DecidedEvent)> DecideOnceAsync(NpgsqlConnection connection,
-        int agentId, Guid id, bool approve, JsonObject? arguments, string? reason, ApprovalDecider by, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await ToolApprovals.DecideAsync(connection, agentId, id, approve, arguments, reason, by, cancellationToken);
-            }
-            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.DeadlockDetected && attempt < 3)
-            {
-            }
-        }
     }
 }
 
