@@ -21,6 +21,7 @@ public static class DoorsExtensions
         builder.Services.AddSingleton<A2AService>();
         builder.Services.AddSingleton<ResponseStore>();
         builder.Services.AddSingleton<ResponseEventStream>();
+        builder.Services.AddSingleton<AgUi.AgUiEventStream>();
         builder.Services.AddHttpContextAccessor();
         // Stateless: any API replica answers any request, and no session outlives its request. The SDK then
         // serves both revisions on one endpoint, per request: 2025-11-25 and older through `initialize` (no

@@ -100,4 +100,5 @@ public static class ApprovalDoors
 {
     public const string Rest = "rest";
     public const string A2A = "a2a";
+    public const string AgUi = "ag-ui";
 }
