@@ -129,6 +129,13 @@ public static class ToolApprovals
             $"{Select} WHERE t.id = @id AND t.agent_id = @agentId", new { id, agentId }, transaction,
                 cancellationToken: cancellationToken));
 
+    /// <summary>The approvals of one run, in the order they were asked (a model turn's calls together).</summary>
+    public static async Task<IReadOnlyList<ApprovalRow>> OfMessageAsync(NpgsqlConnection connection, int agentId, Guid messageId,
+        CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<ApprovalRow>(new CommandDefinition(
+            $"{Select} WHERE t.agent_id = @agentId AND t.message_id = @messageId ORDER BY t.requested_at, t.call_id",
+            new { agentId, messageId }, cancellationToken: cancellationToken))).AsList();
+
     /// <summary>
     /// Marks a pending approval expired once its expiry passed (by the database's clock, as decisions are refused by it), and
     /// returns it as it now stands: expired, decided at the last moment, or still pending (the run's clock ran ahead).

@@ -30,17 +30,19 @@ public static class AgUiEventTypes
 
 /// <summary>
 /// One AG-UI run over one message: the thread and run ids the client chose, the message, the run event after which the stream
-/// starts (a resumed run's decision, else from the start) and the call whose approval this run answered (the client was shown
-/// that call before the interrupt, so it is not started again).
+/// starts (a resumed run's last decision, else from the start) and the approvals decided before it (the client was shown their
+/// calls with the interrupt, so they are not started again).
 /// </summary>
-public sealed record AgUiRun(string ThreadId, string RunId, MessageRow Message, long? AfterEvent = null, string? AnsweredCallId = null);
+public sealed record AgUiRun(string ThreadId, string RunId, MessageRow Message, long? AfterEvent = null,
+    IReadOnlyCollection<string>? DecidedApprovals = null);
 
 /// <summary>
 /// A message's feed as AG-UI events: RUN_STARTED, then what the run produces (text as TEXT_MESSAGE_START / _CONTENT / _END, each
 /// tool the agent called as TOOL_CALL_START / _ARGS / _END and its TOOL_CALL_RESULT, each stored step as a STEP_STARTED and
-/// STEP_FINISHED pair), then RUN_FINISHED (success, or cancelled for a canceled message) or RUN_ERROR (dead). A call that waits
-/// for a person's approval ends the run with RUN_FINISHED's interrupt outcome, the approval being the interrupt (its id the
-/// approval id); the run that answers it (<c>resume</c>) streams on from the decision.
+/// STEP_FINISHED pair), then RUN_FINISHED (success, or cancelled for a canceled message) or RUN_ERROR (dead). Calls that wait
+/// for a person's approval end the run with RUN_FINISHED's interrupt outcome, each approval an interrupt (its id the approval
+/// id; a model turn asks for all of its calls at once); the run that answers them (<c>resume</c>) streams on from the decisions,
+/// or interrupts again with those it left unanswered.
 /// </summary>
 public sealed class AgUiEventStream(MessageEventFeed feed, ApprovalStore approvals)
 {
@@ -54,6 +56,13 @@ public sealed class AgUiEventStream(MessageEventFeed feed, ApprovalStore approva
             {
                 ["threadId"] = run.ThreadId, ["runId"] = run.RunId, ["protocolVersion"] = AgUiEventTypes.ProtocolVersion,
             });
+            if (run.AfterEvent is not null && await PendingAsync(run.Message, cancellationToken) is { Count: > 0 } unanswered)
+            {
+                // A resume that answered some of the run's interrupts: it still waits for the others (their calls were shown).
+                await writer.InterruptAsync(unanswered, showCalls: false);
+                return;
+            }
+
             await foreach (var item in feed.FollowAsync(run.Message, run.AfterEvent, ServerSentEvents.TokenExpiry(context.User),
                 cancellationToken))
             {
@@ -75,9 +84,9 @@ public sealed class AgUiEventStream(MessageEventFeed feed, ApprovalStore approva
                     case RunEventTypes.Step:
                         await writer.StepAsync(data);
                         break;
-                    case RunEventTypes.ApprovalRequested
-                        when await PendingAsync(run.Message.AgentId, data, cancellationToken) is { } approval:
-                        await writer.InterruptAsync(approval);
+                    case RunEventTypes.ApprovalRequested when await PendingAsync(run.Message, cancellationToken) is { Count: > 0 } asked:
+                        // The turn's calls that need approval are asked in one transaction: all of them are pending by now.
+                        await writer.InterruptAsync(asked, showCalls: true);
                         return;
                     case FeedEventTypes.Done:
                         await writer.DoneAsync(item.Id, item.Message!);
@@ -102,20 +111,17 @@ public sealed class AgUiEventStream(MessageEventFeed feed, ApprovalStore approva
         }
     }
 
-    /// <summary>The approval an approval_requested event names, while it is still undecided and its run not over; else null.</summary>
-    private async Task<ApprovalRow?> PendingAsync(int agentId, JsonObject requested, CancellationToken cancellationToken) =>
-        requested["id"] is JsonValue id && Guid.TryParse(id.ToString(), out var approvalId)
-            && await approvals.GetAsync(agentId, approvalId, cancellationToken) is { Decision: null } row
-            && !MessageStatus.IsFinal(row.MessageStatus)
-            ? row
-            : null;
+    /// <summary>The run's undecided approvals, while it is not over.</summary>
+    private async Task<IReadOnlyList<ApprovalRow>> PendingAsync(MessageRow message, CancellationToken cancellationToken) =>
+        [.. (await approvals.OfMessageAsync(message.AgentId, message.Id, cancellationToken))
+            .Where(row => row.Decision is null && !MessageStatus.IsFinal(row.MessageStatus))];
 
     /// <summary>The stream's state: the text message open, and whether text came after the last tool call.</summary>
     private sealed class Writer(HttpResponse response, AgUiRun run, CancellationToken cancellationToken)
     {
         private string? openText;
         private bool textSinceTools;
-        private bool answeredCallShown;
+        private readonly HashSet<string> shownApprovals = [.. run.DecidedApprovals ?? []];
 
         public async Task EventAsync(string type, JsonObject fields)
         {
@@ -147,10 +153,9 @@ public sealed class AgUiEventStream(MessageEventFeed feed, ApprovalStore approva
             await CloseTextAsync();
             textSinceTools = false;
             var id = Str(call["id"]);
-            if (!answeredCallShown && id == run.AnsweredCallId)
+            if (call["approval"]?["approval_id"] is JsonValue approval && shownApprovals.Contains(approval.ToString()))
             {
                 // The interrupted run showed this call before it asked; its result follows.
-                answeredCallShown = true;
                 return;
             }
 
@@ -176,27 +181,34 @@ public sealed class AgUiEventStream(MessageEventFeed feed, ApprovalStore approva
             await EventAsync(AgUiEventTypes.StepFinished, new JsonObject { ["stepName"] = name });
         }
 
-        /// <summary>The call that waits, shown as a tool call, then the run's end with the approval as its interrupt.</summary>
-        public async Task InterruptAsync(ApprovalRow approval)
+        /// <summary>The calls that wait, shown as tool calls (unless they were), then the run's end with their approvals as its
+        /// interrupts.</summary>
+        public async Task InterruptAsync(IReadOnlyList<ApprovalRow> approvals, bool showCalls)
         {
             await CloseTextAsync();
-            await CallAsync(approval.CallId, approval.Tool, approval.Arguments);
-            var view = ApprovalView.From(approval);
+            var interrupts = new JsonArray();
+            foreach (var approval in approvals)
+            {
+                if (showCalls)
+                {
+                    await CallAsync(approval.CallId, approval.Tool, approval.Arguments);
+                }
+
+                var view = ApprovalView.From(approval);
+                interrupts.Add(new JsonObject
+                {
+                    ["id"] = approval.Id.ToString("D"), ["reason"] = AgUiEventTypes.ToolApprovalReason,
+                    ["message"] = $"The agent wants to call {approval.Tool}: approve or deny it.",
+                    ["toolCallId"] = approval.CallId, ["responseSchema"] = AgUiIds.DecisionSchema(),
+                    ["expiresAt"] = view.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+                    ["metadata"] = new JsonObject { ["approval"] = view.ToJson() },
+                });
+            }
+
             await EventAsync(AgUiEventTypes.RunFinished, new JsonObject
             {
                 ["threadId"] = run.ThreadId, ["runId"] = run.RunId,
-                ["outcome"] = new JsonObject
-                {
-                    ["type"] = "interrupt",
-                    ["interrupts"] = new JsonArray(new JsonObject
-                    {
-                        ["id"] = approval.Id.ToString("D"), ["reason"] = AgUiEventTypes.ToolApprovalReason,
-                        ["message"] = $"The agent wants to call {approval.Tool}: approve or deny it.",
-                        ["toolCallId"] = approval.CallId, ["responseSchema"] = AgUiIds.DecisionSchema(),
-                        ["expiresAt"] = view.ExpiresAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-                        ["metadata"] = new JsonObject { ["approval"] = view.ToJson() },
-                    }),
-                },
+                ["outcome"] = new JsonObject { ["type"] = "interrupt", ["interrupts"] = interrupts },
             });
         }
 

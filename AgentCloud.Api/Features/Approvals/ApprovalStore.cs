@@ -27,6 +27,12 @@ public sealed class ApprovalStore(NpgsqlDataSource dataSource, Wakeups wakeups)
         return await ToolApprovals.GetAsync(connection, null, agentId, id, cancellationToken);
     }
 
+    public async Task<IReadOnlyList<ApprovalRow>> OfMessageAsync(int agentId, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await ToolApprovals.OfMessageAsync(connection, agentId, messageId, cancellationToken);
+    }
+
     /// <returns>The outcome, the approval as it stands, and (when decided now) the seq of its approval_decided event.</returns>
     public async Task<(DecideOutcome Outcome, ApprovalRow? Row, long? DecidedEvent)> DecideAsync(int agentId, Guid id, bool approve,
         JsonObject? arguments, string? reason, ApprovalDecider by, CancellationToken cancellationToken)

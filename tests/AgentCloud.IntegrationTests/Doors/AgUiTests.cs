@@ -12,7 +12,8 @@ namespace AgentCloud.IntegrationTests;
 [Collection(AgentCloudCollection.Name)]
 public sealed class AgUiTests(AgentCloudFixture fixture)
 {
-    /// <summary>"remember X" calls remember; "ask ADDRESS: TEXT" calls send_message (which needs approval); after a tool the model
+    /// <summary>"remember X" calls remember; "ask ADDRESS: TEXT" calls send_message (which needs approval), "ask twice …" makes
+    /// two such calls in one turn; after a tool the model
     /// says "done: RESULT"; else it answers naming the thread's first user message, which it knows only from the session.</summary>
     private ScriptedModelServer.Script Script() => fixture.Models.NewScript((_, body) =>
     {
@@ -28,6 +29,13 @@ public sealed class AgUiTests(AgentCloudFixture fixture)
         {
             return new ToolCallsReply(("call_remember", "remember", new JsonObject { ["key"] = "colour", ["value"] = text[9..] }
                 .ToJsonString()));
+        }
+
+        if (text.StartsWith("ask twice ", StringComparison.Ordinal))
+        {
+            var call = new JsonObject { ["target"] = text[10..text.IndexOf(':')], ["text"] = text[(text.IndexOf(':') + 2)..] }
+                .ToJsonString();
+            return new ToolCallsReply(("call_first", "send_message", call), ("call_second", "send_message", call));
         }
 
         return text.StartsWith("ask ", StringComparison.Ordinal)
@@ -143,10 +151,15 @@ public sealed class AgUiTests(AgentCloudFixture fixture)
             await response.AssertProblemAsync(status);
         }
 
-        // Over plain HTTP: the interrupt, then answers that may not decide it, then a cancelled one (a denial), then a late one.
-        var asked = await StreamAsync(user.Client, path, Run("raw thread", Ask(echo, "never")));
-        var interrupt = asked[^1]["outcome"]!["interrupts"]![0]!;
+        // Over plain HTTP: a turn's two calls are two interrupts of one run's end; answers that may not decide them; a resume
+        // that answers one (cancelled: a denial) ends at once with the other; answering that streams the rest; a late answer.
+        var asked = await StreamAsync(user.Client, path, Run("raw thread", $"ask twice {echo["address"]}: never"));
         Assert.Equal("interrupt", asked[^1]["outcome"]!["type"]!.GetValue<string>());
+        var interrupts = asked[^1]["outcome"]!["interrupts"]!.AsArray();
+        Assert.Equal(["call_first", "call_second"], interrupts.Select(i => i!["toolCallId"]!.GetValue<string>()).Order());
+        Assert.Equal(["call_first", "call_second"], asked.Where(e => e["type"]!.GetValue<string>() == "TOOL_CALL_START")
+            .Select(e => e["toolCallId"]!.GetValue<string>()).Order());
+        var interrupt = interrupts[0]!;
         var cancel = Resume("raw thread", interrupt["id"]!.GetValue<string>(), """{"status":"cancelled"}""");
         using (var unscoped = await fixture.CreateApiClient().SendAsync(ApiKeyTests.WithApiKey(
             new HttpRequestMessage(HttpMethod.Post, path) { Content = TestApi.RawJson(cancel) }, sender)))
@@ -160,10 +173,17 @@ public sealed class AgUiTests(AgentCloudFixture fixture)
             await elsewhere.AssertProblemAsync(HttpStatusCode.NotFound);
         }
 
-        var resumed = await StreamAsync(user.Client, path, cancel);
+        var partly = await StreamAsync(user.Client, path, cancel);
+        Assert.Equal(["RUN_STARTED", "RUN_FINISHED"], partly.Select(e => e["type"]!.GetValue<string>()));
+        var left = Assert.Single(partly[^1]["outcome"]!["interrupts"]!.AsArray());
+        Assert.Equal(interrupts[1]!["id"]!.GetValue<string>(), left!["id"]!.GetValue<string>());
+
+        var resumed = await StreamAsync(user.Client, path,
+            Resume("raw thread", left["id"]!.GetValue<string>(), """{"status":"resolved","payload":{"decision":"deny"}}"""));
         Assert.Equal("success", resumed[^1]["outcome"]!["type"]!.GetValue<string>());
-        Assert.Equal(interrupt["toolCallId"]!.GetValue<string>(),
-            resumed.Single(e => e["type"]!.GetValue<string>() == "TOOL_CALL_RESULT")["toolCallId"]!.GetValue<string>());
+        Assert.Equal(["call_first", "call_second"], resumed.Where(e => e["type"]!.GetValue<string>() == "TOOL_CALL_RESULT")
+            .Select(e => e["toolCallId"]!.GetValue<string>()).Order());
+        Assert.DoesNotContain(resumed, e => e["type"]!.GetValue<string>() == "TOOL_CALL_START");
         Assert.StartsWith("done: A person denied this call", string.Concat(resumed
             .Where(e => e["type"]!.GetValue<string>() == "TEXT_MESSAGE_CONTENT").Select(e => e["delta"]!.GetValue<string>())));
         using (var late = await user.Client.PostAsync(path, TestApi.RawJson(cancel)))

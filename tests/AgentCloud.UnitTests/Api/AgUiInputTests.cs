@@ -32,22 +32,30 @@ public sealed class AgUiInputTests
     public void AResolvedEntryIsTheRestDecisionAndACancelledOneADenial()
     {
         var id = Guid.NewGuid();
-        var (approved, _) = AgUiInput.Answer(Json($$$"""
+        var (approved, _) = AgUiInput.Answers(Json($$$"""
             [{"interruptId":"{{{id}}}","status":"resolved","payload":{"decision":"approve","arguments":{"x":1},"reason":"ok"}}]
             """));
-        Assert.Equal(id, approved!.ApprovalId);
-        Assert.True(approved.Approve);
-        Assert.Equal("""{"x":1}""", approved.Arguments!.ToJsonString());
-        Assert.Equal("ok", approved.Reason);
+        var approve = Assert.Single(approved!);
+        Assert.Equal(id, approve.ApprovalId);
+        Assert.True(approve.Approve);
+        Assert.Equal("""{"x":1}""", approve.Arguments!.ToJsonString());
+        Assert.Equal("ok", approve.Reason);
 
-        var (cancelled, _) = AgUiInput.Answer(Json($$"""[{"interruptId":"{{id}}","status":"cancelled"}]"""));
-        Assert.False(cancelled!.Approve);
-        Assert.Null(cancelled.Reason);
+        var other = Guid.NewGuid();
+        var (both, _) = AgUiInput.Answers(Json($$$"""
+            [{"interruptId":"{{{id}}}","status":"cancelled"},
+             {"interruptId":"{{{other}}}","status":"resolved","payload":{"decision":"deny"}}]
+            """));
+        Assert.NotNull(both);
+        Assert.Equal([id, other], both.Select(a => a.ApprovalId));
+        Assert.All(both, a => Assert.False(a.Approve));
+        Assert.All(both, a => Assert.Null(a.Reason));
     }
 
     [Theory]
     [InlineData("[]")]
     [InlineData("""[{"interruptId":"ID","status":"cancelled"},{"interruptId":"x","status":"cancelled"}]""")]
+    [InlineData("""[{"interruptId":"ID","status":"cancelled"},{"interruptId":"ID","status":"cancelled"}]""")]
     [InlineData("""[{"interruptId":"not-ours","status":"cancelled"}]""")]
     [InlineData("""[{"interruptId":"ID","status":"maybe"}]""")]
     [InlineData("""[{"interruptId":"ID","status":"resolved"}]""")]
@@ -55,7 +63,7 @@ public sealed class AgUiInputTests
     [InlineData("""[{"interruptId":"ID","status":"resolved","payload":{"decision":"deny","arguments":{}}}]""")]
     [InlineData("""[{"interruptId":"ID","status":"resolved","payload":{"decision":"deny","reason":7}}]""")]
     public void AnAnswerThisDoorCannotDecideHasAProblem(string resume) =>
-        Assert.NotNull(AgUiInput.Answer(Json(resume.Replace("ID", Guid.NewGuid().ToString(), StringComparison.Ordinal))).Problem);
+        Assert.NotNull(AgUiInput.Answers(Json(resume.Replace("ID", Guid.NewGuid().ToString(), StringComparison.Ordinal))).Problem);
 
     [Fact]
     public void AThreadIdThatIsAUuidIsTheSessionAndAnyOtherNamesOneOfTheCallersOwn()

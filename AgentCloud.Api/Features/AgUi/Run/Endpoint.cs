@@ -3,6 +3,7 @@ using AgentCloud.Api.Features.Approvals;
 using AgentCloud.Api.Features.Messages;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
+using AgentCloud.Shared.Messaging;
 using FastEndpoints;
 
 namespace AgentCloud.Api.Features.AgUi.Run;
@@ -44,7 +45,7 @@ public sealed class Endpoint(MessageStore messages, ApprovalStore approvals, AgU
         var session = AgUiInput.Session(User.UserId(), request.ThreadId!);
         if (request.Resumes)
         {
-            await ResumeAsync(request, AgUiInput.Answer(request.Resume).Answer!, session, ct);
+            await ResumeAsync(request, AgUiInput.Answers(request.Resume).Answers!, session, ct);
             return;
         }
 
@@ -59,38 +60,67 @@ public sealed class Endpoint(MessageStore messages, ApprovalStore approvals, AgU
         await stream.WriteAsync(HttpContext, new AgUiRun(request.ThreadId!, request.RunId!, message), ct);
     }
 
-    private async Task ResumeAsync(Request request, ApprovalAnswer answer, Guid session, CancellationToken ct)
+    private async Task ResumeAsync(Request request, IReadOnlyList<ApprovalAnswer> answers, Guid session, CancellationToken ct)
     {
         // Approving is not sending: a chat front end's key should not approve what the agent does with its messages.
         if (!User.HasScope(ApiScopes.ApprovalsWrite))
         {
             await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status403Forbidden,
-                $"This API key lacks the scope '{ApiScopes.ApprovalsWrite}' (a resume decides an approval)."));
+                $"This API key lacks the scope '{ApiScopes.ApprovalsWrite}' (a resume decides approvals)."));
             return;
         }
 
-        if (await approvals.GetAsync(request.AgentId, answer.ApprovalId, ct) is not { } approval || approval.Session != session)
+        // Every answer is checked before any is decided, so a resume that cannot stand changes nothing.
+        var asked = new List<ApprovalRow>();
+        foreach (var answer in answers)
         {
-            await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status404NotFound,
-                $"This thread has no interrupt '{answer.ApprovalId:D}'."));
-            return;
+            if (await approvals.GetAsync(request.AgentId, answer.ApprovalId, ct) is not { } approval || approval.Session != session)
+            {
+                await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status404NotFound,
+                    $"This thread has no interrupt '{answer.ApprovalId:D}'."));
+                return;
+            }
+
+            if (approval.Decision is not null || MessageStatus.IsFinal(approval.MessageStatus))
+            {
+                await Send.ResultAsync(ApprovalProblems.AlreadyDecided(approval));
+                return;
+            }
+
+            asked.Add(approval);
         }
 
-        var (outcome, row, decidedEvent) = await approvals.DecideAsync(request.AgentId, answer.ApprovalId, answer.Approve,
-            answer.Arguments, answer.Reason, Approvals.Decide.Endpoint.Decider(User, Approvals.Decide.ApprovalDoors.AgUi), ct);
-        if (outcome != DecideOutcome.Decided)
+        if (asked.DistinctBy(a => a.MessageId).Count() > 1)
         {
-            await Send.ResultAsync(outcome == DecideOutcome.AlreadyDecided ? ApprovalProblems.AlreadyDecided(row!)
-                : ApprovalProblems.NotFound());
+            await Send.ResultAsync(ProblemResponses.Problem(StatusCodes.Status400BadRequest,
+                "A resume answers the interrupts of one run: these belong to several."));
             return;
         }
 
-        if (await messages.FindAsync(request.AgentId, approval.MessageId, ct) is not { } message)
+        long? after = null;
+        foreach (var answer in answers)
+        {
+            var (outcome, row, decidedEvent) = await approvals.DecideAsync(request.AgentId, answer.ApprovalId, answer.Approve,
+                answer.Arguments, answer.Reason, Approvals.Decide.Endpoint.Decider(User, Approvals.Decide.ApprovalDoors.AgUi), ct);
+            if (outcome != DecideOutcome.Decided)
+            {
+                // Decided or expired meanwhile (by another door, or its clock).
+                await Send.ResultAsync(outcome == DecideOutcome.AlreadyDecided ? ApprovalProblems.AlreadyDecided(row!)
+                    : ApprovalProblems.NotFound());
+                return;
+            }
+
+            after = Math.Max(after ?? 0, decidedEvent ?? 0);
+        }
+
+        if (await messages.FindAsync(request.AgentId, asked[0].MessageId, ct) is not { } message)
         {
             await Send.ResultAsync(AgentProblems.NotFound()); // deleted meanwhile
             return;
         }
 
-        await stream.WriteAsync(HttpContext, new AgUiRun(request.ThreadId!, request.RunId!, message, decidedEvent, approval.CallId), ct);
+        var decided = (await approvals.OfMessageAsync(request.AgentId, message.Id, ct)).Where(a => a.Decision is not null);
+        await stream.WriteAsync(HttpContext, new AgUiRun(request.ThreadId!, request.RunId!, message, after,
+            [.. decided.Select(a => a.Id.ToString("D"))]), ct);
     }
 }

@@ -34,7 +34,7 @@ public sealed class Request : IAgentRequest
     [JsonPropertyName("messages")]
     public JsonElement Messages { get; init; }
 
-    /// <summary>Answers to the interrupt that ended the thread's last run: one entry, for the approval it asked for.</summary>
+    /// <summary>Answers to the interrupts that ended the thread's last run: one entry per approval it asked for.</summary>
     [JsonPropertyName("resume")]
     public JsonElement Resume { get; init; }
 
@@ -70,7 +70,7 @@ public sealed class Request : IAgentRequest
             RuleFor(r => r.Resume).Must(ArrayOrAbsent).WithMessage("resume must be an array of resume entries.");
             RuleFor(r => r).Custom((request, context) =>
             {
-                var problem = request.Resumes ? AgUiInput.Answer(request.Resume).Problem
+                var problem = request.Resumes ? AgUiInput.Answers(request.Resume).Problem
                     : request.Messages.ValueKind == JsonValueKind.Array ? AgUiInput.Text(request.Messages).Problem : null;
                 if (problem is not null)
                 {
@@ -120,21 +120,41 @@ public static class AgUiInput
             : (null, $"The user's message is too long (at most {Messages.MessageRules.MaxPayloadBytes} bytes) or holds U+0000.");
     }
 
+    public const int MaxAnswers = 64;
+
     /// <summary>
-    /// The one resume entry's answer: status resolved with payload <c>{"decision": "approve" | "deny", "arguments"?, "reason"?}</c>,
-    /// or status cancelled (the person gave up on it: a denial). A run waits for one approval at a time, so one entry.
+    /// The resume entries' answers, one per interrupt: status resolved with payload <c>{"decision": "approve" | "deny",
+    /// "arguments"?, "reason"?}</c> (the REST decision's body), or status cancelled (the person gave up on it: a denial).
     /// </summary>
-    public static (ApprovalAnswer? Answer, string? Problem) Answer(JsonElement resume)
+    public static (IReadOnlyList<ApprovalAnswer>? Answers, string? Problem) Answers(JsonElement resume)
     {
-        if (resume.GetArrayLength() != 1 || resume[0] is not { ValueKind: JsonValueKind.Object } entry)
+        if (resume.GetArrayLength() is 0 or > MaxAnswers)
         {
-            return (null, "resume must hold one entry: a run waits for one approval at a time.");
+            return (null, $"resume must hold 1 to {MaxAnswers} entries, one per interrupt it answers.");
         }
 
-        if (!entry.TryGetProperty("interruptId", out var id) || id.ValueKind != JsonValueKind.String
-            || !Guid.TryParse(id.GetString(), out var approvalId))
+        var answers = new List<ApprovalAnswer>();
+        for (var i = 0; i < resume.GetArrayLength(); i++)
         {
-            return (null, "resume[0].interruptId must be the id of the interrupt it answers.");
+            var (answer, problem) = Answer(resume[i], $"resume[{i}]");
+            if (problem is not null)
+            {
+                return (null, problem);
+            }
+
+            answers.Add(answer!);
+        }
+
+        return answers.DistinctBy(a => a.ApprovalId).Count() == answers.Count ? (answers, null)
+            : (null, "resume answers each interrupt once.");
+    }
+
+    private static (ApprovalAnswer? Answer, string? Problem) Answer(JsonElement entry, string at)
+    {
+        if (entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("interruptId", out var id)
+            || id.ValueKind != JsonValueKind.String || !Guid.TryParse(id.GetString(), out var approvalId))
+        {
+            return (null, $"{at} must be an object whose interruptId is the id of the interrupt it answers.");
         }
 
         var status = entry.TryGetProperty("status", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
@@ -145,14 +165,14 @@ public static class AgUiInput
 
         if (status != "resolved")
         {
-            return (null, "resume[0].status must be resolved or cancelled.");
+            return (null, $"{at}.status must be resolved or cancelled.");
         }
 
         if (!entry.TryGetProperty("payload", out var payload) || payload.ValueKind != JsonValueKind.Object
             || !payload.TryGetProperty("decision", out var decision) || decision.ValueKind != JsonValueKind.String
             || decision.GetString() is not (DecideRequest.Approve or DecideRequest.Deny))
         {
-            return (null, "resume[0].payload must be {\"decision\": \"approve\" | \"deny\", \"arguments\"?: {…}, \"reason\"?: \"…\"}.");
+            return (null, $"{at}.payload must be {{\"decision\": \"approve\" | \"deny\", \"arguments\"?: {{…}}, \"reason\"?: \"…\"}}.");
         }
 
         var approve = decision.GetString() == DecideRequest.Approve;
@@ -161,7 +181,7 @@ public static class AgUiInput
         {
             if (edited.ValueKind != JsonValueKind.Object || !approve || edited.GetRawText().Length > DecideRequest.MaxArgumentsLength)
             {
-                return (null, $"resume[0].payload.arguments go with approve only, as a JSON object of at most " +
+                return (null, $"{at}.payload.arguments go with approve only, as a JSON object of at most " +
                     $"{DecideRequest.MaxArgumentsLength} characters.");
             }
 
@@ -174,7 +194,7 @@ public static class AgUiInput
             reason = why.ValueKind == JsonValueKind.String ? why.GetString() : null;
             if (reason is null || reason.Length > DecideRequest.MaxReasonLength || reason.Contains('\0'))
             {
-                return (null, $"resume[0].payload.reason must be a string of at most {DecideRequest.MaxReasonLength} characters, " +
+                return (null, $"{at}.payload.reason must be a string of at most {DecideRequest.MaxReasonLength} characters, " +
                     "without U+0000.");
             }
         }
