@@ -438,9 +438,10 @@ if want llm || want stream; then
         json llm.load load "\"$(load_average)\""
     fi
     if want stream; then
-        # Our own SSE (stream.sN) and the Responses door's stream (stream.responses.sN), each at 1 and 32 streams.
-        for door in messages responses; do
-            prefix=$([ "$door" = messages ] && echo stream || echo stream.responses)
+        # Our own SSE (stream.sN), the Responses door's stream (stream.responses.sN) and AG-UI's (stream.ag-ui.sN), each at
+        # 1 and 32 streams.
+        for door in messages responses ag-ui; do
+            prefix=$([ "$door" = messages ] && echo stream || echo "stream.$door")
             for streams in 1 32; do
                 say "Streaming ($door): $streams concurrent stream(s), first token after $STREAM_TTFT_MS ms (load $(load_average))"
                 "${TOOL[@]}" stream --name "$prefix.s$streams" --door "$door" --api "$API" --conn "$CONN" --state "$RESULTS/state.json" \

@@ -88,17 +88,23 @@ public static class LlmLoad
         var streams = args.Int("streams", 32);
         var perStream = args.Int("messages", 10);
         var ttft = args.Int("ttft-ms", 50);
-        // messages: POST …/messages?stream=true (our own SSE); responses: POST /v1/responses with stream: true.
+        // messages: POST …/messages?stream=true (our own SSE); responses: POST /v1/responses with stream: true;
+        // ag-ui: POST /agents/{id}/ag-ui.
         var door = args.Optional("door") ?? "messages";
-        if (door is not ("messages" or "responses"))
+        if (door is not ("messages" or "responses" or "ag-ui"))
         {
-            throw new ArgumentException("--door is messages or responses.");
+            throw new ArgumentException("--door is messages, responses or ag-ui.");
         }
 
         var run = Guid.NewGuid().ToString("N")[..8];
         using var client = Client(api, token, streams + 4);
         var agents = await CreateAgentsAsync(client, $"bench-stream-{run}", LlmConfig(ttft), streams);
-        Func<HttpClient, int, string, Task<StreamResult>> streamOne = door == "responses" ? StreamResponseAsync : StreamMessageAsync;
+        Func<HttpClient, int, string, Task<StreamResult>> streamOne = door switch
+        {
+            "responses" => StreamResponseAsync,
+            "ag-ui" => StreamAgUiAsync,
+            _ => StreamMessageAsync,
+        };
 
         // A warm-up message per agent: the first run of a process pays for JIT and connection set-up.
         await Task.WhenAll(agents.Select(agent => streamOne(client, agent, $"{run}-warm-{agent}")));
@@ -301,6 +307,68 @@ public static class LlmLoad
         catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
         {
             Console.WriteLine($"  response stream of {key}: {e.Message}");
+        }
+
+        return new StreamResult(key, firstDelta, accepted, false, messageId, sentAt, firstDeltaAt);
+    }
+
+    /// <summary>
+    /// POST /agents/{id}/ag-ui (RunAgentInput; a thread per message), read as <see cref="StreamMessageAsync"/> reads our own
+    /// stream: RUN_STARTED is the accepted, the first TEXT_MESSAGE_CONTENT the first delta (its message id names the message),
+    /// RUN_FINISHED or RUN_ERROR the end.
+    /// </summary>
+    private static async Task<StreamResult> StreamAgUiAsync(HttpClient client, int agent, string key)
+    {
+        var sentAt = DateTime.UtcNow;
+        var start = Stopwatch.GetTimestamp();
+        var firstDeltaAt = DateTime.MinValue;
+        Guid? messageId = null;
+        var input = new JsonObject
+        {
+            ["threadId"] = $"bench-{key}", ["runId"] = key, ["state"] = new JsonObject(), ["tools"] = new JsonArray(),
+            ["context"] = new JsonArray(), ["forwardedProps"] = new JsonObject(),
+            ["messages"] = new JsonArray(new JsonObject { ["id"] = key, ["role"] = "user", ["content"] = key }),
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/agents/{agent}/ag-ui")
+        {
+            Content = new StringContent(input.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Accept.ParseAdd("text/event-stream");
+        double firstDelta = double.NaN, accepted = double.NaN;
+        try
+        {
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            response.EnsureSuccessStatusCode();
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+            while (await reader.ReadLineAsync() is { } line)
+            {
+                if (!line.StartsWith("data: ", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var data = JsonNode.Parse(line[6..])!;
+                switch (data["type"]!.GetValue<string>())
+                {
+                    case "RUN_STARTED" when double.IsNaN(accepted):
+                        accepted = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        break;
+                    case "TEXT_MESSAGE_CONTENT" when double.IsNaN(firstDelta):
+                        firstDelta = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                        firstDeltaAt = DateTime.UtcNow;
+                        // msg_{message id, N}_{event id}
+                        messageId = Guid.ParseExact(data["messageId"]!.GetValue<string>().Split('_')[1], "N");
+                        break;
+                    case "RUN_FINISHED":
+                        return new StreamResult(key, firstDelta, accepted, true, messageId, sentAt, firstDeltaAt);
+                    case "RUN_ERROR":
+                        return new StreamResult(key, firstDelta, accepted, false, messageId, sentAt, firstDeltaAt);
+                }
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException)
+        {
+            Console.WriteLine($"  ag-ui stream of {key}: {e.Message}");
         }
 
         return new StreamResult(key, firstDelta, accepted, false, messageId, sentAt, firstDeltaAt);

@@ -180,7 +180,7 @@ public static class Report
                 $"beyond echo: {F(M(key, "overhead_beyond_echo_p50"), "0.0")} ms at p50", null);
         }
 
-        foreach (var (prefix, door) in new[] { ("stream", ""), ("stream.responses", " (/v1/responses)") })
+        foreach (var (prefix, door) in new[] { ("stream", ""), ("stream.responses", " (/v1/responses)"), ("stream.ag-ui", " (AG-UI)") })
         {
             foreach (var streams in new[] { 1, 32 })
             {

@@ -17,9 +17,12 @@ public sealed partial class DocsShellBlockTests(AgentCloudFixture fixture)
     // block calls (When: a text of the block).
     private static readonly (string Page, string? When, string[] Output)[] Expected =
     [
-        // "Every door": each new door answered (the response completed, MCP's tools and its call's answer, the A2A task).
-        ("README.md", "/v1/responses", ["\"status\": \"completed\"", "\"send_message\"", "\"answer\": \"hello over MCP\"",
-            "TASK_STATE_COMPLETED", "\"answer\": \"hello over A2A\""]),
+        // "Every door": each new door answered (the response completed, MCP's call, the A2A task, the AG-UI run).
+        ("README.md", "/v1/responses", ["\"status\": \"completed\"", "\"answer\": \"hello over MCP\"",
+            "TASK_STATE_COMPLETED", "\"answer\": \"hello over A2A\"", "{\"type\":\"TEXT_MESSAGE_CONTENT\",\"delta\":\"hello over AG-UI\"}",
+            "{\"type\":\"RUN_FINISHED\",\"outcome\":\"success\"}"]),
+        ("docs/doors.md", "/ag-ui", ["\"toolCallName\":\"remember\"", "\"outcome\":\"interrupt\"",
+            "\"content\":\"Remembered 'favourite_colour'.\"", "{\"type\":\"success\"}"]),
         ("docs/llm-agents.md", null, ["You told me your favourite colour is teal.", "\"status\": \"done\"", "\"value\": \"teal\""]),
         ("docs/doors.md", "/messages", ["event: accepted", "event: done"]),
         ("docs/doors.md", "/v1/responses", ["\"status\": \"completed\"", "event: response.completed"]),
