@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -206,16 +204,5 @@ public static class AgUiInput
     /// The session of a thread: a UUID is the session itself (so A2A's contextId and the REST session name the same conversation);
     /// any other string becomes a UUID of its own, per caller (the same string, the same conversation).
     /// </summary>
-    public static Guid Session(int userId, string threadId)
-    {
-        if (Guid.TryParse(threadId, out var session))
-        {
-            return session;
-        }
-
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"ag-ui-thread\n{userId}\n{threadId}"));
-        hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // a name-based UUID (version 5 layout)
-        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-        return new Guid(hash.AsSpan(0, 16), bigEndian: true);
-    }
+    public static Guid Session(int userId, string threadId) => DoorSessions.Named("ag-ui-thread", userId, threadId);
 }

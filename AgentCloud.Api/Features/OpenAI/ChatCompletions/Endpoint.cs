@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using AgentCloud.Api.Features.Doors;
@@ -406,15 +404,7 @@ public sealed class Endpoint(Conversations conversations, MessageStore messages,
 
         if (request["user"] is JsonValue user && user.TryGetValue<string>(out var name) && name.Length > 0)
         {
-            if (Guid.TryParse(name, out var session))
-            {
-                return session;
-            }
-
-            var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"openai-user\n{userId}\n{name}"));
-            hash[6] = (byte)((hash[6] & 0x0F) | 0x50); // a name-based UUID (version 5 layout)
-            hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
-            return new Guid(hash.AsSpan(0, 16), bigEndian: true);
+            return DoorSessions.Named("openai-user", userId, name);
         }
 
         return Guid.NewGuid();
