@@ -300,6 +300,12 @@ public sealed class StreamingTests(AgentCloudFixture fixture)
             }, timeout.Token);
             Assert.Equal(HttpStatusCode.TooManyRequests, chat.StatusCode);
             Assert.Equal("event_streams_per_user", (await chat.ReadJsonAsync())["error"]!["code"]!.GetValue<string>());
+            using var agUi = await StreamClient(owner).PostAsJsonAsync($"/agents/{mine["id"]}/ag-ui", new
+            {
+                threadId = "refused", runId = "r", messages = new[] { new { id = "u", role = "user", content = "refused" } },
+            }, timeout.Token);
+            Assert.Equal("event_streams_per_user",
+                (await agUi.AssertProblemAsync(HttpStatusCode.TooManyRequests))["quota"]!.GetValue<string>());
             Assert.Equal(2, await db.ExecuteScalarAsync<int>("SELECT count(*) FROM messages WHERE agent_id = @id",
                 new { id = mine["id"]!.GetValue<int>() }));
 

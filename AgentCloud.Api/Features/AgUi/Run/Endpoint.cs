@@ -1,6 +1,7 @@
 using AgentCloud.Api.Features.Agents;
 using AgentCloud.Api.Features.Approvals;
 using AgentCloud.Api.Features.Messages;
+using AgentCloud.Api.Features.Messages.Events;
 using AgentCloud.Api.Infrastructure;
 using AgentCloud.Shared.Llm;
 using AgentCloud.Shared.Messaging;
@@ -14,7 +15,8 @@ namespace AgentCloud.Api.Features.AgUi.Run;
 /// the approval interrupt of the thread's last run decides it as REST's POST …/approvals/{approval_id} does and streams the
 /// resumed run. Errors before the stream are problem details; once it started, RUN_ERROR.
 /// </summary>
-public sealed class Endpoint(MessageStore messages, ApprovalStore approvals, AgUiEventStream stream) : Endpoint<Request>
+public sealed class Endpoint(MessageStore messages, ApprovalStore approvals, AgUiEventStream stream, HeldStreams streams)
+    : Endpoint<Request>
 {
     public override void Configure()
     {
@@ -42,6 +44,8 @@ public sealed class Endpoint(MessageStore messages, ApprovalStore approvals, AgU
 
     public override async Task HandleAsync(Request request, CancellationToken ct)
     {
+        // Every answer is a stream: its slot is taken before anything is stored or decided (a refusal, 429, changes nothing).
+        using var slot = streams.Hold(User.UserId());
         var session = AgUiInput.Session(User.UserId(), request.ThreadId!);
         if (request.Resumes)
         {
